@@ -1,0 +1,193 @@
+import { describe, expect, it } from "vitest";
+import { applySessionEvent } from "../../src/sessions/session-state.js";
+import type { ChargeDetailRecord, ChargingSession, SessionEvent } from "../../src/sessions/session.js";
+
+const HUB = "5c1a7e8e-3b8f-4f5a-9d2e-7a1b2c3d4e5f";
+const t = (minute: number) => new Date(Date.UTC(2024, 5, 12, 16, minute));
+const ok = { code: "000", description: "Success", additionalInfo: null };
+
+function requested(overrides: Partial<ChargingSession> = {}): ChargingSession {
+  return {
+    id: "6b0e3c52-5d0f-4a57-9a4e-1f1e2b7c9d10",
+    driverId: "alice",
+    hubjectSessionId: null,
+    cpoPartnerSessionId: null,
+    evseId: "DE*ABC*E1234*1",
+    evcoId: "DE-DCB-C12345678-X",
+    partnerProductId: null,
+    status: "REQUESTED",
+    lastStatusCode: null,
+    requestedAt: t(0),
+    chargingStartedAt: null,
+    chargingEndedAt: null,
+    sessionStartedAt: null,
+    sessionEndedAt: null,
+    stopRequestedAt: null,
+    updatedAt: t(0),
+    consumedEnergyKwh: null,
+    lastProgressAt: null,
+    lastEventAt: null,
+    figuresSource: null,
+    errorType: null,
+    errorInfo: null,
+    chargeDetailRecord: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+const accepted: SessionEvent = { type: "START_ACCEPTED", at: t(1), hubjectSessionId: HUB, cpoPartnerSessionId: "CPO-1", statusCode: ok };
+const start: SessionEvent = { type: "CHARGING_STARTED", at: t(2), hubjectSessionId: HUB, cpoPartnerSessionId: null, chargingStart: t(2), sessionStart: t(1) };
+const progress = (minute: number, kwh: string): SessionEvent => ({
+  type: "CHARGING_PROGRESS",
+  at: t(minute),
+  hubjectSessionId: HUB,
+  cpoPartnerSessionId: null,
+  eventOccurred: t(minute),
+  chargingStart: t(2),
+  sessionStart: t(1),
+  consumedEnergyKwh: kwh,
+});
+const end: SessionEvent = {
+  type: "CHARGING_ENDED",
+  at: t(40),
+  hubjectSessionId: HUB,
+  cpoPartnerSessionId: null,
+  chargingStart: t(2),
+  sessionStart: t(1),
+  chargingEnd: t(40),
+  sessionEnd: null,
+  consumedEnergyKwh: "7.250",
+};
+const cdr: ChargeDetailRecord = {
+  hubjectSessionId: HUB,
+  evseId: "DE*ABC*E1234*1",
+  evcoId: "DE-DCB-C12345678-X",
+  partnerProductId: null,
+  sessionStart: t(1),
+  sessionEnd: t(45),
+  chargingStart: t(2),
+  chargingEnd: t(40),
+  consumedEnergyKwh: "7.251",
+  meterValueStart: "100",
+  meterValueEnd: "107.251",
+  receivedAt: t(46),
+  raw: {},
+};
+const cdrEvent: SessionEvent = { type: "CDR_RECEIVED", at: t(46), cpoPartnerSessionId: null, cdr };
+
+/** Applies events in order, keeping the session when an event changes nothing. */
+function run(session: ChargingSession, ...events: SessionEvent[]): ChargingSession {
+  return events.reduce((s, e) => applySessionEvent(s, e) ?? s, session);
+}
+
+describe("session state machine", () => {
+  it("walks the happy path forward and bumps the version on each change", () => {
+    const s = run(requested(), accepted, start, progress(10, "1.826"), end, cdrEvent);
+    expect(s.status).toBe("COMPLETED");
+    expect(s.hubjectSessionId).toBe(HUB);
+    expect(s.consumedEnergyKwh).toBe("7.251");
+    expect(s.figuresSource).toBe("CHARGE_DETAIL_RECORD");
+    expect(s.version).toBe(6);
+  });
+
+  it("applies a Start that arrives before the remote-start answer, and the answer does not move it back", () => {
+    const early = run(requested(), start);
+    expect(early.status).toBe("CHARGING");
+    const afterAnswer = run(early, accepted);
+    expect(afterAnswer.status).toBe("CHARGING");
+    expect(afterAnswer.cpoPartnerSessionId).toBe("CPO-1");
+  });
+
+  it("treats a duplicate notification as no change", () => {
+    const s = run(requested(), accepted, start);
+    expect(applySessionEvent(s, { ...start, at: t(3) })).toBeNull();
+    expect(applySessionEvent(run(s, progress(10, "1.0")), progress(10, "1.0"))).toBeNull();
+  });
+
+  it("drops a Progress older than the newest one seen", () => {
+    const s = run(requested(), accepted, start, progress(20, "3.000"));
+    expect(applySessionEvent(s, progress(10, "1.500"))).toBeNull();
+    expect(run(s, progress(30, "4.500")).consumedEnergyKwh).toBe("4.500");
+  });
+
+  it("ignores a Progress after End, and anything but nothing after COMPLETED", () => {
+    const ended = run(requested(), accepted, start, end);
+    expect(applySessionEvent(ended, progress(50, "9.999"))).toBeNull();
+    const completed = run(ended, cdrEvent);
+    for (const late of [end, progress(60, "1.0"), start, accepted, cdrEvent]) {
+      expect(applySessionEvent(completed, late)).toBeNull();
+    }
+  });
+
+  it("completes on a CDR that arrives with nothing before it", () => {
+    const s = run(requested({ status: "ACCEPTED", hubjectSessionId: HUB }), cdrEvent);
+    expect(s.status).toBe("COMPLETED");
+    expect(s.chargingStartedAt).toEqual(t(2));
+    expect(s.sessionEndedAt).toEqual(t(45));
+  });
+
+  it("rejects only while the answer is awaited", () => {
+    const rejected = applySessionEvent(requested(), { type: "START_REJECTED", at: t(1), statusCode: { code: "603", description: null, additionalInfo: null } });
+    expect(rejected?.status).toBe("REJECTED");
+    expect(rejected?.lastStatusCode?.code).toBe("603");
+    const charging = run(requested(), start);
+    expect(applySessionEvent(charging, { type: "START_REJECTED", at: t(3), statusCode: ok })).toBeNull();
+  });
+
+  it("keeps an unknown outcome open: a later Start brings it to CHARGING, the SessionID from a 310 is kept", () => {
+    const unknown = run(requested(), {
+      type: "START_OUTCOME_UNKNOWN",
+      at: t(1),
+      hubjectSessionId: HUB,
+      statusCode: { code: "310", description: "Partner did not respond", additionalInfo: null },
+    });
+    expect(unknown.status).toBe("OUTCOME_UNKNOWN");
+    expect(unknown.hubjectSessionId).toBe(HUB);
+    expect(run(unknown, start).status).toBe("CHARGING");
+  });
+
+  it("stops: STOP_REQUESTED, then End; a refused stop returns to CHARGING", () => {
+    const charging = run(requested(), accepted, start);
+    const stopping = run(charging, { type: "STOP_REQUESTED", at: t(30) });
+    expect(stopping.status).toBe("STOP_REQUESTED");
+    expect(run(stopping, { type: "STOP_ACCEPTED", at: t(30), statusCode: ok }, end).status).toBe("CHARGING_ENDED");
+    const refused = run(stopping, { type: "STOP_REJECTED", at: t(31), statusCode: { code: "501", description: null, additionalInfo: null } });
+    expect(refused.status).toBe("CHARGING");
+    expect(refused.stopRequestedAt).toBeNull();
+  });
+
+  it("a refused stop after End does not move the session back", () => {
+    const stopping = run(requested(), accepted, start, { type: "STOP_REQUESTED", at: t(30) }, end);
+    const refused = run(stopping, { type: "STOP_REJECTED", at: t(41), statusCode: { code: "501", description: null, additionalInfo: null } });
+    expect(refused.status).toBe("CHARGING_ENDED");
+  });
+
+  it("fails on an Error before End; a CDR still completes it; a second Error changes nothing", () => {
+    const error: SessionEvent = { type: "CHARGING_ERROR", at: t(3), hubjectSessionId: HUB, cpoPartnerSessionId: null, errorType: "ConnectorError", errorInfo: "plug" };
+    const failed = run(requested(), accepted, error);
+    expect(failed.status).toBe("FAILED");
+    expect(failed.errorType).toBe("ConnectorError");
+    expect(applySessionEvent(failed, { ...error, at: t(4) })).toBeNull();
+    expect(applySessionEvent(failed, start)).toBeNull();
+    expect(run(failed, cdrEvent).status).toBe("COMPLETED");
+  });
+
+  it("never moves the status backwards, whatever the order of events", () => {
+    const events = [accepted, start, progress(10, "1"), progress(20, "2"), end, cdrEvent];
+    const rank = ["REQUESTED", "OUTCOME_UNKNOWN", "ACCEPTED", "CHARGING", "STOP_REQUESTED", "CHARGING_ENDED", "COMPLETED"];
+    // Every permutation of six events (720): the status index never decreases along the way.
+    const permute = (list: SessionEvent[]): SessionEvent[][] =>
+      list.length <= 1 ? [list] : list.flatMap((e, i) => permute([...list.slice(0, i), ...list.slice(i + 1)]).map((p) => [e, ...p]));
+    for (const order of permute(events)) {
+      let s = requested();
+      for (const e of order) {
+        const next = applySessionEvent(s, e) ?? s;
+        expect(rank.indexOf(next.status)).toBeGreaterThanOrEqual(rank.indexOf(s.status));
+        s = next;
+      }
+      expect(s.status).toBe("COMPLETED");
+      expect(s.consumedEnergyKwh).toBe("7.251");
+    }
+  });
+});
