@@ -1,0 +1,386 @@
+// SessionStore over Kysely. Every query here is portable SQL (SQLite >= 3.35 and
+// PostgreSQL): no pragmas, no engine-specific functions, RETURNING and ON CONFLICT
+// through Kysely's builders. Engine differences live in database.ts and migrations.ts.
+//
+// Safety across processes comes from the database alone: replace() is a conditional
+// update on `version`, dedupe and idempotency are unique keys. No in-process locks.
+import type { Kysely, Selectable } from "kysely";
+import {
+  SESSION_STATUSES,
+  TERMINAL_STATUSES,
+  type ChargeDetailRecord,
+  type ChargingSession,
+  type FiguresSource,
+  type SessionStatus,
+  type StatusCode,
+} from "../session.js";
+import type {
+  InboundMessage,
+  NewSession,
+  SessionPageQuery,
+  SessionStore,
+  StoredInboundMessage,
+} from "../session.store.js";
+import type { ChargingSessionsTable, Database, InboundMessagesTable, SqlFlavor } from "./database.js";
+import { migrateToLatest } from "./migrations.js";
+
+/** Statuses from which a start answer can still attach a Hubject SessionID. */
+const AWAITING_ANSWER_STATUSES: readonly SessionStatus[] = ["REQUESTED", "OUTCOME_UNKNOWN", "ACCEPTED"];
+const TERMINAL: readonly SessionStatus[] = [...TERMINAL_STATUSES];
+/** Keeps `IN (...)` lists well under SQLite's and PostgreSQL's bound-parameter limits. */
+const IN_LIST_CHUNK = 500;
+
+type SessionRow = Selectable<ChargingSessionsTable>;
+type InboundRow = Selectable<InboundMessagesTable>;
+
+export class SqlSessionStore implements SessionStore {
+  readonly flavor: SqlFlavor;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    options: { flavor?: SqlFlavor } = {},
+  ) {
+    this.flavor = options.flavor ?? "sqlite";
+  }
+
+  async migrate(): Promise<void> {
+    await migrateToLatest(this.db, this.flavor);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async insert(input: NewSession): Promise<ChargingSession> {
+    const session: ChargingSession = {
+      id: input.id,
+      driverId: input.driverId,
+      hubjectSessionId: null,
+      cpoPartnerSessionId: null,
+      evseId: input.evseId,
+      evcoId: input.evcoId,
+      partnerProductId: input.partnerProductId,
+      status: input.status,
+      lastStatusCode: null,
+      requestedAt: input.requestedAt,
+      chargingStartedAt: null,
+      chargingEndedAt: null,
+      sessionStartedAt: null,
+      sessionEndedAt: null,
+      stopRequestedAt: null,
+      updatedAt: input.requestedAt,
+      consumedEnergyKwh: null,
+      lastProgressAt: null,
+      lastEventAt: null,
+      figuresSource: null,
+      errorType: null,
+      errorInfo: null,
+      chargeDetailRecord: null,
+      version: 1,
+    };
+    await this.db.insertInto("charging_sessions").values(sessionToRow(session)).execute();
+    return session;
+  }
+
+  async get(id: string): Promise<ChargingSession | undefined> {
+    const row = await this.db.selectFrom("charging_sessions").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && rowToSession(row);
+  }
+
+  async getMany(ids: readonly string[]): Promise<ChargingSession[]> {
+    const unique = [...new Set(ids)];
+    const sessions: ChargingSession[] = [];
+    for (let i = 0; i < unique.length; i += IN_LIST_CHUNK) {
+      const rows = await this.db
+        .selectFrom("charging_sessions")
+        .selectAll()
+        .where("id", "in", unique.slice(i, i + IN_LIST_CHUNK))
+        .execute();
+      for (const row of rows) sessions.push(rowToSession(row));
+    }
+    return sessions;
+  }
+
+  async findByHubjectSessionId(hubjectSessionId: string): Promise<ChargingSession | undefined> {
+    const row = await this.db
+      .selectFrom("charging_sessions")
+      .selectAll()
+      .where("hubject_session_id", "=", hubjectSessionId)
+      .executeTakeFirst();
+    return row && rowToSession(row);
+  }
+
+  async findAwaitingAnswer(evseId: string, evcoId: string, since: Date): Promise<ChargingSession | undefined> {
+    // upper() on both sides, matching the expression index of migration 0001.
+    const row = await this.db
+      .selectFrom("charging_sessions")
+      .selectAll()
+      .where((eb) =>
+        eb.and([
+          eb(eb.fn("upper", ["evse_id"]), "=", eb.fn("upper", [eb.val(evseId)])),
+          eb(eb.fn("upper", ["evco_id"]), "=", eb.fn("upper", [eb.val(evcoId)])),
+        ]),
+      )
+      .where("hubject_session_id", "is", null)
+      .where("requested_at", ">=", toIso(since))
+      .where("status", "in", AWAITING_ANSWER_STATUSES)
+      .orderBy("requested_at", "desc")
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row && rowToSession(row);
+  }
+
+  async listForDriver(query: SessionPageQuery): Promise<{ sessions: ChargingSession[]; hasNextPage: boolean }> {
+    const { driverId, first, after, active } = query;
+    if (!Number.isInteger(first) || first < 1 || first > 100) {
+      throw new RangeError(`listForDriver: first must be an integer in 1..100, got ${first}`);
+    }
+    let q = this.db.selectFrom("charging_sessions").selectAll().where("driver_id", "=", driverId);
+    if (active === true) q = q.where("status", "not in", TERMINAL);
+    if (active === false) q = q.where("status", "in", TERMINAL);
+    if (after !== undefined) {
+      // Strictly after the cursor in (requested_at desc, id desc) order.
+      const at = toIso(after.requestedAt);
+      q = q.where((eb) =>
+        eb.or([eb("requested_at", "<", at), eb.and([eb("requested_at", "=", at), eb("id", "<", after.id)])]),
+      );
+    }
+    const rows = await q
+      .orderBy("requested_at", "desc")
+      .orderBy("id", "desc")
+      .limit(first + 1)
+      .execute();
+    return { sessions: rows.slice(0, first).map(rowToSession), hasNextPage: rows.length > first };
+  }
+
+  async replace(next: ChargingSession): Promise<boolean> {
+    const { id, ...changes } = sessionToRow(next);
+    const result = await this.db
+      .updateTable("charging_sessions")
+      .set(changes)
+      .where("id", "=", id)
+      .where("version", "=", next.version - 1)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async recordInbound(message: InboundMessage): Promise<{ stored: boolean; seq: number | null }> {
+    // ON CONFLICT DO NOTHING + RETURNING: a duplicate returns no row and raises no error,
+    // on SQLite and PostgreSQL alike (and leaves a PostgreSQL transaction usable).
+    const row = await this.db
+      .insertInto("inbound_messages")
+      .values({
+        kind: message.kind,
+        type: message.type,
+        hubject_session_id: message.hubjectSessionId,
+        emp_partner_session_id: message.empPartnerSessionId,
+        evse_id: message.evseId,
+        evco_id: message.evcoId,
+        dedupe_key: message.dedupeKey,
+        body: JSON.stringify(message.body),
+        received_at: toIso(message.receivedAt),
+        session_id: null,
+      })
+      .onConflict((oc) => oc.column("dedupe_key").doNothing())
+      .returning("seq")
+      .executeTakeFirst();
+    return row ? { stored: true, seq: Number(row.seq) } : { stored: false, seq: null };
+  }
+
+  async unattachedInbound(hubjectSessionId: string): Promise<StoredInboundMessage[]> {
+    const rows = await this.db
+      .selectFrom("inbound_messages")
+      .selectAll()
+      .where("hubject_session_id", "=", hubjectSessionId)
+      .where("session_id", "is", null)
+      .orderBy("seq", "asc")
+      .execute();
+    return rows.map(rowToInbound);
+  }
+
+  async attachInbound(seqs: readonly number[], sessionId: string): Promise<void> {
+    const unique = [...new Set(seqs)];
+    for (let i = 0; i < unique.length; i += IN_LIST_CHUNK) {
+      await this.db
+        .updateTable("inbound_messages")
+        .set({ session_id: sessionId })
+        .where("seq", "in", unique.slice(i, i + IN_LIST_CHUNK))
+        .execute();
+    }
+  }
+
+  async claimIdempotencyKey(
+    driverId: string,
+    key: string,
+    operation: string,
+    sessionId: string,
+  ): Promise<{ claimed: boolean; sessionId: string }> {
+    // The primary key (driver_id, key) decides: only the caller whose insert returned a
+    // row claimed it; everyone else reads the winner's session.
+    const inserted = await this.db
+      .insertInto("idempotency_keys")
+      .values({ driver_id: driverId, key, operation, session_id: sessionId, created_at: toIso(new Date()) })
+      .onConflict((oc) => oc.columns(["driver_id", "key"]).doNothing())
+      .returning("session_id")
+      .executeTakeFirst();
+    if (inserted) return { claimed: true, sessionId: inserted.session_id };
+    const existing = await this.db
+      .selectFrom("idempotency_keys")
+      .select("session_id")
+      .where("driver_id", "=", driverId)
+      .where("key", "=", key)
+      .executeTakeFirst();
+    if (!existing) {
+      // Only possible if the row was deleted between the two statements.
+      throw new Error("Idempotency key vanished while being claimed; retry the request");
+    }
+    return { claimed: false, sessionId: existing.session_id };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Row <-> domain. The only place that knows the column encodings.
+
+const toIso = (date: Date): string => {
+  if (Number.isNaN(date.getTime())) throw new RangeError("Cannot store an invalid Date");
+  return date.toISOString();
+};
+const toIsoOrNull = (date: Date | null): string | null => (date === null ? null : toIso(date));
+
+const fromIso = (value: string, column: string): Date => {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new Error(`Stored ${column} is not a timestamp: ${JSON.stringify(value)}`);
+  return date;
+};
+const fromIsoOrNull = (value: string | null, column: string): Date | null =>
+  value === null ? null : fromIso(value, column);
+
+/** JSON columns are text today; accepting an already parsed value keeps a later jsonb column working. */
+const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
+
+interface StoredChargeDetailRecord extends Omit<
+  ChargeDetailRecord,
+  "sessionStart" | "sessionEnd" | "chargingStart" | "chargingEnd" | "receivedAt"
+> {
+  sessionStart: string;
+  sessionEnd: string;
+  chargingStart: string;
+  chargingEnd: string;
+  receivedAt: string;
+}
+
+function cdrToJson(cdr: ChargeDetailRecord): string {
+  const stored: StoredChargeDetailRecord = {
+    hubjectSessionId: cdr.hubjectSessionId,
+    evseId: cdr.evseId,
+    evcoId: cdr.evcoId,
+    partnerProductId: cdr.partnerProductId,
+    sessionStart: toIso(cdr.sessionStart),
+    sessionEnd: toIso(cdr.sessionEnd),
+    chargingStart: toIso(cdr.chargingStart),
+    chargingEnd: toIso(cdr.chargingEnd),
+    consumedEnergyKwh: cdr.consumedEnergyKwh,
+    meterValueStart: cdr.meterValueStart,
+    meterValueEnd: cdr.meterValueEnd,
+    receivedAt: toIso(cdr.receivedAt),
+    raw: cdr.raw,
+  };
+  return JSON.stringify(stored);
+}
+
+function cdrFromJson(value: unknown): ChargeDetailRecord {
+  const s = parseJson(value) as StoredChargeDetailRecord;
+  return {
+    hubjectSessionId: s.hubjectSessionId,
+    evseId: s.evseId,
+    evcoId: s.evcoId ?? null,
+    partnerProductId: s.partnerProductId ?? null,
+    sessionStart: fromIso(s.sessionStart, "charge_detail_record.sessionStart"),
+    sessionEnd: fromIso(s.sessionEnd, "charge_detail_record.sessionEnd"),
+    chargingStart: fromIso(s.chargingStart, "charge_detail_record.chargingStart"),
+    chargingEnd: fromIso(s.chargingEnd, "charge_detail_record.chargingEnd"),
+    consumedEnergyKwh: s.consumedEnergyKwh,
+    meterValueStart: s.meterValueStart ?? null,
+    meterValueEnd: s.meterValueEnd ?? null,
+    receivedAt: fromIso(s.receivedAt, "charge_detail_record.receivedAt"),
+    raw: s.raw,
+  };
+}
+
+function sessionToRow(s: ChargingSession): SessionRow {
+  return {
+    id: s.id,
+    driver_id: s.driverId,
+    hubject_session_id: s.hubjectSessionId,
+    cpo_partner_session_id: s.cpoPartnerSessionId,
+    evse_id: s.evseId,
+    evco_id: s.evcoId,
+    partner_product_id: s.partnerProductId,
+    status: s.status,
+    last_status_code: s.lastStatusCode === null ? null : JSON.stringify(s.lastStatusCode),
+    requested_at: toIso(s.requestedAt),
+    charging_started_at: toIsoOrNull(s.chargingStartedAt),
+    charging_ended_at: toIsoOrNull(s.chargingEndedAt),
+    session_started_at: toIsoOrNull(s.sessionStartedAt),
+    session_ended_at: toIsoOrNull(s.sessionEndedAt),
+    stop_requested_at: toIsoOrNull(s.stopRequestedAt),
+    updated_at: toIso(s.updatedAt),
+    consumed_energy_kwh: s.consumedEnergyKwh,
+    last_progress_at: toIsoOrNull(s.lastProgressAt),
+    last_event_at: toIsoOrNull(s.lastEventAt),
+    figures_source: s.figuresSource,
+    error_type: s.errorType,
+    error_info: s.errorInfo,
+    charge_detail_record: s.chargeDetailRecord === null ? null : cdrToJson(s.chargeDetailRecord),
+    version: s.version,
+  };
+}
+
+function rowToSession(r: SessionRow): ChargingSession {
+  if (!SESSION_STATUSES.includes(r.status)) throw new Error(`Session ${r.id} has an unknown status ${JSON.stringify(r.status)}`);
+  return {
+    id: r.id,
+    driverId: r.driver_id,
+    hubjectSessionId: r.hubject_session_id,
+    cpoPartnerSessionId: r.cpo_partner_session_id,
+    evseId: r.evse_id,
+    evcoId: r.evco_id,
+    partnerProductId: r.partner_product_id,
+    status: r.status,
+    lastStatusCode: r.last_status_code === null ? null : (parseJson(r.last_status_code) as StatusCode),
+    requestedAt: fromIso(r.requested_at, "requested_at"),
+    chargingStartedAt: fromIsoOrNull(r.charging_started_at, "charging_started_at"),
+    chargingEndedAt: fromIsoOrNull(r.charging_ended_at, "charging_ended_at"),
+    sessionStartedAt: fromIsoOrNull(r.session_started_at, "session_started_at"),
+    sessionEndedAt: fromIsoOrNull(r.session_ended_at, "session_ended_at"),
+    stopRequestedAt: fromIsoOrNull(r.stop_requested_at, "stop_requested_at"),
+    updatedAt: fromIso(r.updated_at, "updated_at"),
+    consumedEnergyKwh: r.consumed_energy_kwh,
+    lastProgressAt: fromIsoOrNull(r.last_progress_at, "last_progress_at"),
+    lastEventAt: fromIsoOrNull(r.last_event_at, "last_event_at"),
+    figuresSource: r.figures_source as FiguresSource | null,
+    errorType: r.error_type,
+    errorInfo: r.error_info,
+    chargeDetailRecord: r.charge_detail_record === null ? null : cdrFromJson(r.charge_detail_record),
+    // PostgreSQL drivers may hand integers back as strings or bigints.
+    version: Number(r.version),
+  };
+}
+
+function rowToInbound(r: InboundRow): StoredInboundMessage {
+  if (r.kind !== "NOTIFICATION" && r.kind !== "CDR") throw new Error(`Inbound message ${r.seq} has an unknown kind ${r.kind}`);
+  return {
+    seq: Number(r.seq),
+    kind: r.kind,
+    type: r.type,
+    hubjectSessionId: r.hubject_session_id,
+    empPartnerSessionId: r.emp_partner_session_id,
+    evseId: r.evse_id,
+    evcoId: r.evco_id,
+    dedupeKey: r.dedupe_key,
+    body: parseJson(r.body) as Record<string, unknown>,
+    receivedAt: fromIso(r.received_at, "received_at"),
+    sessionId: r.session_id,
+  };
+}
