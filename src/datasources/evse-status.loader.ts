@@ -1,0 +1,33 @@
+// Batches EVSE status look-ups of one GraphQL request into PullEvseStatusByID calls of at most
+// 100 ids each (FACTS.md §2.4, 300 calls/min). Create one loader per request: the cache lives
+// exactly as long as the request, so a status is never served stale across requests.
+// `cache: false` (e.g. one loader per websocket operation) still batches within a tick and still
+// sends each id once per call (the datasource de-duplicates), but asks again on every tick.
+import DataLoader from "dataloader";
+import type { OicpEvseStatus } from "../oicp/wire.js";
+import { MAX_EVSE_IDS_PER_STATUS_PULL, type HubjectDatasource } from "./hubject.datasource.js";
+
+export interface EvseStatusLoaderOptions {
+  /** Default true: one cached loader per GraphQL request. */
+  cache?: boolean;
+}
+
+export function createEvseStatusLoader(
+  ds: Pick<HubjectDatasource, "pullEvseStatusById">,
+  options: EvseStatusLoaderOptions = {},
+): DataLoader<string, OicpEvseStatus> {
+  return new DataLoader<string, OicpEvseStatus, string>(
+    async (evseIds) => {
+      // A rejection (not per-key Error values) so DataLoader does not cache the failure:
+      // every key of the batch rejects with the same HubjectError, and a later load may retry.
+      const statuses = await ds.pullEvseStatusById(evseIds);
+      return evseIds.map((id) => statuses.get(id) ?? "Unknown");
+    },
+    {
+      maxBatchSize: MAX_EVSE_IDS_PER_STATUS_PULL,
+      cache: options.cache ?? true,
+      // EvseIDs compare case-insensitively (FACTS.md E11); the first spelling seen is sent.
+      cacheKeyFn: (evseId) => evseId.toUpperCase(),
+    },
+  );
+}
