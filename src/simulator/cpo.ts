@@ -1,0 +1,378 @@
+// The simulated CPO behind the simulated Hubject: its session table, its charging timeline and
+// the messages it pushes to the gateway's inbound OICP listener (FACTS.md §3, §6).
+import { randomUUID } from "node:crypto";
+import type { Logger } from "../logger.js";
+import { operatorIdOf } from "../oicp/identifiers.js";
+import {
+  OICP_API_PREFIX,
+  oicpPaths,
+  type OicpChargeDetailRecord,
+  type OicpChargingNotification,
+  type OicpChargingNotificationType,
+} from "../oicp/wire.js";
+import { SIMULATED_EVSES, SIMULATED_OPERATOR_ID, type SimulatedEvse } from "./catalogue.js";
+import { cpoTimestamp, kWh } from "./format.js";
+import { postJson } from "./http.js";
+import type { Cancel, Scheduler } from "./scheduler.js";
+
+export interface SimulatorPace {
+  /** How long "Hubject+CPO" take to answer a normal remote start/stop. */
+  answerDelayMs: number;
+  /** Answer delay for the slow EVSE. */
+  slowAnswerMs: number;
+  /** Accept -> Start notification. */
+  startDelayMs: number;
+  /** Between Progress notifications (real HBS: at least 5 min, FACTS.md §3.1). */
+  progressIntervalMs: number;
+  /** Stop accepted -> End notification. */
+  stopDelayMs: number;
+  /** End -> CDR (a real CPO: about 1 s, FACTS.md §6). */
+  cdrDelayMs: number;
+  /** The CPO ends the session by itself (driver unplugs) this long after ChargingStart; null = never. */
+  autoStopAfterMs: number | null;
+  /** What the car draws, capped by the EVSE's own power. */
+  powerKw: number;
+  /** Energy accelerator: energy = power * real elapsed hours * timeScale. Durations stay real. */
+  timeScale: number;
+}
+
+export const DEFAULT_PACE: Readonly<SimulatorPace> = Object.freeze({
+  answerDelayMs: 150,
+  slowAnswerMs: 5000,
+  startDelayMs: 1000,
+  progressIntervalMs: 5000,
+  stopDelayMs: 500,
+  cdrDelayMs: 1000,
+  autoStopAfterMs: null,
+  powerKw: 11,
+  timeScale: 60,
+});
+
+export interface Delivery {
+  kind: "NOTIFICATION" | "CDR";
+  type: string;
+  sessionId: string;
+  url: string;
+  body: unknown;
+  httpStatus: number | null;
+  ack: unknown;
+  error: string | null;
+}
+
+export interface StoredCdr {
+  record: OicpChargeDetailRecord;
+  operatorId: string;
+  chargingEnd: Date;
+  /** True once the gateway acknowledged it with Result:true (GetChargeDetailRecords CDRForwarded, FACTS.md §2.6). */
+  forwarded: boolean;
+}
+
+type SessionState = "authorized" | "charging" | "stopping" | "ended";
+
+export interface SimSession {
+  readonly sessionId: string;
+  readonly cpoPartnerSessionId: string;
+  readonly empPartnerSessionId: string | null;
+  readonly evse: SimulatedEvse;
+  /** Exactly as the EMP sent it (FACTS.md §4: send EvseIDs as received). */
+  readonly evseId: string;
+  readonly operatorId: string;
+  readonly evcoId: string;
+  readonly partnerProductId: string | null;
+  readonly sessionStart: Date;
+  state: SessionState;
+  chargingStart?: Date;
+  meterStartWh: number;
+  readonly inBetweenWh: number[];
+  endScheduled: boolean;
+  /** Timers of this session that a stop or an end must cancel. */
+  readonly pending: Set<Cancel>;
+  /** Messages of one session leave one after another: a Progress never overtakes its Start. */
+  outbox: Promise<void>;
+}
+
+export interface StartRequest {
+  evseId: string;
+  evcoId: string;
+  empPartnerSessionId: string | null;
+  partnerProductId: string | null;
+}
+
+/** Hubject's own timeout for calls to the EMP is undocumented (FACTS.md §1); 10 s is our guess. */
+const DELIVERY_TIMEOUT_MS = 10_000;
+
+/** Idle/blocking fees start this long after ChargingEnd (PenaltyTimeStart, FACTS.md §6.9). */
+const PENALTY_GRACE_MS = 30 * 60_000;
+
+export interface CpoDeps {
+  scheduler: Scheduler;
+  pace: () => SimulatorPace;
+  gatewayOicpUrl: () => string | undefined;
+  logger: Logger;
+}
+
+export class SimulatedCpo {
+  readonly deliveries: Delivery[] = [];
+  readonly cdrs: StoredCdr[] = [];
+  private readonly sessions = new Map<string, SimSession>();
+  private readonly activeByEvse = new Map<string, SimSession>();
+  /** Absolute meter readings per EVSE in Wh; they only grow, across sessions. */
+  private readonly meterWh = new Map<string, number>(
+    SIMULATED_EVSES.map((evse, i) => [evse.evseId, 1_234_567 + i * 1_000_000]),
+  );
+  private cpoSessionCounter = 0;
+
+  constructor(private readonly deps: CpoDeps) {}
+
+  session(sessionId: string): SimSession | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  activeSessionAt(evse: SimulatedEvse): SimSession | undefined {
+    return this.activeByEvse.get(evse.evseId);
+  }
+
+  /** Hubject creates the SessionID (FACTS.md §2.1) and the EVSE is taken from here on. */
+  reserve(evse: SimulatedEvse, request: StartRequest): SimSession {
+    const session: SimSession = {
+      sessionId: randomUUID(),
+      cpoPartnerSessionId: `SIM-${String(++this.cpoSessionCounter).padStart(6, "0")}`,
+      empPartnerSessionId: request.empPartnerSessionId,
+      evse,
+      evseId: request.evseId,
+      operatorId: operatorIdOf(request.evseId) ?? SIMULATED_OPERATOR_ID,
+      evcoId: request.evcoId,
+      partnerProductId: request.partnerProductId,
+      sessionStart: new Date(),
+      state: "authorized",
+      meterStartWh: this.meterWh.get(evse.evseId) ?? 0,
+      inBetweenWh: [],
+      endScheduled: false,
+      pending: new Set(),
+      outbox: Promise.resolve(),
+    };
+    this.sessions.set(session.sessionId, session);
+    this.activeByEvse.set(evse.evseId, session);
+    return session;
+  }
+
+  /** The CPO's answer went out: the charger starts (or fails at the connector) a little later. */
+  accepted(session: SimSession): void {
+    if (session.state !== "authorized") return; // stopped before the answer was even sent
+    this.later(session, this.deps.pace().startDelayMs, () =>
+      session.evse.behaviour === "connector-error" ? this.failAtConnector(session) : this.beginCharging(session),
+    );
+  }
+
+  /** A stop request arrived: no more Start or Progress; the End follows once the stop is answered. */
+  stopRequested(session: SimSession): void {
+    if (session.state === "ended") return;
+    this.cancelPending(session);
+    session.state = "stopping";
+  }
+
+  /** The stop answer went out. */
+  stopAccepted(session: SimSession): void {
+    if (session.state === "ended" || session.endScheduled) return;
+    session.endScheduled = true;
+    this.later(session, this.deps.pace().stopDelayMs, () => this.endCharging(session));
+  }
+
+  private beginCharging(session: SimSession): void {
+    const pace = this.deps.pace();
+    session.state = "charging";
+    session.chargingStart = new Date();
+    this.notify(session, "Start", {});
+    this.scheduleProgress(session);
+    if (pace.autoStopAfterMs !== null) this.later(session, pace.autoStopAfterMs, () => this.endCharging(session));
+  }
+
+  private scheduleProgress(session: SimSession): void {
+    this.later(session, this.deps.pace().progressIntervalMs, () => {
+      if (session.state !== "charging" || !session.chargingStart) return;
+      const now = new Date();
+      const energyWh = this.energyWh(session, now);
+      session.inBetweenWh.push(session.meterStartWh + energyWh);
+      this.notify(session, "Progress", {
+        EventOccurred: cpoTimestamp(now),
+        // CPO definition: EventOccurred − ChargingStart in ms (FACTS.md E12).
+        ChargingDuration: now.getTime() - session.chargingStart.getTime(),
+        ConsumedEnergyProgress: kWh(energyWh),
+        MeterValueInBetween: { meterValues: session.inBetweenWh.map(kWh) },
+      });
+      this.scheduleProgress(session);
+    });
+  }
+
+  /** Energy flow stops (stop request or the driver unplugs); the CDR follows (FACTS.md §6). */
+  private endCharging(session: SimSession): void {
+    if (session.state === "ended") return;
+    this.cancelPending(session);
+    const now = new Date();
+    // A stop before the Start notification: nothing flowed, the CPO still closes the session.
+    session.chargingStart ??= now;
+    const meterEndWh = session.meterStartWh + this.energyWh(session, now);
+    this.release(session);
+    this.meterWh.set(session.evse.evseId, meterEndWh);
+    const timeline = {
+      chargingEnd: now,
+      // The simulated driver unplugs at once, so the session ends with the energy flow.
+      sessionEnd: now,
+      consumedWh: meterEndWh - session.meterStartWh,
+      meterEndWh,
+    };
+    this.notify(session, "End", {
+      ChargingEnd: cpoTimestamp(timeline.chargingEnd),
+      SessionEnd: cpoTimestamp(timeline.sessionEnd),
+      ConsumedEnergy: kWh(timeline.consumedWh),
+      MeterValueEnd: kWh(meterEndWh),
+      MeterValueInBetween: { meterValues: session.inBetweenWh.map(kWh) },
+      PenaltyTimeStart: cpoTimestamp(new Date(now.getTime() + PENALTY_GRACE_MS)),
+    });
+    // Not tied to session.pending: nothing may cancel a CDR once energy has flowed.
+    this.deps.scheduler.after(this.deps.pace().cdrDelayMs, () => this.sendCdr(session, timeline));
+  }
+
+  /** Error before charging: the plug was not connected; the authorization is released. */
+  private failAtConnector(session: SimSession): void {
+    if (session.state === "ended") return;
+    this.cancelPending(session);
+    this.release(session);
+    this.notify(session, "Error", {
+      ErrorType: "ConnectorError",
+      ErrorAdditionalInfo: "No vehicle connected within 120 s after remote start; authorization released",
+    });
+  }
+
+  private sendCdr(
+    session: SimSession,
+    t: { chargingEnd: Date; sessionEnd: Date; consumedWh: number; meterEndWh: number },
+  ): Promise<void> {
+    const record: OicpChargeDetailRecord = {
+      SessionID: session.sessionId,
+      CPOPartnerSessionID: session.cpoPartnerSessionId,
+      EMPPartnerSessionID: session.empPartnerSessionId,
+      PartnerProductID: session.partnerProductId,
+      EvseID: session.evseId,
+      Identification: { RemoteIdentification: { EvcoID: session.evcoId } },
+      SessionStart: cpoTimestamp(session.sessionStart),
+      ChargingStart: cpoTimestamp(session.chargingStart ?? t.chargingEnd),
+      ChargingEnd: cpoTimestamp(t.chargingEnd),
+      SessionEnd: cpoTimestamp(t.sessionEnd),
+      MeterValueStart: kWh(session.meterStartWh),
+      MeterValueEnd: kWh(t.meterEndWh),
+      MeterValueInBetween: { meterValues: session.inBetweenWh.map(kWh) },
+      ConsumedEnergy: kWh(t.consumedWh),
+      HubOperatorID: null,
+      HubProviderID: null,
+    };
+    // Hubject stores the CDR even when it cannot deliver it (FACTS.md §1), so store first.
+    const stored: StoredCdr = { record, operatorId: session.operatorId, chargingEnd: t.chargingEnd, forwarded: false };
+    this.cdrs.push(stored);
+    const path = oicpPaths.chargeDetailRecord(session.operatorId, "v22");
+    return this.enqueue(session, async () => {
+      const delivery = await this.deliver("CDR", "ChargeDetailRecord", session.sessionId, path, record);
+      stored.forwarded = delivery.httpStatus === 200 && isPositiveAck(delivery.ack);
+    });
+  }
+
+  private notify(session: SimSession, type: OicpChargingNotificationType, fields: Partial<OicpChargingNotification>): void {
+    const body: OicpChargingNotification = {
+      Type: type,
+      SessionID: session.sessionId,
+      CPOPartnerSessionID: session.cpoPartnerSessionId,
+      EMPPartnerSessionID: session.empPartnerSessionId,
+      Identification: { RemoteIdentification: { EvcoID: session.evcoId } },
+      EvseID: session.evseId,
+      OperatorID: session.operatorId,
+      ...(type === "Error"
+        ? {}
+        : {
+            SessionStart: cpoTimestamp(session.sessionStart),
+            ChargingStart: session.chargingStart ? cpoTimestamp(session.chargingStart) : null,
+            MeterValueStart: kWh(session.meterStartWh),
+            PartnerProductID: session.partnerProductId,
+          }),
+      ...fields,
+    };
+    void this.enqueue(session, () => this.deliver("NOTIFICATION", type, session.sessionId, oicpPaths.chargingNotifications(), body));
+  }
+
+  private enqueue(session: SimSession, send: () => Promise<unknown>): Promise<void> {
+    session.outbox = session.outbox.then(send).then(
+      () => undefined,
+      () => undefined,
+    );
+    return this.deps.scheduler.track(session.outbox);
+  }
+
+  /** Posts one message; records it whatever happens. Hubject does not retry (FACTS.md §1). */
+  private async deliver(kind: Delivery["kind"], type: string, sessionId: string, path: string, body: unknown): Promise<Delivery> {
+    const base = this.deps.gatewayOicpUrl();
+    const delivery: Delivery = {
+      kind,
+      type,
+      sessionId,
+      url: base ? `${base}${OICP_API_PREFIX}/${path}` : "",
+      body,
+      httpStatus: null,
+      ack: null,
+      error: null,
+    };
+    if (!base) {
+      delivery.error = "no gateway url";
+    } else {
+      try {
+        const answer = await postJson(delivery.url, body, this.deps.scheduler.signal, DELIVERY_TIMEOUT_MS);
+        delivery.httpStatus = answer.status;
+        delivery.ack = parseJsonOr(answer.text);
+        if (answer.status !== 200) delivery.error = `HTTP ${answer.status}`;
+      } catch (error) {
+        delivery.error = error instanceof Error ? error.message : String(error);
+      }
+    }
+    this.deliveries.push(delivery);
+    const log = { kind, type, sessionId, url: delivery.url, httpStatus: delivery.httpStatus, error: delivery.error };
+    if (delivery.error) this.deps.logger.warn(log, "simulator: delivery to gateway failed");
+    else this.deps.logger.debug(log, "simulator: delivered");
+    return delivery;
+  }
+
+  private energyWh(session: SimSession, at: Date): number {
+    if (!session.chargingStart) return 0;
+    const pace = this.deps.pace();
+    const hours = (at.getTime() - session.chargingStart.getTime()) / 3_600_000;
+    const kw = Math.min(pace.powerKw, session.evse.powerKw);
+    return Math.max(0, Math.round(kw * 1000 * hours * pace.timeScale));
+  }
+
+  private later(session: SimSession, ms: number, fn: () => void): void {
+    const cancel = this.deps.scheduler.after(ms, () => {
+      session.pending.delete(cancel);
+      fn();
+    });
+    session.pending.add(cancel);
+  }
+
+  private cancelPending(session: SimSession): void {
+    for (const cancel of session.pending) cancel();
+    session.pending.clear();
+  }
+
+  private release(session: SimSession): void {
+    session.state = "ended";
+    if (this.activeByEvse.get(session.evse.evseId) === session) this.activeByEvse.delete(session.evse.evseId);
+  }
+}
+
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function isPositiveAck(ack: unknown): boolean {
+  return typeof ack === "object" && ack !== null && (ack as { Result?: unknown }).Result === true;
+}
