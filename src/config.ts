@@ -1,0 +1,153 @@
+// The one configuration module: every setting read from the environment, validated at start.
+// Each problem names its setting; all problems are reported at once.
+import { existsSync } from "node:fs";
+import { z } from "zod";
+import { isProviderId } from "./oicp/identifiers.js";
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const DEV_JWT_SECRET = "dev-only-secret-do-not-use-in-production-0123456789";
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const flag = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes")
+  .optional();
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+const existingFile = optionalText.refine((v) => v === undefined || existsSync(v), { message: "file does not exist" });
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: port(4000),
+  OICP_HOST: z.string().default("0.0.0.0"),
+  OICP_PORT: port(4001),
+  OICP_PATH_PREFIX: z
+    .string()
+    .default("")
+    .refine((v) => v === "" || (v.startsWith("/") && !v.endsWith("/")), {
+      message: 'must be empty or a path like "/oicp" (leading slash, no trailing slash)',
+    }),
+  OICP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  DATABASE_URL: optionalText,
+  HUBJECT_BASE_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), {
+    message: "must be an http(s) URL such as https://service-qa.hubject.com/api/oicp",
+  }),
+  HUBJECT_PROVIDER_ID: optionalText.refine((v) => v === undefined || isProviderId(v), {
+    message: "must be an OICP ProviderID such as DE-ABC or DE*ABC, exactly as registered with Hubject",
+  }),
+  HUBJECT_CLIENT_CERT: existingFile,
+  HUBJECT_CLIENT_KEY: existingFile,
+  HUBJECT_CA: existingFile,
+  HUBJECT_REMOTE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .refine((v) => v > 60_000, { message: "must be above 60000: the CPO has 60 s to answer a remote start/stop" })
+    .default(90_000),
+  HUBJECT_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  SESSION_MATCH_WINDOW_MS: ms(15 * 60_000),
+  AUTH_JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
+  AUTH_JWKS_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), { message: "must be an http(s) URL" }),
+  AUTH_ISSUER: optionalText,
+  AUTH_AUDIENCE: optionalText,
+  SANDBOX_ENABLED: flag,
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+  SIMULATOR_PORT: port(4010),
+  SIMULATOR_START_DELAY_MS: ms(2_000),
+  SIMULATOR_PROGRESS_INTERVAL_MS: ms(5_000),
+  SIMULATOR_CDR_DELAY_MS: ms(1_000),
+});
+
+export type AuthConfig =
+  | { mode: "secret"; secret: string; issuer: string | undefined; audience: string | undefined; isDevDefault: boolean }
+  | { mode: "jwks"; jwksUrl: string; issuer: string; audience: string };
+
+export interface Config {
+  env: "development" | "production" | "test";
+  http: { host: string; port: number };
+  oicp: { host: string; port: number; pathPrefix: string; maxBodyBytes: number };
+  /** SQLite file path or a database URL. */
+  databaseUrl: string;
+  hubject:
+    | { mode: "remote"; baseUrl: string; providerId: string; tls: { certFile?: string; keyFile?: string; caFile?: string } }
+    | { mode: "simulator"; providerId: string; simulatorPort: number; pace: { startDelayMs: number; progressIntervalMs: number; cdrDelayMs: number } };
+  hubjectTimeouts: { remoteMs: number; requestMs: number };
+  sessionMatchWindowMs: number;
+  auth: AuthConfig;
+  sandbox: boolean;
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const production = e.NODE_ENV === "production";
+
+  let auth: AuthConfig;
+  if (e.AUTH_JWKS_URL) {
+    if (!e.AUTH_ISSUER) problems.push("AUTH_ISSUER: required with AUTH_JWKS_URL (tokens are checked against it)");
+    if (!e.AUTH_AUDIENCE) problems.push("AUTH_AUDIENCE: required with AUTH_JWKS_URL (tokens are checked against it)");
+    auth = { mode: "jwks", jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER ?? "", audience: e.AUTH_AUDIENCE ?? "" };
+  } else if (e.AUTH_JWT_SECRET) {
+    auth = { mode: "secret", secret: e.AUTH_JWT_SECRET, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, isDevDefault: false };
+  } else {
+    if (production) problems.push("AUTH_JWKS_URL or AUTH_JWT_SECRET: one is required when NODE_ENV=production");
+    auth = { mode: "secret", secret: DEV_JWT_SECRET, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, isDevDefault: true };
+  }
+
+  let hubject: Config["hubject"];
+  if (e.HUBJECT_BASE_URL) {
+    if (!e.HUBJECT_PROVIDER_ID) problems.push("HUBJECT_PROVIDER_ID: required with HUBJECT_BASE_URL");
+    if (Boolean(e.HUBJECT_CLIENT_CERT) !== Boolean(e.HUBJECT_CLIENT_KEY)) {
+      problems.push("HUBJECT_CLIENT_CERT and HUBJECT_CLIENT_KEY: set both or neither (mutual TLS needs the pair)");
+    }
+    if (production && e.HUBJECT_BASE_URL.startsWith("https") && !e.HUBJECT_CLIENT_CERT) {
+      problems.push("HUBJECT_CLIENT_CERT: Hubject requires mutual TLS; set the client certificate issued during onboarding");
+    }
+    hubject = {
+      mode: "remote",
+      baseUrl: e.HUBJECT_BASE_URL.replace(/\/+$/, ""),
+      providerId: e.HUBJECT_PROVIDER_ID ?? "",
+      tls: { certFile: e.HUBJECT_CLIENT_CERT, keyFile: e.HUBJECT_CLIENT_KEY, caFile: e.HUBJECT_CA },
+    };
+  } else {
+    if (production) problems.push("HUBJECT_BASE_URL: required when NODE_ENV=production (the built-in simulator is for development)");
+    hubject = {
+      mode: "simulator",
+      providerId: e.HUBJECT_PROVIDER_ID ?? "DE-GQL",
+      simulatorPort: e.SIMULATOR_PORT,
+      pace: {
+        startDelayMs: e.SIMULATOR_START_DELAY_MS,
+        progressIntervalMs: e.SIMULATOR_PROGRESS_INTERVAL_MS,
+        cdrDelayMs: e.SIMULATOR_CDR_DELAY_MS,
+      },
+    };
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    http: { host: e.HOST, port: e.PORT },
+    oicp: { host: e.OICP_HOST, port: e.OICP_PORT, pathPrefix: e.OICP_PATH_PREFIX, maxBodyBytes: e.OICP_MAX_BODY_BYTES },
+    databaseUrl: e.DATABASE_URL ?? "./data/gateway.sqlite",
+    hubject,
+    hubjectTimeouts: { remoteMs: e.HUBJECT_REMOTE_TIMEOUT_MS, requestMs: e.HUBJECT_REQUEST_TIMEOUT_MS },
+    sessionMatchWindowMs: e.SESSION_MATCH_WINDOW_MS,
+    auth,
+    sandbox: e.SANDBOX_ENABLED ?? !production,
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
+  };
+}

@@ -1,0 +1,16 @@
+// Access and input problems are GraphQL errors with a stable extensions.code; expected
+// business outcomes (Hubject or the CPO refused) are payload data instead (see status-codes.ts).
+import { GraphQLError } from "graphql";
+
+export type ClientErrorCode = "BAD_USER_INPUT" | "FORBIDDEN" | "UNAUTHENTICATED" | "NOT_FOUND";
+
+const STATUS: Record<ClientErrorCode, number> = { BAD_USER_INPUT: 400, FORBIDDEN: 403, UNAUTHENTICATED: 401, NOT_FOUND: 404 };
+
+function clientError(code: ClientErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extra, http: { status: STATUS[code] } } });
+}
+
+export const badInput = (message: string, field?: string) => clientError("BAD_USER_INPUT", message, field ? { field } : {});
+export const forbidden = (message: string) => clientError("FORBIDDEN", message);
+export const unauthenticated = (message = "Sign in to continue: a valid access token is required.") =>
+  clientError("UNAUTHENTICATED", message);
