@@ -1,0 +1,234 @@
+// Parses what Hubject sends us (charging notifications, CDRs) into domain events.
+// Lenient on input (FACTS.md §6.10): unknown fields, explicit nulls, numbers in strings,
+// "Connector Error" with a space (E9), HubProviderId (E5). Strict on what it produces.
+import { z } from "zod";
+import type { ChargeDetailRecord, SessionEvent } from "../sessions/session.js";
+import type { InboundMessage } from "../sessions/session.store.js";
+import { EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, SESSION_ID } from "./identifiers.js";
+
+const text = (max?: number) => (max ? z.string().max(max) : z.string()).nullish().transform((v) => v ?? null);
+const dateTime = z
+  .string()
+  .refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), { message: "not a date-time" })
+  .transform((v) => new Date(v));
+const optionalDateTime = dateTime.nullish().transform((v) => v ?? null);
+/** Decimal(,3) kWh, as a number or a numeric string: kept as a decimal string. */
+const decimal = z
+  .union([z.number().finite(), z.string().regex(/^\s*-?\d+(\.\d+)?\s*$/)])
+  .transform((v) => (typeof v === "number" ? String(v) : v.trim()));
+const optionalDecimal = decimal.nullish().transform((v) => v ?? null);
+const identification = z.record(z.string(), z.unknown()).nullish().transform((v) => v ?? null);
+
+const common = {
+  SessionID: z.string().regex(SESSION_ID, "not an OICP SessionID"),
+  CPOPartnerSessionID: text(PARTNER_SESSION_ID_MAX),
+  EMPPartnerSessionID: text(PARTNER_SESSION_ID_MAX),
+  EvseID: z.string().regex(EVSE_ID, "not an OICP EvseID"),
+  Identification: identification,
+  PartnerProductID: text(PRODUCT_ID_MAX),
+};
+
+const notificationSchema = z.discriminatedUnion("Type", [
+  z.object({ Type: z.literal("Start"), ...common, ChargingStart: optionalDateTime, SessionStart: optionalDateTime }),
+  z.object({
+    Type: z.literal("Progress"),
+    ...common,
+    ChargingStart: optionalDateTime,
+    SessionStart: optionalDateTime,
+    EventOccurred: dateTime,
+    ConsumedEnergyProgress: optionalDecimal,
+  }),
+  z.object({
+    Type: z.literal("End"),
+    ...common,
+    ChargingStart: optionalDateTime,
+    SessionStart: optionalDateTime,
+    ChargingEnd: dateTime,
+    SessionEnd: optionalDateTime,
+    ConsumedEnergy: optionalDecimal,
+  }),
+  z.object({
+    Type: z.literal("Error"),
+    ...common,
+    // "Connector Error" (SPEC snippet, SAP) and "ConnectorError" (SPEC table) are the same (FACTS.md E9).
+    ErrorType: z.string().min(1).transform((v) => v.replace(/\s+/g, "")),
+    ErrorAdditionalInfo: text(),
+  }),
+]);
+
+const cdrSchema = z.object({
+  ...common,
+  Identification: identification,
+  ChargingStart: dateTime,
+  ChargingEnd: dateTime,
+  SessionStart: dateTime,
+  SessionEnd: dateTime,
+  ConsumedEnergy: decimal,
+  MeterValueStart: optionalDecimal,
+  MeterValueEnd: optionalDecimal,
+});
+
+/** What every inbound message tells us about which session it belongs to. */
+export interface InboundIds {
+  hubjectSessionId: string;
+  empPartnerSessionId: string | null;
+  cpoPartnerSessionId: string | null;
+  evseId: string;
+  evcoId: string | null;
+}
+
+export interface ParsedInbound {
+  ids: InboundIds;
+  message: InboundMessage;
+  event: SessionEvent;
+}
+
+export type ParseResult = { ok: true; value: ParsedInbound } | { ok: false; problem: string };
+
+/** The contract id in any Identification variant; RFID cards carry none (FACTS.md §6.8). */
+function evcoIdOf(identification: Record<string, unknown> | null): string | null {
+  if (!identification) return null;
+  for (const variant of ["RemoteIdentification", "PlugAndChargeIdentification", "QRCodeIdentification"]) {
+    const value = identification[variant];
+    if (value && typeof value === "object" && "EvcoID" in value && typeof value.EvcoID === "string") return value.EvcoID;
+  }
+  return null;
+}
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid payload";
+  const field = issue.path.join(".") || "body";
+  return `Field '${field}': ${issue.message}`.slice(0, 1000);
+}
+
+const asRecord = (body: unknown): Record<string, unknown> =>
+  body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+
+export function parseChargingNotification(body: unknown, receivedAt: Date): ParseResult {
+  const parsed = notificationSchema.safeParse(body);
+  if (!parsed.success) {
+    const type = asRecord(body).Type;
+    if (!["Start", "Progress", "End", "Error"].includes(String(type))) {
+      return { ok: false, problem: "Field 'Type' missing or not one of Start, Progress, End, Error" };
+    }
+    return { ok: false, problem: describe(parsed.error) };
+  }
+  const n = parsed.data;
+  const ids: InboundIds = {
+    hubjectSessionId: n.SessionID,
+    empPartnerSessionId: n.EMPPartnerSessionID,
+    cpoPartnerSessionId: n.CPOPartnerSessionID,
+    evseId: n.EvseID,
+    evcoId: evcoIdOf(n.Identification),
+  };
+  const base = { at: receivedAt, hubjectSessionId: n.SessionID, cpoPartnerSessionId: n.CPOPartnerSessionID };
+  let event: SessionEvent;
+  let occurrence: string;
+  switch (n.Type) {
+    case "Start":
+      event = { type: "CHARGING_STARTED", ...base, chargingStart: n.ChargingStart, sessionStart: n.SessionStart };
+      occurrence = n.ChargingStart?.toISOString() ?? "";
+      break;
+    case "Progress":
+      event = {
+        type: "CHARGING_PROGRESS",
+        ...base,
+        eventOccurred: n.EventOccurred,
+        chargingStart: n.ChargingStart,
+        sessionStart: n.SessionStart,
+        consumedEnergyKwh: n.ConsumedEnergyProgress,
+      };
+      occurrence = n.EventOccurred.toISOString();
+      break;
+    case "End":
+      event = {
+        type: "CHARGING_ENDED",
+        ...base,
+        chargingStart: n.ChargingStart,
+        sessionStart: n.SessionStart,
+        chargingEnd: n.ChargingEnd,
+        sessionEnd: n.SessionEnd,
+        consumedEnergyKwh: n.ConsumedEnergy,
+      };
+      occurrence = n.ChargingEnd.toISOString();
+      break;
+    case "Error":
+      event = { type: "CHARGING_ERROR", ...base, errorType: n.ErrorType, errorInfo: n.ErrorAdditionalInfo };
+      occurrence = n.ErrorType;
+      break;
+  }
+  return {
+    ok: true,
+    value: {
+      ids,
+      event,
+      message: {
+        kind: "NOTIFICATION",
+        type: n.Type,
+        hubjectSessionId: n.SessionID,
+        empPartnerSessionId: n.EMPPartnerSessionID,
+        evseId: n.EvseID,
+        evcoId: ids.evcoId,
+        // (SessionID, Type, EventOccurred/ChargingStart/ChargingEnd): FACTS.md §6.6.
+        dedupeKey: `N:${n.SessionID.toLowerCase()}:${n.Type}:${occurrence}`,
+        body: asRecord(body),
+        receivedAt,
+      },
+    },
+  };
+}
+
+export function parseChargeDetailRecord(body: unknown, receivedAt: Date): ParseResult {
+  const parsed = cdrSchema.safeParse(body);
+  if (!parsed.success) return { ok: false, problem: describe(parsed.error) };
+  const c = parsed.data;
+  const raw = asRecord(body);
+  const cdr: ChargeDetailRecord = {
+    hubjectSessionId: c.SessionID,
+    evseId: c.EvseID,
+    evcoId: evcoIdOf(c.Identification),
+    partnerProductId: c.PartnerProductID,
+    sessionStart: c.SessionStart,
+    sessionEnd: c.SessionEnd,
+    chargingStart: c.ChargingStart,
+    chargingEnd: c.ChargingEnd,
+    consumedEnergyKwh: c.ConsumedEnergy,
+    meterValueStart: c.MeterValueStart,
+    meterValueEnd: c.MeterValueEnd,
+    receivedAt,
+    raw,
+  };
+  return {
+    ok: true,
+    value: {
+      ids: {
+        hubjectSessionId: c.SessionID,
+        empPartnerSessionId: c.EMPPartnerSessionID,
+        cpoPartnerSessionId: c.CPOPartnerSessionID,
+        evseId: c.EvseID,
+        evcoId: cdr.evcoId,
+      },
+      event: { type: "CDR_RECEIVED", at: receivedAt, cpoPartnerSessionId: c.CPOPartnerSessionID, cdr },
+      message: {
+        kind: "CDR",
+        type: "CDR",
+        hubjectSessionId: c.SessionID,
+        empPartnerSessionId: c.EMPPartnerSessionID,
+        evseId: c.EvseID,
+        evcoId: cdr.evcoId,
+        // Hubject accepts one CDR per SessionID (FACTS.md §2.6, §6.6).
+        dedupeKey: `CDR:${c.SessionID.toLowerCase()}`,
+        body: raw,
+        receivedAt,
+      },
+    },
+  };
+}
+
+/** Rebuilds the parsed form of a stored message (to apply messages that arrived before their session). */
+export function reparseStored(message: { kind: string; body: Record<string, unknown>; receivedAt: Date }): ParseResult {
+  return message.kind === "CDR"
+    ? parseChargeDetailRecord(message.body, message.receivedAt)
+    : parseChargingNotification(message.body, message.receivedAt);
+}
