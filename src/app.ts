@@ -1,0 +1,146 @@
+// The composition root: picks the adapters (store, Hubject, pub/sub) from the config and wires
+// the two listeners. Nothing else in the code base constructs them.
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import type { Config } from "./config.js";
+import { createEvseStatusLoader } from "./datasources/evse-status.loader.js";
+import { HubjectDatasource } from "./datasources/hubject.datasource.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createOicpListener } from "./oicp/oicp.listener.js";
+import { buildGatewaySchema } from "./schema/build-schema.js";
+import { createAuthenticator } from "./server/auth.js";
+import { createGraphQLServer, GRAPHQL_PATH } from "./server/graphql.server.js";
+import { createInProcessSessionEvents } from "./sessions/session.events.js";
+import { SessionService } from "./sessions/session.service.js";
+import type { SessionStore } from "./sessions/session.store.js";
+import { openSqlStore } from "./sessions/sql/database.js";
+import { startSimulator, type HubjectSimulator, type SimulatorPace } from "./simulator/hubject.simulator.js";
+
+export interface Gateway {
+  /** http://host:port/graphql */
+  graphqlUrl: string;
+  /** ws://host:port/graphql */
+  websocketUrl: string;
+  /** Base URL Hubject calls (the Service URL to register), without the /api/oicp suffix. */
+  oicpUrl: string;
+  /** The embedded simulator when HUBJECT_BASE_URL is unset, else null. */
+  simulator: HubjectSimulator | null;
+  store: SessionStore;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface GatewayOverrides {
+  logger?: Logger;
+  /** Test-only: pace of the embedded simulator beyond what the config sets. */
+  simulatorPace?: Partial<SimulatorPace>;
+}
+
+export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
+
+  try {
+    const store = openSqlStore({ url: config.databaseUrl });
+    closers.push(() => store.close());
+    await store.migrate();
+
+    let simulator: HubjectSimulator | null = null;
+    let baseUrl: string;
+    let tls = {};
+    if (config.hubject.mode === "simulator") {
+      simulator = await startSimulator({
+        providerId: config.hubject.providerId,
+        port: config.hubject.simulatorPort,
+        pace: { ...config.hubject.pace, ...overrides.simulatorPace },
+        logger: logger.child({ component: "simulator" }),
+      });
+      closers.push(() => simulator!.close());
+      baseUrl = simulator.url;
+    } else {
+      baseUrl = config.hubject.baseUrl;
+      tls = config.hubject.tls;
+    }
+    const hubject = new HubjectDatasource({
+      baseUrl,
+      providerId: config.hubject.providerId,
+      tls,
+      remoteTimeoutMs: config.hubjectTimeouts.remoteMs,
+      requestTimeoutMs: config.hubjectTimeouts.requestMs,
+      logger: logger.child({ component: "hubject" }),
+    });
+    closers.push(() => hubject.close());
+
+    const events = createInProcessSessionEvents();
+    const sessions = new SessionService({ store, hubject, events, logger, matchWindowMs: config.sessionMatchWindowMs });
+
+    const oicpServer = createOicpListener({
+      sessions,
+      logger: logger.child({ component: "oicp" }),
+      pathPrefix: config.oicp.pathPrefix,
+      maxBodyBytes: config.oicp.maxBodyBytes,
+    });
+    const oicpPort = await listen(oicpServer, config.oicp.port, config.oicp.host);
+    closers.push(() => closeServer(oicpServer));
+    const oicpUrl = `http://${displayHost(config.oicp.host)}:${oicpPort}${config.oicp.pathPrefix}`;
+    simulator?.setGatewayOicpUrl(`http://127.0.0.1:${oicpPort}${config.oicp.pathPrefix}`);
+
+    const schema = await buildGatewaySchema();
+    const graphql = await createGraphQLServer({
+      schema,
+      authenticator: createAuthenticator(config.auth),
+      contextFor: (driver, transport) => ({
+        driver,
+        sessions,
+        events,
+        // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
+        // so every pushed event shows the EVSE's current status.
+        evseStatus: createEvseStatusLoader(hubject, { cache: transport === "http" }),
+      }),
+      sandbox: config.sandbox,
+      production: config.env === "production",
+      logger: logger.child({ component: "graphql" }),
+    });
+    const httpPort = await listen(graphql.server, config.http.port, config.http.host);
+    closers.push(async () => {
+      await graphql.stop();
+      if (graphql.server.listening) await closeServer(graphql.server);
+    });
+    const host = displayHost(config.http.host);
+
+    return {
+      graphqlUrl: `http://${host}:${httpPort}${GRAPHQL_PATH}`,
+      websocketUrl: `ws://${host}:${httpPort}${GRAPHQL_PATH}`,
+      oicpUrl,
+      simulator,
+      store,
+      logger,
+      close,
+    };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+const displayHost = (host: string) => (host === "0.0.0.0" || host === "::" ? "localhost" : host);

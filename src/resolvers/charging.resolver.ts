@@ -1,0 +1,69 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { badInput } from "../errors.js";
+import { isEvseId } from "../oicp/identifiers.js";
+import { ChargingSession } from "../schema/charging-session.type.js";
+import {
+  StartChargingInput,
+  StartChargingPayload,
+  StopChargingInput,
+  StopChargingPayload,
+} from "../schema/charging.inputs.js";
+import { ChargingSessionConnection } from "../schema/connection.type.js";
+import { Evse, evseStatusFromOicp } from "../schema/evse.type.js";
+import type { ChargingResult } from "../sessions/session.service.js";
+import { requireDriver, type GatewayContext } from "../server/context.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+
+const MAX_PAGE = 100;
+
+function toPayload({ session, error }: ChargingResult) {
+  return {
+    session,
+    error: error && { code: error.code, message: error.message, oicpStatusCode: error.oicpStatusCode, retryable: error.retryable },
+  };
+}
+
+@Resolver()
+export class ChargingResolver {
+  @Mutation(() => StartChargingPayload, { description: "Starts charging at an EVSE through Hubject (eRoamingAuthorizeRemoteStart)." })
+  async startCharging(@Arg("input", () => StartChargingInput) input: StartChargingInput, @Ctx() ctx: GatewayContext) {
+    return toPayload(await ctx.sessions.startCharging(requireDriver(ctx), input));
+  }
+
+  @Mutation(() => StopChargingPayload, { description: "Stops one of your sessions (eRoamingAuthorizeRemoteStop)." })
+  async stopCharging(@Arg("input", () => StopChargingInput) input: StopChargingInput, @Ctx() ctx: GatewayContext) {
+    return toPayload(await ctx.sessions.stopCharging(requireDriver(ctx), input));
+  }
+
+  @Query(() => ChargingSession, { nullable: true, description: "One of your sessions; null if there is none with this id." })
+  async chargingSession(@Arg("id", () => ID) id: string, @Ctx() ctx: GatewayContext) {
+    return ctx.sessions.sessionForDriver(requireDriver(ctx), id);
+  }
+
+  @Query(() => ChargingSessionConnection, { description: "Your sessions, newest first." })
+  async chargingSessions(
+    @Ctx() ctx: GatewayContext,
+    @Arg("first", () => Int, { defaultValue: 20, description: `1 to ${MAX_PAGE}.` }) first: number,
+    @Arg("after", () => String, { nullable: true }) after?: string | null,
+    @Arg("active", () => Boolean, { nullable: true, description: "true: only sessions still going; false: only finished ones." })
+    active?: boolean | null,
+  ) {
+    const driver = requireDriver(ctx);
+    if (first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}.`, "first");
+    const { sessions, hasNextPage } = await ctx.sessions.listForDriver(driver, {
+      first,
+      after: after ? decodeCursor(after) : undefined,
+      active: active ?? undefined,
+    });
+    const edges = sessions.map((node) => ({ cursor: encodeCursor(node), node }));
+    return { edges, nodes: sessions, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  @Query(() => Evse, { nullable: true, description: "A charging point with its live status from Hubject." })
+  async evse(@Arg("id", () => String) id: string, @Ctx() ctx: GatewayContext) {
+    requireDriver(ctx);
+    const evseId = id.trim();
+    if (!isEvseId(evseId)) throw badInput(`"${evseId}" is not a valid EVSE ID (for example DE*ABC*E1234*1).`, "id");
+    return { id: evseId, status: evseStatusFromOicp(await ctx.evseStatus.load(evseId)) };
+  }
+}

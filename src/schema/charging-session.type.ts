@@ -1,0 +1,134 @@
+import { Field, Float, ID, ObjectType, registerEnumType } from "type-graphql";
+import { SESSION_STATUSES, type FiguresSource, type SessionStatus } from "../sessions/session.js";
+import { Evse } from "./evse.type.js";
+
+const statusValues = Object.fromEntries(SESSION_STATUSES.map((s) => [s, s])) as { [K in SessionStatus]: K };
+registerEnumType(statusValues, {
+  name: "ChargingSessionStatus",
+  description: "Where a session stands. It only moves forward; REJECTED, FAILED and COMPLETED are final (COMPLETED once the CDR is in).",
+  valuesConfig: {
+    REQUESTED: { description: "Sent to Hubject; no answer yet." },
+    OUTCOME_UNKNOWN: { description: "Hubject or the charger did not confirm in time (timeout or 310). The charger may still start: the session updates when it reports." },
+    ACCEPTED: { description: "The charging operator accepted the start command. Energy is not flowing yet." },
+    REJECTED: { description: "Refused by Hubject or the charging operator; see lastStatusCode. Final." },
+    CHARGING: { description: "Energy is flowing (Start notification or a later reading)." },
+    STOP_REQUESTED: { description: "The driver asked to stop; waiting for the charger." },
+    CHARGING_ENDED: { description: "Energy stopped (End notification). The final figures come with the CDR." },
+    COMPLETED: { description: "The charge detail record arrived: final, billable figures. Final." },
+    FAILED: { description: "The charger reported an error (Error notification). Final unless a CDR still arrives." },
+  },
+});
+
+const figuresValues = { NOTIFICATION: "NOTIFICATION", CHARGE_DETAIL_RECORD: "CHARGE_DETAIL_RECORD", EVSE_STATUS: "EVSE_STATUS", INFERRED: "INFERRED" } as const satisfies Record<FiguresSource, FiguresSource>;
+registerEnumType(figuresValues, { name: "FiguresSource", description: "Where a session's latest figures came from." });
+
+@ObjectType({ description: "An OICP status code as Hubject or the charging operator returned it." })
+export class OicpStatusCode {
+  @Field(() => String, { description: 'Three characters, leading zeros kept: "000", "603".' })
+  code!: string;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => String, { nullable: true })
+  additionalInfo!: string | null;
+}
+
+@ObjectType({ description: "The charge detail record (CDR): the final, billable account of a session." })
+export class ChargeDetailRecord {
+  @Field(() => String)
+  hubjectSessionId!: string;
+
+  @Field(() => String)
+  evseId!: string;
+
+  @Field(() => String, { nullable: true })
+  partnerProductId!: string | null;
+
+  @Field(() => Date)
+  sessionStart!: Date;
+
+  @Field(() => Date)
+  sessionEnd!: Date;
+
+  @Field(() => Date)
+  chargingStart!: Date;
+
+  @Field(() => Date)
+  chargingEnd!: Date;
+
+  @Field(() => Float, { description: "Billable energy in kWh (three decimals)." })
+  consumedEnergyKwh!: string;
+
+  @Field(() => Float, { nullable: true, description: "Meter reading at start, kWh." })
+  meterValueStart!: string | null;
+
+  @Field(() => Float, { nullable: true, description: "Meter reading at end, kWh." })
+  meterValueEnd!: string | null;
+
+  @Field(() => Date)
+  receivedAt!: Date;
+}
+
+@ObjectType({ description: "One charging session of the signed-in driver." })
+export class ChargingSession {
+  @Field(() => ID, { description: "The gateway's id; also sent to Hubject as EMPPartnerSessionID." })
+  id!: string;
+
+  @Field(() => String, { nullable: true, description: "Hubject's SessionID, once Hubject assigned one." })
+  hubjectSessionId!: string | null;
+
+  @Field(() => String)
+  evseId!: string;
+
+  @Field(() => String, { description: "The contract (EvcoID) this session charges to." })
+  evcoId!: string;
+
+  @Field(() => String, { nullable: true })
+  partnerProductId!: string | null;
+
+  @Field(() => statusValues)
+  status!: SessionStatus;
+
+  @Field(() => OicpStatusCode, { nullable: true, description: "The latest status code from Hubject or the operator." })
+  lastStatusCode!: OicpStatusCode | null;
+
+  @Field(() => Date)
+  requestedAt!: Date;
+
+  @Field(() => Date, { nullable: true, description: "Energy started flowing." })
+  chargingStartedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: "Energy stopped flowing." })
+  chargingEndedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: "Plug-in period start (may be before charging started)." })
+  sessionStartedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: "Plug-in period end (may be after charging ended)." })
+  sessionEndedAt!: Date | null;
+
+  @Field(() => Date)
+  updatedAt!: Date;
+
+  @Field(() => Date, { nullable: true, description: "When the gateway last heard from Hubject about this session." })
+  lastEventAt!: Date | null;
+
+  @Field(() => Float, { nullable: true, description: "Energy so far in kWh: from Progress/End notifications, final once the CDR is in." })
+  consumedEnergyKwh!: string | null;
+
+  @Field(() => figuresValues, { nullable: true })
+  figuresSource!: FiguresSource | null;
+
+  @Field(() => String, { nullable: true, description: 'Set when the charger reported an error: "ConnectorError" or "CriticalError".' })
+  errorType!: string | null;
+
+  @Field(() => String, { nullable: true })
+  errorInfo!: string | null;
+
+  @Field(() => ChargeDetailRecord, { nullable: true })
+  chargeDetailRecord!: ChargeDetailRecord | null;
+
+  @Field(() => Evse, { nullable: true, description: "The charging point, with its live status from Hubject." })
+  evse?: Evse | null;
+}

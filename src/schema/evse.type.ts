@@ -1,0 +1,32 @@
+import { Field, ObjectType, registerEnumType } from "type-graphql";
+import type { OicpEvseStatus } from "../oicp/wire.js";
+
+export const EVSE_STATUS_VALUES = {
+  AVAILABLE: "AVAILABLE",
+  RESERVED: "RESERVED",
+  OCCUPIED: "OCCUPIED",
+  OUT_OF_SERVICE: "OUT_OF_SERVICE",
+  NOT_FOUND: "NOT_FOUND",
+  UNKNOWN: "UNKNOWN",
+} as const;
+export type EvseStatus = keyof typeof EVSE_STATUS_VALUES;
+registerEnumType(EVSE_STATUS_VALUES, { name: "EvseStatus", description: "Live status of a charging point, from Hubject's PullEvseStatusById." });
+
+const FROM_OICP: Record<OicpEvseStatus, EvseStatus> = {
+  Available: "AVAILABLE",
+  Reserved: "RESERVED",
+  Occupied: "OCCUPIED",
+  OutOfService: "OUT_OF_SERVICE",
+  EvseNotFound: "NOT_FOUND",
+  Unknown: "UNKNOWN",
+};
+export const evseStatusFromOicp = (status: OicpEvseStatus): EvseStatus => FROM_OICP[status] ?? "UNKNOWN";
+
+@ObjectType({ description: "A charging point (EVSE) reachable through Hubject." })
+export class Evse {
+  @Field(() => String, { description: "The EvseID, exactly as Hubject knows it." })
+  id!: string;
+
+  @Field(() => EVSE_STATUS_VALUES)
+  status!: EvseStatus;
+}

@@ -1,0 +1,31 @@
+// Prints a development token: npm run token -- --sub alice --evco 'DE-GQL-C00000001-7' [--evco ...] [--ttl 12h]
+import { SignJWT } from "jose";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../config.js";
+
+const { values } = parseArgs({
+  options: {
+    sub: { type: "string" },
+    evco: { type: "string", multiple: true },
+    ttl: { type: "string", default: "12h" },
+  },
+});
+
+try {
+  const config = loadConfig();
+  if (config.auth.mode !== "secret") {
+    throw new Error("npm run token signs with AUTH_JWT_SECRET; with AUTH_JWKS_URL set, get tokens from your identity provider.");
+  }
+  if (!values.sub) throw new Error("Usage: npm run token -- --sub <driver> --evco <EvcoID> [--evco <EvcoID>] [--ttl 12h]");
+  let jwt = new SignJWT({ evco_ids: values.evco ?? [] })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(values.sub)
+    .setIssuedAt()
+    .setExpirationTime(values.ttl ?? "12h");
+  if (config.auth.issuer) jwt = jwt.setIssuer(config.auth.issuer);
+  if (config.auth.audience) jwt = jwt.setAudience(config.auth.audience);
+  console.log(await jwt.sign(new TextEncoder().encode(config.auth.secret)));
+} catch (error) {
+  console.error(error instanceof ConfigError || error instanceof Error ? error.message : error);
+  process.exit(1);
+}

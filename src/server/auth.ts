@@ -1,0 +1,68 @@
+// Driver authentication: a JWT whose `sub` is the driver and whose `evco_ids` are the contracts
+// the driver may charge with. Dev: HS256 with AUTH_JWT_SECRET; real: the identity provider's
+// JWKS (jose caches and rotates keys). Algorithms, issuer and audience are pinned.
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+import type { AuthConfig } from "../config.js";
+import { unauthenticated } from "../errors.js";
+import type { Driver } from "../sessions/session.service.js";
+
+export interface AuthenticatedDriver extends Driver {
+  /** When the token stops being valid; long-lived sockets re-check it. */
+  expiresAt: Date | null;
+}
+
+export interface Authenticator {
+  /** Verifies a bearer token; throws an UNAUTHENTICATED GraphQLError when it is missing or invalid. */
+  authenticate(token: string | undefined | null): Promise<AuthenticatedDriver>;
+}
+
+const ASYMMETRIC_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
+
+export function createAuthenticator(config: AuthConfig): Authenticator {
+  const options: JWTVerifyOptions = {
+    algorithms: config.mode === "secret" ? ["HS256"] : ASYMMETRIC_ALGORITHMS,
+    ...(config.issuer ? { issuer: config.issuer } : {}),
+    ...(config.audience ? { audience: config.audience } : {}),
+    requiredClaims: ["sub"],
+  };
+  const verify =
+    config.mode === "secret"
+      ? ((key: Uint8Array) => (token: string) => jwtVerify(token, key, options))(new TextEncoder().encode(config.secret))
+      : ((jwks: ReturnType<typeof createRemoteJWKSet>) => (token: string) => jwtVerify(token, jwks, options))(
+          createRemoteJWKSet(new URL(config.jwksUrl)),
+        );
+
+  return {
+    async authenticate(token) {
+      if (!token) throw unauthenticated();
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await verify(token));
+      } catch (error) {
+        throw unauthenticated(
+          error instanceof joseErrors.JWTExpired
+            ? "Your session has expired. Sign in again."
+            : "Your access token is not valid. Sign in again.",
+        );
+      }
+      return toDriver(payload);
+    },
+  };
+}
+
+function toDriver(payload: JWTPayload): AuthenticatedDriver {
+  const claimed = payload.evco_ids;
+  const evcoIds = Array.isArray(claimed) ? claimed.filter((v): v is string => typeof v === "string") : [];
+  return {
+    id: payload.sub!,
+    evcoIds,
+    expiresAt: typeof payload.exp === "number" ? new Date(payload.exp * 1000) : null,
+  };
+}
+
+/** "Bearer <token>" -> token; anything else -> undefined. */
+export function bearerToken(header: string | string[] | undefined | null): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  const match = value ? /^Bearer\s+(\S+)\s*$/i.exec(value) : null;
+  return match?.[1];
+}
