@@ -28,6 +28,7 @@ export const SIMULATED_EVSES: readonly SimulatedEvse[] = Object.freeze([
   { evseId: "DE*SIM*E0001*3", behaviour: "accepts", label: "Bahnhof, AC 22 kW", powerKw: 22 },
   { evseId: "DE*SIM*E0001*4", behaviour: "accepts", label: "Autobahn, DC 150 kW", powerKw: 150 },
   { evseId: "DE*SIM*E0002*1", behaviour: "slow", label: "Slow charger (answers late, then accepts)", powerKw: 22 },
+  { evseId: "DE*SIM*E0002*2", behaviour: "slow", label: "Slow charger 2 (answers late, then accepts)", powerKw: 22 },
   { evseId: "DE*SIM*E0501*1", behaviour: "offline", label: "Offline charger (501)", powerKw: 11 },
   { evseId: "DE*SIM*E0602*1", behaviour: "busy", label: "Busy charger (602)", powerKw: 11 },
   { evseId: "DE*SIM*E0210*1", behaviour: "no-contract", label: "CPO without contract (210)", powerKw: 11 },

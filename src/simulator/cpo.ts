@@ -128,6 +128,13 @@ export class SimulatedCpo {
     return this.sessions.get(sessionId);
   }
 
+  findByEmpPartnerSessionId(empPartnerSessionId: string): SimSession | undefined {
+    for (const session of this.sessions.values()) {
+      if (session.empPartnerSessionId === empPartnerSessionId) return session;
+    }
+    return undefined;
+  }
+
   activeSessionAt(evse: SimulatedEvse): SimSession | undefined {
     return this.activeByEvse.get(evse.evseId);
   }

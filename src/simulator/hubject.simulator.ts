@@ -48,6 +48,11 @@ export interface HubjectSimulator {
   readonly calls: readonly RecordedCall[];
   readonly deliveries: readonly Delivery[];
   callsTo(operation: RecordedCall["operation"]): RecordedCall[];
+  /**
+   * The SessionID the simulated Hubject created for a remote start, known as soon as the request
+   * arrived (before a slow answer goes out). Lets tests play a CPO whose messages beat the answer.
+   */
+  hubjectSessionIdFor(empPartnerSessionId: string): string | undefined;
   /** Base URL of the gateway's OICP listener (+ Service URL path); "/api/oicp/..." is appended (FACTS.md §3). */
   setGatewayOicpUrl(url: string): void;
   setPace(pace: Partial<SimulatorPace>): void;
@@ -395,6 +400,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     calls,
     deliveries: cpo.deliveries,
     callsTo: (operation) => calls.filter((call) => call.operation === operation),
+    hubjectSessionIdFor: (empPartnerSessionId) => cpo.findByEmpPartnerSessionId(empPartnerSessionId)?.sessionId,
     setGatewayOicpUrl: (value) => {
       gatewayOicpUrl = value.replace(/\/+$/, "");
     },

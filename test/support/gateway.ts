@@ -1,0 +1,180 @@
+// Test kit: a whole gateway on ephemeral ports with its embedded simulator, plus small builders
+// for drivers, tokens and clients, so each test states only what matters to it.
+import { SignJWT } from "jose";
+import { createClient, type Client } from "graphql-ws";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { startGateway, type Gateway } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import type { SimulatorPace } from "../../src/simulator/hubject.simulator.js";
+
+export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123";
+
+export const FAST_PACE: Partial<SimulatorPace> = {
+  answerDelayMs: 20,
+  slowAnswerMs: 400,
+  startDelayMs: 60,
+  progressIntervalMs: 80,
+  stopDelayMs: 30,
+  cdrDelayMs: 60,
+  autoStopAfterMs: null,
+};
+
+export interface TestDriver {
+  id: string;
+  evcoIds: string[];
+  token: string;
+}
+
+export async function tokenFor(sub: string, evcoIds: string[], options: { expiresIn?: string | number; secret?: string } = {}) {
+  return new SignJWT({ evco_ids: evcoIds })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? "1h")
+    .sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET));
+}
+
+export async function driver(id: string, evcoIds: string[]): Promise<TestDriver> {
+  return { id, evcoIds, token: await tokenFor(id, evcoIds) };
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  dataDir: string;
+  databaseFile: string;
+  /** POST a GraphQL operation; returns the HTTP status and the parsed body. */
+  graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<{ status: number; body: { data?: T; errors?: any } }>;
+  subscribe(token: string | null, query: string, variables?: Record<string, unknown>): Subscription;
+  postOicp(path: string, body: unknown): Promise<{ status: number; body: any }>;
+  /** Stops the gateway (and its simulator); keeps the data folder unless `removeData`. */
+  close(options?: { removeData?: boolean }): Promise<void>;
+}
+
+export interface Subscription {
+  events: any[];
+  errors: unknown[];
+  closed: Promise<{ code: number; reason: string } | null>;
+  /** Resolves with the first event that satisfies `predicate` (past or future). */
+  waitFor(predicate: (event: any) => boolean, timeoutMs?: number): Promise<any>;
+  dispose(): Promise<void>;
+}
+
+export async function startTestGateway(options: { dataDir?: string; env?: Record<string, string>; pace?: Partial<SimulatorPace> } = {}): Promise<TestGateway> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "emp-gw-"));
+  const databaseFile = join(dataDir, "gateway.sqlite");
+  const config = loadConfig({
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    OICP_HOST: "127.0.0.1",
+    OICP_PORT: "0",
+    SIMULATOR_PORT: "0",
+    DATABASE_URL: databaseFile,
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    HUBJECT_PROVIDER_ID: "DE-GQL",
+    ...options.env,
+  });
+  const gateway = await startGateway(config, { simulatorPace: { ...FAST_PACE, ...options.pace } });
+  const clients: Client[] = [];
+
+  return {
+    gateway,
+    dataDir,
+    databaseFile,
+    async graphql(query, variables, token) {
+      const response = await fetch(gateway.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, body: (await response.json()) as any };
+    },
+    subscribe(token, query, variables) {
+      let resolveClosed!: (value: { code: number; reason: string } | null) => void;
+      const closed = new Promise<{ code: number; reason: string } | null>((resolve) => (resolveClosed = resolve));
+      const client = createClient({
+        url: gateway.websocketUrl,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+        on: { closed: (event: any) => resolveClosed({ code: event?.code, reason: event?.reason }) },
+        onNonLazyError: () => undefined,
+      });
+      clients.push(client);
+      const events: any[] = [];
+      const errors: unknown[] = [];
+      const waiters: Array<{ predicate: (e: any) => boolean; resolve: (e: any) => void }> = [];
+      client.subscribe(
+        { query, variables: variables ?? {} },
+        {
+          next: (result) => {
+            if (result.errors) errors.push(...result.errors);
+            const event = result.data ? Object.values(result.data)[0] : undefined;
+            if (!event) return;
+            events.push(event);
+            for (const waiter of [...waiters]) {
+              if (waiter.predicate(event)) {
+                waiters.splice(waiters.indexOf(waiter), 1);
+                waiter.resolve(event);
+              }
+            }
+          },
+          error: (error) => errors.push(error),
+          complete: () => undefined,
+        },
+      );
+      return {
+        events,
+        errors,
+        closed,
+        waitFor(predicate, timeoutMs = 10_000) {
+          const seen = events.find(predicate);
+          if (seen) return Promise.resolve(seen);
+          return new Promise((resolve, reject) => {
+            const timer = setTimeout(
+              () => reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => e.status))}`)),
+              timeoutMs,
+            );
+            waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+          });
+        },
+        async dispose() {
+          await client.dispose();
+        },
+      };
+    },
+    async postOicp(path, body) {
+      const response = await fetch(`${gateway.oicpUrl}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+    async close({ removeData = true } = {}) {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await gateway.close();
+      if (removeData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const SESSION_FIELDS = `
+  id hubjectSessionId evseId evcoId status
+  lastStatusCode { code description additionalInfo }
+  requestedAt chargingStartedAt chargingEndedAt sessionStartedAt sessionEndedAt updatedAt
+  consumedEnergyKwh
+  chargeDetailRecord { hubjectSessionId consumedEnergyKwh chargingStart chargingEnd sessionStart sessionEnd }
+`;
+
+export const START = `mutation Start($input: StartChargingInput!) {
+  startCharging(input: $input) { session { ${SESSION_FIELDS} } error { code message oicpStatusCode retryable } }
+}`;
+export const STOP = `mutation Stop($input: StopChargingInput!) {
+  stopCharging(input: $input) { session { ${SESSION_FIELDS} } error { code message oicpStatusCode retryable } }
+}`;
+export const SESSION_UPDATED = `subscription Updates($sessionId: ID) { sessionUpdated(sessionId: $sessionId) { ${SESSION_FIELDS} } }`;
