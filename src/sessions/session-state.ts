@@ -138,6 +138,18 @@ function transition(s: ChargingSession, e: SessionEvent): ChargingSession | null
         ...heard,
       };
 
+    case "EVSE_OBSERVED":
+      if (s.status !== "OUTCOME_UNKNOWN") return null;
+      if (e.occupied) return { ...s, status: "CHARGING", figuresSource: "EVSE_STATUS", ...heard };
+      if (!e.giveUp) return null;
+      return {
+        ...s,
+        status: "REJECTED",
+        errorInfo: "Not started: the charging point stayed free after the unconfirmed start.",
+        figuresSource: "INFERRED",
+        ...heard,
+      };
+
     case "CDR_RECEIVED": {
       if (s.status === "COMPLETED") return null;
       const cdr = e.cdr;

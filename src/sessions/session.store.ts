@@ -1,6 +1,6 @@
 // The session store port. The service depends on this interface only; the adapter
 // (SQLite by default, PostgreSQL later) is chosen in one composition root.
-import type { ChargingSession, SessionStatus } from "./session.js";
+import type { ChargingSession, SessionOrigin, SessionStatus } from "./session.js";
 
 export interface NewSession {
   id: string;
@@ -10,6 +10,19 @@ export interface NewSession {
   partnerProductId: string | null;
   status: SessionStatus;
   requestedAt: Date;
+  /** Default APP. */
+  origin?: SessionOrigin;
+  /** Known up front for sessions learnt from Hubject's messages. */
+  hubjectSessionId?: string | null;
+}
+
+export interface SessionScan {
+  statuses: readonly SessionStatus[];
+  /** Only sessions requested before this instant. */
+  requestedBefore?: Date;
+  /** Only sessions whose last upstream event (or request, if none) is before this instant. */
+  lastHeardBefore?: Date;
+  limit: number;
 }
 
 export interface SessionPageQuery {
@@ -49,6 +62,16 @@ export interface SessionStore {
   close(): Promise<void>;
 
   insert(session: NewSession): Promise<ChargingSession>;
+  /**
+   * Inserts unless a unique rule forbids it, and then returns null: a second REQUESTED session
+   * of the same driver at the same EVSE, or a second session for one Hubject SessionID.
+   * These rules hold across processes because the database enforces them.
+   */
+  tryInsert(session: NewSession): Promise<ChargingSession | null>;
+  /** The driver's session at this EVSE whose remote start is still in flight (status REQUESTED). */
+  findRequested(driverId: string, evseId: string): Promise<ChargingSession | undefined>;
+  /** Sessions for the background jobs (reconciler, staleness), oldest first. */
+  scan(query: SessionScan): Promise<ChargingSession[]>;
   get(id: string): Promise<ChargingSession | undefined>;
   getMany(ids: readonly string[]): Promise<ChargingSession[]>;
   findByHubjectSessionId(hubjectSessionId: string): Promise<ChargingSession | undefined>;
@@ -66,7 +89,15 @@ export interface SessionStore {
   /** Messages with this Hubject SessionID not yet attached to a session, oldest first. */
   unattachedInbound(hubjectSessionId: string): Promise<StoredInboundMessage[]>;
   attachInbound(seqs: readonly number[], sessionId: string): Promise<void>;
+  /** Messages still waiting for a session, received before `receivedBefore`, oldest first. */
+  unattachedInboundBefore(receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]>;
+
+  /** Remembers which driver holds which contracts (from their tokens), for sessions started at the charger. */
+  recordDriverContracts(driverId: string, evcoIds: readonly string[]): Promise<void>;
+  driverForContract(evcoId: string): Promise<string | undefined>;
 
   /** Idempotency: the session a driver's key already produced, or claims the key for `sessionId`. */
   claimIdempotencyKey(driverId: string, key: string, operation: string, sessionId: string): Promise<{ claimed: boolean; sessionId: string }>;
+  /** Points a claimed key at another session (its first call joined a start already in flight). */
+  retargetIdempotencyKey(driverId: string, key: string, sessionId: string): Promise<void>;
 }

@@ -25,6 +25,9 @@ export interface StatusCode {
   additionalInfo: string | null;
 }
 
+/** APP: started with startCharging. CHARGER: started at the charger (RFID, Plug&Charge) and learnt from Hubject's messages. */
+export type SessionOrigin = "APP" | "CHARGER";
+
 /** Where the session's latest figures came from. */
 export type FiguresSource = "NOTIFICATION" | "CHARGE_DETAIL_RECORD" | "EVSE_STATUS" | "INFERRED";
 
@@ -50,6 +53,7 @@ export interface ChargingSession {
   /** The gateway's own UUID; also sent to Hubject as EMPPartnerSessionID. */
   id: string;
   driverId: string;
+  origin: SessionOrigin;
   hubjectSessionId: string | null;
   cpoPartnerSessionId: string | null;
   evseId: string;
@@ -128,6 +132,21 @@ export type SessionEvent =
       errorType: string;
       errorInfo: string | null;
     }
-  | { type: "CDR_RECEIVED"; at: Date; cpoPartnerSessionId: string | null; cdr: ChargeDetailRecord };
+  | { type: "CDR_RECEIVED"; at: Date; cpoPartnerSessionId: string | null; cdr: ChargeDetailRecord }
+  /**
+   * The reconciler looked at the EVSE of a session whose start outcome is unknown (FACTS.md §6.2):
+   * Occupied means the charger most likely started; still free after `giveUp` means it did not.
+   */
+  | { type: "EVSE_OBSERVED"; at: Date; occupied: boolean; giveUp: boolean };
 
 export type SessionEventType = SessionEvent["type"];
+
+/**
+ * A charging session is stale when nothing was heard from upstream for `staleAfterMs`
+ * (Progress may come every 5 minutes, or never: FACTS.md §3.1, §6.4). Derived, never stored.
+ */
+export function isStale(session: ChargingSession, now: Date, staleAfterMs: number): boolean {
+  if (session.status !== "CHARGING" && session.status !== "STOP_REQUESTED") return false;
+  const lastHeard = session.lastEventAt ?? session.chargingStartedAt ?? session.requestedAt;
+  return now.getTime() - lastHeard.getTime() > staleAfterMs;
+}

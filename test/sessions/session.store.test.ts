@@ -46,7 +46,8 @@ function newSession(overrides: Partial<NewSession> = {}): NewSession {
     evseId: "DE*ABC*E1234*1",
     evcoId: "DE-8EO-CAET5E4XY-3",
     partnerProductId: null,
-    status: "REQUESTED",
+    // ACCEPTED by default: at most one REQUESTED session per driver and EVSE may exist (migration 0002).
+    status: "ACCEPTED",
     requestedAt: T0,
     ...overrides,
   };
@@ -154,12 +155,13 @@ describe("insert, get, replace", () => {
     const expected: ChargingSession = {
       id: input.id,
       driverId: "driver-1",
+      origin: "APP",
       hubjectSessionId: null,
       cpoPartnerSessionId: null,
       evseId: input.evseId,
       evcoId: input.evcoId,
       partnerProductId: "AC_FAST",
-      status: "REQUESTED",
+      status: "ACCEPTED",
       lastStatusCode: null,
       requestedAt: input.requestedAt,
       chargingStartedAt: null,
@@ -499,5 +501,62 @@ describe("openSqlStore", () => {
   it("refuses PostgreSQL for now, clearly", () => {
     expect(() => openSqlStore({ url: "postgres://localhost/gateway" })).toThrow(/PostgreSQL.*not supported yet/);
     expect(() => openSqlStore({ url: "postgresql://localhost/gateway" })).toThrow(/not supported yet/);
+  });
+});
+
+describe("issue 3 additions", () => {
+  it("allows one REQUESTED session per driver and EVSE (any case), enforced by the database", async () => {
+    const store = await openStore();
+    const first = await store.tryInsert(newSession({ status: "REQUESTED" }));
+    expect(first?.status).toBe("REQUESTED");
+    expect(await store.tryInsert(newSession({ status: "REQUESTED", evseId: "de*abc*E1234*1" }))).toBeNull();
+    expect(await store.tryInsert(newSession({ status: "REQUESTED", driverId: "driver-2" }))).not.toBeNull();
+    expect(await store.tryInsert(newSession({ status: "REQUESTED", evseId: "DE*ABC*E1234*2" }))).not.toBeNull();
+    expect((await store.findRequested("driver-1", "de*abc*e1234*1"))?.id).toBe(first!.id);
+    // Once it left REQUESTED, a new one may start.
+    await store.replace({ ...first!, status: "ACCEPTED", version: 2 });
+    expect(await store.tryInsert(newSession({ status: "REQUESTED" }))).not.toBeNull();
+  });
+
+  it("refuses a second session for one Hubject SessionID and keeps the origin", async () => {
+    const store = await openStore();
+    const learnt = await store.tryInsert(newSession({ origin: "CHARGER", hubjectSessionId: "hub-1" }));
+    expect(learnt).toMatchObject({ origin: "CHARGER", hubjectSessionId: "hub-1" });
+    expect(await store.tryInsert(newSession({ hubjectSessionId: "hub-1" }))).toBeNull();
+    expect((await store.get(learnt!.id))?.origin).toBe("CHARGER");
+  });
+
+  it("scans by status, request time and last upstream event, oldest first", async () => {
+    const store = await openStore();
+    const a = await store.insert(newSession({ status: "OUTCOME_UNKNOWN", requestedAt: at(0) }));
+    const b = await store.insert(newSession({ status: "CHARGING", requestedAt: at(1), evseId: "DE*ABC*E1234*2" }));
+    await store.replace({ ...b, lastEventAt: at(30), version: 2 });
+    await store.insert(newSession({ status: "COMPLETED", requestedAt: at(2) }));
+    const ids = (sessions: ChargingSession[]) => sessions.map((s) => s.id);
+    expect(ids(await store.scan({ statuses: ["OUTCOME_UNKNOWN", "CHARGING"], limit: 10 }))).toEqual([a.id, b.id]);
+    expect(ids(await store.scan({ statuses: ["OUTCOME_UNKNOWN", "CHARGING"], requestedBefore: at(1), limit: 10 }))).toEqual([a.id]);
+    expect(ids(await store.scan({ statuses: ["CHARGING"], lastHeardBefore: at(20), limit: 10 }))).toEqual([]);
+    expect(ids(await store.scan({ statuses: ["CHARGING"], lastHeardBefore: at(31), limit: 10 }))).toEqual([b.id]);
+    expect(ids(await store.scan({ statuses: ["OUTCOME_UNKNOWN", "CHARGING"], limit: 1 }))).toEqual([a.id]);
+  });
+
+  it("lists messages still waiting for a session, received before a point in time", async () => {
+    const store = await openStore();
+    const base = { kind: "NOTIFICATION" as const, type: "Start", empPartnerSessionId: null, evseId: "DE*ABC*E1234*1", evcoId: null, body: {} };
+    const one = await store.recordInbound({ ...base, hubjectSessionId: "h-1", dedupeKey: "k1", receivedAt: at(0) });
+    await store.recordInbound({ ...base, hubjectSessionId: "h-2", dedupeKey: "k2", receivedAt: at(10) });
+    const s = await store.insert(newSession());
+    const three = await store.recordInbound({ ...base, hubjectSessionId: "h-3", dedupeKey: "k3", receivedAt: at(1) });
+    await store.attachInbound([three.seq!], s.id);
+    expect((await store.unattachedInboundBefore(at(5), 10)).map((m) => m.seq)).toEqual([one.seq]);
+  });
+
+  it("remembers who holds a contract, case-insensitively, and moves it when another driver claims it", async () => {
+    const store = await openStore();
+    await store.recordDriverContracts("alice", ["de-8eo-caet5e4xy-3", "DE-8EO-CAET5E4XY-3"]);
+    expect(await store.driverForContract("DE-8EO-CAET5E4XY-3")).toBe("alice");
+    await store.recordDriverContracts("bob", ["DE-8EO-CAET5E4XY-3"]);
+    expect(await store.driverForContract("de-8eo-caet5e4xy-3")).toBe("bob");
+    expect(await store.driverForContract("DE-8EO-CXXXXXXXX-1")).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ function requested(overrides: Partial<ChargingSession> = {}): ChargingSession {
   return {
     id: "6b0e3c52-5d0f-4a57-9a4e-1f1e2b7c9d10",
     driverId: "alice",
+    origin: "APP",
     hubjectSessionId: null,
     cpoPartnerSessionId: null,
     evseId: "DE*ABC*E1234*1",
@@ -189,5 +190,32 @@ describe("session state machine", () => {
       expect(s.status).toBe("COMPLETED");
       expect(s.consumedEnergyKwh).toBe("7.251");
     }
+  });
+});
+
+describe("reconciling an unknown outcome from the EVSE status", () => {
+  const unknown = () =>
+    run(requested(), { type: "START_OUTCOME_UNKNOWN", at: t(1), hubjectSessionId: null, statusCode: null });
+
+  it("an occupied EVSE means the charger started", () => {
+    const s = run(unknown(), { type: "EVSE_OBSERVED", at: t(3), occupied: true, giveUp: false });
+    expect(s.status).toBe("CHARGING");
+    expect(s.figuresSource).toBe("EVSE_STATUS");
+    expect(s.chargingStartedAt).toBeNull();
+  });
+
+  it("a free EVSE changes nothing until the reconciler gives up, then the start did not happen", () => {
+    expect(applySessionEvent(unknown(), { type: "EVSE_OBSERVED", at: t(3), occupied: false, giveUp: false })).toBeNull();
+    const s = run(unknown(), { type: "EVSE_OBSERVED", at: t(12), occupied: false, giveUp: true });
+    expect(s.status).toBe("REJECTED");
+    expect(s.figuresSource).toBe("INFERRED");
+    // A CDR is still the truth if the charger did charge after all.
+    expect(run(s, cdrEvent).status).toBe("COMPLETED");
+  });
+
+  it("only sessions with an unknown outcome are touched", () => {
+    const charging = run(requested(), accepted, start);
+    expect(applySessionEvent(charging, { type: "EVSE_OBSERVED", at: t(3), occupied: false, giveUp: true })).toBeNull();
+    expect(applySessionEvent(requested(), { type: "EVSE_OBSERVED", at: t(3), occupied: true, giveUp: false })).toBeNull();
   });
 });

@@ -21,6 +21,7 @@ export type IsoTimestamp = string;
 export interface ChargingSessionsTable {
   id: string;
   driver_id: string;
+  origin: Generated<string>;
   hubject_session_id: string | null;
   cpo_partner_session_id: string | null;
   evse_id: string;
@@ -71,10 +72,18 @@ export interface IdempotencyKeysTable {
   created_at: IsoTimestamp;
 }
 
+export interface DriverContractsTable {
+  /** Upper-cased: Hubject upper-cases EvcoIDs (FACTS.md §4). */
+  evco_id: string;
+  driver_id: string;
+  seen_at: IsoTimestamp;
+}
+
 export interface Database {
   charging_sessions: ChargingSessionsTable;
   inbound_messages: InboundMessagesTable;
   idempotency_keys: IdempotencyKeysTable;
+  driver_contracts: DriverContractsTable;
 }
 
 /**

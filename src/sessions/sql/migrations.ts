@@ -107,6 +107,51 @@ export function sessionStoreMigrations(flavor: SqlFlavor): Record<string, Migrat
           .execute();
       },
     },
+    "0002_origin_in_flight_contracts": {
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema
+          .alterTable("charging_sessions")
+          .addColumn("origin", "text", (c) => c.notNull().defaultTo("APP"))
+          .execute();
+
+        // At most one remote start in flight per driver and EVSE, across processes: a second
+        // startCharging joins the first instead of reaching Hubject again (FACTS.md §6.2).
+        await db.schema
+          .createIndex("charging_sessions_one_request_uq")
+          .ifNotExists()
+          .unique()
+          .on("charging_sessions")
+          .expression(sql`driver_id, upper(evse_id)`)
+          .where(sql.ref("status"), "=", sql.lit("REQUESTED"))
+          .execute();
+
+        // The background jobs look sessions up by status.
+        await db.schema
+          .createIndex("charging_sessions_status_idx")
+          .ifNotExists()
+          .on("charging_sessions")
+          .columns(["status", "requested_at"])
+          .execute();
+
+        // The recovery sweep looks for messages still waiting for their session.
+        await db.schema
+          .createIndex("inbound_messages_unattached_idx")
+          .ifNotExists()
+          .on("inbound_messages")
+          .columns(["session_id", "received_at"])
+          .execute();
+
+        // Who holds which contract, learnt from drivers' tokens: sessions started at the
+        // charger (RFID, Plug&Charge) reach the right driver (FACTS.md §6.8).
+        await db.schema
+          .createTable("driver_contracts")
+          .ifNotExists()
+          .addColumn("evco_id", "text", (c) => c.primaryKey())
+          .addColumn("driver_id", "text", (c) => c.notNull())
+          .addColumn("seen_at", "text", (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

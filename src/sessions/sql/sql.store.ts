@@ -11,6 +11,7 @@ import {
   type ChargeDetailRecord,
   type ChargingSession,
   type FiguresSource,
+  type SessionOrigin,
   type SessionStatus,
   type StatusCode,
 } from "../session.js";
@@ -18,6 +19,7 @@ import type {
   InboundMessage,
   NewSession,
   SessionPageQuery,
+  SessionScan,
   SessionStore,
   StoredInboundMessage,
 } from "../session.store.js";
@@ -52,34 +54,75 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async insert(input: NewSession): Promise<ChargingSession> {
-    const session: ChargingSession = {
-      id: input.id,
-      driverId: input.driverId,
-      hubjectSessionId: null,
-      cpoPartnerSessionId: null,
-      evseId: input.evseId,
-      evcoId: input.evcoId,
-      partnerProductId: input.partnerProductId,
-      status: input.status,
-      lastStatusCode: null,
-      requestedAt: input.requestedAt,
-      chargingStartedAt: null,
-      chargingEndedAt: null,
-      sessionStartedAt: null,
-      sessionEndedAt: null,
-      stopRequestedAt: null,
-      updatedAt: input.requestedAt,
-      consumedEnergyKwh: null,
-      lastProgressAt: null,
-      lastEventAt: null,
-      figuresSource: null,
-      errorType: null,
-      errorInfo: null,
-      chargeDetailRecord: null,
-      version: 1,
-    };
+    const session = newSession(input);
     await this.db.insertInto("charging_sessions").values(sessionToRow(session)).execute();
     return session;
+  }
+
+  async tryInsert(input: NewSession): Promise<ChargingSession | null> {
+    const session = newSession(input);
+    // ON CONFLICT DO NOTHING without a target covers every unique index, partial ones included.
+    const row = await this.db
+      .insertInto("charging_sessions")
+      .values(sessionToRow(session))
+      .onConflict((oc) => oc.doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    return row ? session : null;
+  }
+
+  async findRequested(driverId: string, evseId: string): Promise<ChargingSession | undefined> {
+    const row = await this.db
+      .selectFrom("charging_sessions")
+      .selectAll()
+      .where("driver_id", "=", driverId)
+      .where((eb) => eb(eb.fn("upper", ["evse_id"]), "=", eb.fn("upper", [eb.val(evseId)])))
+      .where("status", "=", "REQUESTED")
+      .executeTakeFirst();
+    return row && rowToSession(row);
+  }
+
+  async scan(query: SessionScan): Promise<ChargingSession[]> {
+    let q = this.db.selectFrom("charging_sessions").selectAll().where("status", "in", query.statuses);
+    if (query.requestedBefore) q = q.where("requested_at", "<", toIso(query.requestedBefore));
+    if (query.lastHeardBefore) {
+      const before = toIso(query.lastHeardBefore);
+      q = q.where((eb) => eb(eb.fn.coalesce("last_event_at", "requested_at"), "<", before));
+    }
+    const rows = await q.orderBy("requested_at", "asc").orderBy("id", "asc").limit(query.limit).execute();
+    return rows.map(rowToSession);
+  }
+
+  async unattachedInboundBefore(receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]> {
+    const rows = await this.db
+      .selectFrom("inbound_messages")
+      .selectAll()
+      .where("session_id", "is", null)
+      .where("received_at", "<", toIso(receivedBefore))
+      .orderBy("seq", "asc")
+      .limit(limit)
+      .execute();
+    return rows.map(rowToInbound);
+  }
+
+  async recordDriverContracts(driverId: string, evcoIds: readonly string[]): Promise<void> {
+    const seenAt = toIso(new Date());
+    for (const evcoId of new Set(evcoIds.map((id) => id.toUpperCase()))) {
+      await this.db
+        .insertInto("driver_contracts")
+        .values({ evco_id: evcoId, driver_id: driverId, seen_at: seenAt })
+        .onConflict((oc) => oc.column("evco_id").doUpdateSet({ driver_id: driverId, seen_at: seenAt }))
+        .execute();
+    }
+  }
+
+  async driverForContract(evcoId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("driver_contracts")
+      .select("driver_id")
+      .where("evco_id", "=", evcoId.toUpperCase())
+      .executeTakeFirst();
+    return row?.driver_id;
   }
 
   async get(id: string): Promise<ChargingSession | undefined> {
@@ -237,6 +280,46 @@ export class SqlSessionStore implements SessionStore {
     }
     return { claimed: false, sessionId: existing.session_id };
   }
+
+  async retargetIdempotencyKey(driverId: string, key: string, sessionId: string): Promise<void> {
+    await this.db
+      .updateTable("idempotency_keys")
+      .set({ session_id: sessionId })
+      .where("driver_id", "=", driverId)
+      .where("key", "=", key)
+      .execute();
+  }
+}
+
+/** A new session row: version 1, nothing heard yet. */
+function newSession(input: NewSession): ChargingSession {
+  return {
+    id: input.id,
+    driverId: input.driverId,
+    origin: input.origin ?? "APP",
+    hubjectSessionId: input.hubjectSessionId ?? null,
+    cpoPartnerSessionId: null,
+    evseId: input.evseId,
+    evcoId: input.evcoId,
+    partnerProductId: input.partnerProductId,
+    status: input.status,
+    lastStatusCode: null,
+    requestedAt: input.requestedAt,
+    chargingStartedAt: null,
+    chargingEndedAt: null,
+    sessionStartedAt: null,
+    sessionEndedAt: null,
+    stopRequestedAt: null,
+    updatedAt: input.requestedAt,
+    consumedEnergyKwh: null,
+    lastProgressAt: null,
+    lastEventAt: null,
+    figuresSource: null,
+    errorType: null,
+    errorInfo: null,
+    chargeDetailRecord: null,
+    version: 1,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -312,6 +395,7 @@ function sessionToRow(s: ChargingSession): SessionRow {
   return {
     id: s.id,
     driver_id: s.driverId,
+    origin: s.origin,
     hubject_session_id: s.hubjectSessionId,
     cpo_partner_session_id: s.cpoPartnerSessionId,
     evse_id: s.evseId,
@@ -342,6 +426,7 @@ function rowToSession(r: SessionRow): ChargingSession {
   return {
     id: r.id,
     driverId: r.driver_id,
+    origin: r.origin as SessionOrigin,
     hubjectSessionId: r.hubject_session_id,
     cpoPartnerSessionId: r.cpo_partner_session_id,
     evseId: r.evse_id,
