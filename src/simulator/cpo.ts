@@ -11,6 +11,7 @@ import {
   type OicpChargingNotificationType,
 } from "../oicp/wire.js";
 import { SIMULATED_EVSES, SIMULATED_OPERATOR_ID, type SimulatedEvse } from "./catalogue.js";
+import type { CpoFaults } from "./faults.js";
 import { cpoTimestamp, kWh } from "./format.js";
 import { postJson } from "./http.js";
 import type { Cancel, Scheduler } from "./scheduler.js";
@@ -89,6 +90,14 @@ export interface SimSession {
   readonly pending: Set<Cancel>;
   /** Messages of one session leave one after another: a Progress never overtakes its Start. */
   outbox: Promise<void>;
+  /** The CPO faults in force when the session was reserved; setCpoFaults only affects later sessions. */
+  readonly faults: Readonly<CpoFaults>;
+  /** Resolves once the first message (Start or Error) was delivered, or the session ended (notificationsBeforeAnswer). */
+  readonly started: Promise<void>;
+  readonly resolveStarted: (after: Promise<void>) => void;
+  /** reorderDeliveries: an odd Progress waiting for the next one, and the End waiting for the CDR. */
+  heldProgress: OicpChargingNotification | null;
+  heldEnd: OicpChargingNotification | null;
 }
 
 export interface StartRequest {
@@ -108,6 +117,8 @@ export interface CpoDeps {
   scheduler: Scheduler;
   pace: () => SimulatorPace;
   gatewayOicpUrl: () => string | undefined;
+  /** Read when a session is reserved. */
+  faults: () => Readonly<CpoFaults>;
   logger: Logger;
 }
 
@@ -141,6 +152,8 @@ export class SimulatedCpo {
 
   /** Hubject creates the SessionID (FACTS.md §2.1) and the EVSE is taken from here on. */
   reserve(evse: SimulatedEvse, request: StartRequest): SimSession {
+    let resolveStarted: (after: Promise<void>) => void = () => {};
+    const started = new Promise<void>((resolve) => (resolveStarted = resolve));
     const session: SimSession = {
       sessionId: randomUUID(),
       cpoPartnerSessionId: `SIM-${String(++this.cpoSessionCounter).padStart(6, "0")}`,
@@ -157,6 +170,11 @@ export class SimulatedCpo {
       endScheduled: false,
       pending: new Set(),
       outbox: Promise.resolve(),
+      faults: { ...this.deps.faults() },
+      started,
+      resolveStarted,
+      heldProgress: null,
+      heldEnd: null,
     };
     this.sessions.set(session.sessionId, session);
     this.activeByEvse.set(evse.evseId, session);
@@ -169,6 +187,16 @@ export class SimulatedCpo {
     this.later(session, this.deps.pace().startDelayMs, () =>
       session.evse.behaviour === "connector-error" ? this.failAtConnector(session) : this.beginCharging(session),
     );
+  }
+
+  /**
+   * notificationsBeforeAnswer: the charger starts while the CPO's answer is still pending. Resolves
+   * once the Start (or Error) was delivered and acknowledged, or the session ended, so that the
+   * answer can go out after it (FACTS.md §6.1).
+   */
+  startBeforeAnswer(session: SimSession): Promise<void> {
+    this.accepted(session);
+    return session.started;
   }
 
   /** A stop request arrived: no more Start or Progress; the End follows once the stop is answered. */
@@ -190,6 +218,7 @@ export class SimulatedCpo {
     session.state = "charging";
     session.chargingStart = new Date();
     this.notify(session, "Start", {});
+    this.markStarted(session);
     this.scheduleProgress(session);
     if (pace.autoStopAfterMs !== null) this.later(session, pace.autoStopAfterMs, () => this.endCharging(session));
   }
@@ -236,6 +265,7 @@ export class SimulatedCpo {
       MeterValueInBetween: { meterValues: session.inBetweenWh.map(kWh) },
       PenaltyTimeStart: cpoTimestamp(new Date(now.getTime() + PENALTY_GRACE_MS)),
     });
+    this.markStarted(session); // a stop before the Start: an answer still waiting must go out
     // Not tied to session.pending: nothing may cancel a CDR once energy has flowed.
     this.deps.scheduler.after(this.deps.pace().cdrDelayMs, () => this.sendCdr(session, timeline));
   }
@@ -249,16 +279,17 @@ export class SimulatedCpo {
       ErrorType: "ConnectorError",
       ErrorAdditionalInfo: "No vehicle connected within 120 s after remote start; authorization released",
     });
+    this.markStarted(session);
   }
 
   private sendCdr(
     session: SimSession,
     t: { chargingEnd: Date; sessionEnd: Date; consumedWh: number; meterEndWh: number },
-  ): Promise<void> {
+  ): void {
     const record: OicpChargeDetailRecord = {
       SessionID: session.sessionId,
       CPOPartnerSessionID: session.cpoPartnerSessionId,
-      EMPPartnerSessionID: session.empPartnerSessionId,
+      EMPPartnerSessionID: copiedEmpPartnerSessionId(session),
       PartnerProductID: session.partnerProductId,
       EvseID: session.evseId,
       Identification: { RemoteIdentification: { EvcoID: session.evcoId } },
@@ -276,19 +307,38 @@ export class SimulatedCpo {
     // Hubject stores the CDR even when it cannot deliver it (FACTS.md §1), so store first.
     const stored: StoredCdr = { record, operatorId: session.operatorId, chargingEnd: t.chargingEnd, forwarded: false };
     this.cdrs.push(stored);
-    const path = oicpPaths.chargeDetailRecord(session.operatorId, "v22");
-    return this.enqueue(session, async () => {
-      const delivery = await this.deliver("CDR", "ChargeDetailRecord", session.sessionId, path, record);
-      stored.forwarded = delivery.httpStatus === 200 && isPositiveAck(delivery.ack);
-    });
+    // suppressCdrDelivery: Hubject keeps it for GetChargeDetailRecords CDRForwarded:false (FACTS.md §1).
+    if (!session.faults.suppressCdrDelivery) {
+      const path = oicpPaths.chargeDetailRecord(session.operatorId, "v22");
+      void this.enqueue(session, async () => {
+        const deliveries = await this.deliverCopies(session, "CDR", "ChargeDetailRecord", path, record);
+        // With duplicateDeliveries one positive ack is enough.
+        stored.forwarded = deliveries.some((delivery) => delivery.httpStatus === 200 && isPositiveAck(delivery.ack));
+      });
+    }
+    this.releaseHeld(session);
+  }
+
+  /**
+   * reorderDeliveries, at the CDR: the held End goes out after it (an End after the CDR), then a
+   * Progress that never got its pair (a Progress after End and CDR). Both are FACTS.md §6.7.
+   */
+  private releaseHeld(session: SimSession): void {
+    for (const held of [session.heldEnd, session.heldProgress]) {
+      if (held) this.sendNotification(session, held);
+    }
+    session.heldEnd = null;
+    session.heldProgress = null;
   }
 
   private notify(session: SimSession, type: OicpChargingNotificationType, fields: Partial<OicpChargingNotification>): void {
+    // Notifications are optional for a CPO (FACTS.md §6.4).
+    if (session.faults.suppressNotifications) return;
     const body: OicpChargingNotification = {
       Type: type,
       SessionID: session.sessionId,
       CPOPartnerSessionID: session.cpoPartnerSessionId,
-      EMPPartnerSessionID: session.empPartnerSessionId,
+      EMPPartnerSessionID: copiedEmpPartnerSessionId(session),
       Identification: { RemoteIdentification: { EvcoID: session.evcoId } },
       EvseID: session.evseId,
       OperatorID: session.operatorId,
@@ -302,7 +352,33 @@ export class SimulatedCpo {
           }),
       ...fields,
     };
-    void this.enqueue(session, () => this.deliver("NOTIFICATION", type, session.sessionId, oicpPaths.chargingNotifications(), body));
+    if (session.faults.reorderDeliveries && type === "Progress") {
+      // Deterministic pairs: hold the 1st, then send the 2nd and the 1st; the same for 3rd/4th...
+      const older = session.heldProgress;
+      if (!older) {
+        session.heldProgress = body;
+        return;
+      }
+      session.heldProgress = null;
+      this.sendNotification(session, body);
+      this.sendNotification(session, older);
+      return;
+    }
+    if (session.faults.reorderDeliveries && type === "End") {
+      session.heldEnd = body; // released by sendCdr
+      return;
+    }
+    this.sendNotification(session, body);
+  }
+
+  private sendNotification(session: SimSession, body: OicpChargingNotification): void {
+    const path = oicpPaths.chargingNotifications();
+    void this.enqueue(session, () => this.deliverCopies(session, "NOTIFICATION", body.Type, path, body));
+  }
+
+  /** Resolves session.started once everything queued so far has been delivered. */
+  private markStarted(session: SimSession): void {
+    session.resolveStarted(session.outbox);
   }
 
   private enqueue(session: SimSession, send: () => Promise<unknown>): Promise<void> {
@@ -311,6 +387,20 @@ export class SimulatedCpo {
       () => undefined,
     );
     return this.deps.scheduler.track(session.outbox);
+  }
+
+  /** duplicateDeliveries: the same body twice, back to back, each recorded (FACTS.md §6.6). */
+  private async deliverCopies(
+    session: SimSession,
+    kind: Delivery["kind"],
+    type: string,
+    path: string,
+    body: unknown,
+  ): Promise<Delivery[]> {
+    const copies = session.faults.duplicateDeliveries ? 2 : 1;
+    const deliveries: Delivery[] = [];
+    for (let i = 0; i < copies; i++) deliveries.push(await this.deliver(kind, type, session.sessionId, path, body));
+    return deliveries;
   }
 
   /** Posts one message; records it whatever happens. Hubject does not retry (FACTS.md §1). */
@@ -370,6 +460,11 @@ export class SimulatedCpo {
     session.state = "ended";
     if (this.activeByEvse.get(session.evse.evseId) === session) this.activeByEvse.delete(session.evse.evseId);
   }
+}
+
+/** Only the SessionID is sure to link the CPO's messages (FACTS.md §6, §8.2). */
+function copiedEmpPartnerSessionId(session: SimSession): string | null {
+  return session.faults.copyEmpPartnerSessionId ? session.empPartnerSessionId : null;
 }
 
 function parseJsonOr(text: string): unknown {

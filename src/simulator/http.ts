@@ -25,13 +25,13 @@ export function readBody(req: IncomingMessage): Promise<string> {
 
 /** Hubject answers application/json;charset=UTF-8 with a Process-ID header (FACTS.md §1). */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendText(res, status, JSON.stringify(body), { "Content-Type": "application/json;charset=UTF-8", "Process-ID": randomUUID() });
+}
+
+/** Any text answer. Quietly does nothing when the client has gone (a delayed answer nobody waits for). */
+export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string>): void {
   if (res.writableEnded || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "Content-Type": "application/json;charset=UTF-8",
-    "Content-Length": Buffer.byteLength(text),
-    "Process-ID": randomUUID(),
-  });
+  res.writeHead(status, { ...headers, "Content-Length": Buffer.byteLength(text) });
   res.end(text);
 }
 

@@ -17,11 +17,23 @@ import {
 import { OICP_API_PREFIX, oicpPaths, type OicpAcknowledgement, type OicpEvseStatus } from "../oicp/wire.js";
 import { SIMULATED_EVSES, findSimulatedEvse, type SimulatedEvse } from "./catalogue.js";
 import { DEFAULT_PACE, SimulatedCpo, type Delivery, type SimSession, type SimulatorPace } from "./cpo.js";
-import { readBody, sendJson } from "./http.js";
+import {
+  DEFAULT_CPO_FAULTS,
+  MALFORMED_JSON_BODY,
+  checkUpstreamFault,
+  faultAck,
+  faultStatusOnly,
+  httpFaultBody,
+  isProcessed,
+  type CpoFaults,
+  type UpstreamFault,
+} from "./faults.js";
+import { readBody, sendJson, sendText } from "./http.js";
 import { Scheduler } from "./scheduler.js";
 
 export { SIMULATED_EVSES, type SimulatedEvse } from "./catalogue.js";
 export { DEFAULT_PACE, type Delivery, type SimulatorPace } from "./cpo.js";
+export { DEFAULT_CPO_FAULTS, MALFORMED_JSON_BODY, type CpoFaults, type UpstreamFault } from "./faults.js";
 
 export interface SimulatorOptions {
   providerId: string;
@@ -39,7 +51,19 @@ export interface RecordedCall {
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
   receivedAt: Date;
+  /** Set when a fault queued with failNext() was applied to this call. */
+  fault?: UpstreamFault["kind"];
 }
+
+export type Operation = RecordedCall["operation"];
+
+/** The operations failNext() can break; "Unknown" paths always get 404. */
+export const FAULTABLE_OPERATIONS: readonly Operation[] = Object.freeze([
+  "AuthorizeRemoteStart",
+  "AuthorizeRemoteStop",
+  "PullEvseStatusById",
+  "GetChargeDetailRecords",
+]);
 
 export interface HubjectSimulator {
   /** What the gateway uses as HUBJECT_BASE_URL: "http://127.0.0.1:PORT/api/oicp". */
@@ -47,7 +71,7 @@ export interface HubjectSimulator {
   readonly catalogue: readonly SimulatedEvse[];
   readonly calls: readonly RecordedCall[];
   readonly deliveries: readonly Delivery[];
-  callsTo(operation: RecordedCall["operation"]): RecordedCall[];
+  callsTo(operation: Operation): RecordedCall[];
   /**
    * The SessionID the simulated Hubject created for a remote start, known as soon as the request
    * arrived (before a slow answer goes out). Lets tests play a CPO whose messages beat the answer.
@@ -62,17 +86,48 @@ export interface HubjectSimulator {
    * session to end (stop request or autoStopAfterMs), or for close().
    */
   idle(): Promise<void>;
+  /**
+   * Queues `fault` for the next `times` calls (default 1) of one of FAULTABLE_OPERATIONS, first in
+   * first out per operation. Only a request that passes Hubject's checks (401/017, HTTP 400)
+   * consumes one, so a test can count on it. Throws on "Unknown" or a fault node:http cannot send.
+   * For the pulls "forwarded" means nothing: those requests are never processed.
+   */
+  failNext(operation: Operation, fault: UpstreamFault, times?: number): void;
+  /**
+   * Changes how the simulated CPO behaves in sessions reserved from now on; a session keeps the
+   * faults it started with until its CDR. Unset fields keep their current value.
+   */
+  setCpoFaults(faults: Partial<CpoFaults>): void;
+  /** Empties the failNext() queues and restores DEFAULT_CPO_FAULTS (for sessions started from now on). */
+  clearFaults(): void;
   /** Stops every timer, aborts deliveries in flight and closes the server. */
   close(): Promise<void>;
 }
-
-type Operation = RecordedCall["operation"];
 
 interface Context {
   res: ServerResponse;
   body: Record<string, unknown>;
   query: URLSearchParams;
+  call: RecordedCall;
+  /** The queued fault this request consumed (see admit()). */
+  fault?: UpstreamFault;
 }
+
+/** What a handler decided to answer; reply() sends it, or what a fault makes of it. */
+interface Reply {
+  body: unknown;
+  /** When the answer goes out; a delay fault replaces it. */
+  delayMs: number;
+  /** What happens once the answer went out. Runs even when a fault swallowed it: Hubject did process the request. */
+  then?: () => void;
+  /** The answer also waits for this (notificationsBeforeAnswer). */
+  after?: Promise<void>;
+}
+
+type AckIds = { SessionID?: string | null; EMPPartnerSessionID?: string | null };
+
+/** Only remote start/stop travel on to a CPO, so only they can be "forwarded" (FACTS.md §2.1). */
+const forwardsToCpo = (operation: Operation) => operation === "AuthorizeRemoteStart" || operation === "AuthorizeRemoteStop";
 
 interface Route {
   operation: Operation;
@@ -155,14 +210,73 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
   let pace: SimulatorPace = { ...DEFAULT_PACE, ...options.pace };
   let gatewayOicpUrl = options.gatewayOicpUrl?.replace(/\/+$/, "");
   const calls: RecordedCall[] = [];
-  const cpo = new SimulatedCpo({ scheduler, pace: () => pace, gatewayOicpUrl: () => gatewayOicpUrl, logger });
+  const faultQueues = new Map<Operation, UpstreamFault[]>();
+  let cpoFaults: CpoFaults = { ...DEFAULT_CPO_FAULTS };
+  const cpo = new SimulatedCpo({
+    scheduler,
+    pace: () => pace,
+    gatewayOicpUrl: () => gatewayOicpUrl,
+    faults: () => cpoFaults,
+    logger,
+  });
 
-  /** Answers after a delay, like a round trip through Hubject to the CPO and back. */
-  const answerLater = (res: ServerResponse, delayMs: number, body: unknown, then?: () => void) =>
-    scheduler.after(delayMs, () => {
-      sendJson(res, 200, body);
-      then?.();
-    });
+  /**
+   * Called by a handler once the request passed Hubject's checks, so a queued fault is never spent
+   * on a request that is refused anyway. Takes the next fault for the operation. When the fault
+   * keeps Hubject from processing the request, answers it at once and returns false.
+   * `ids` fill a status-code acknowledgement.
+   */
+  function admit(ctx: Context, ids: AckIds = {}): boolean {
+    const fault = faultQueues.get(ctx.call.operation)?.shift();
+    if (!fault) return true;
+    ctx.fault = fault;
+    ctx.call.fault = fault.kind;
+    logger.debug({ operation: ctx.call.operation, fault }, "simulator: applying fault");
+    if (fault.kind === "delay" || isProcessed(fault, forwardsToCpo(ctx.call.operation))) return true;
+    sendFaulty(ctx, fault, ids);
+    return false;
+  }
+
+  /**
+   * Sends the answer after a delay, like a round trip through Hubject to the CPO and back, or what
+   * the consumed fault makes of it. A delay of 0 answers at once (the pulls never leave Hubject).
+   */
+  function reply(ctx: Context, r: Reply): void {
+    const fault = ctx.fault;
+    const send = () => {
+      if (!fault || fault.kind === "delay") sendJson(ctx.res, 200, r.body);
+      else sendFaulty(ctx, fault, ackIds(r.body));
+      r.then?.();
+    };
+    const delayMs = fault?.kind === "delay" ? fault.ms : r.delayMs;
+    if (delayMs === 0 && !r.after) return send();
+    const after = r.after;
+    scheduler.after(delayMs, () => (after ? after.then(send) : send()));
+  }
+
+  function sendFaulty(ctx: Context, fault: Exclude<UpstreamFault, { kind: "delay" }>, ids: AckIds): void {
+    const { res } = ctx;
+    switch (fault.kind) {
+      case "http": {
+        const { text, contentType } = httpFaultBody(fault);
+        const headers: Record<string, string> = { "Content-Type": contentType };
+        // 429 from the rate limiter (FACTS.md §1); Retry-After is what a polite client waits for.
+        if (fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds);
+        return sendText(res, fault.status, text, headers);
+      }
+      case "reset":
+        // handle() has read the whole request; the client waits for an answer that never comes.
+        res.destroy();
+        return;
+      case "malformed-json":
+        return sendText(res, 200, MALFORMED_JSON_BODY, {
+          "Content-Type": "application/json;charset=UTF-8",
+          "Process-ID": randomUUID(),
+        });
+      case "status-code":
+        return sendJson(res, 200, forwardsToCpo(ctx.call.operation) ? faultAck(fault.code, ids) : faultStatusOnly(fault.code));
+    }
+  }
 
   const evseStatus = (evse: SimulatedEvse | undefined): OicpEvseStatus => {
     if (!evse) return "EvseNotFound";
@@ -175,7 +289,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
 
   // FACTS.md §2.1: Hubject checks the contract and the EvseID itself, creates the SessionID and
   // forwards the request to the CPO, whose answer comes back as the acknowledgement.
-  function authorizeRemoteStart({ res, body }: Context): void {
+  function authorizeRemoteStart(ctx: Context): void {
+    const { res, body } = ctx;
     const check = new Checks();
     check.required(body.ProviderID, "providerID", PROVIDER_ID);
     const evseId = body.EvseID;
@@ -192,10 +307,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     }
     // A SessionID in the request is ignored: Hubject creates it (FACTS.md §2.1, E2).
     const emp = optionalString(body.EMPPartnerSessionID);
+    if (!admit(ctx, { EMPPartnerSessionID: emp })) return;
     const refuse = (code: string, description: string, forwardedToCpo: boolean) => {
       // When the CPO refused, Hubject had already created a SessionID (an open question, FACTS.md §8.6).
       const ids = { SessionID: forwardedToCpo ? randomUUID() : null, EMPPartnerSessionID: emp };
-      answerLater(res, pace.answerDelayMs, ack(code, description, ids));
+      reply(ctx, { body: ack(code, description, ids), delayMs: pace.answerDelayMs });
     };
 
     const evse = findSimulatedEvse(evseId);
@@ -219,14 +335,17 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       empPartnerSessionId: emp,
       partnerProductId: optionalString(body.PartnerProductID),
     });
-    if (evse.behaviour === "cpo-timeout") {
-      // 310 means "unknown outcome": the CPO starts anyway (FACTS.md §5, §6.3, example 04).
-      const body310 = ack("310", "Partner did not respond", { SessionID: session.sessionId, EMPPartnerSessionID: emp });
-      answerLater(res, pace.answerDelayMs, body310, () => cpo.accepted(session));
-      return;
+    // 310 means "unknown outcome": the CPO starts anyway (FACTS.md §5, §6.3, example 04).
+    const answer =
+      evse.behaviour === "cpo-timeout"
+        ? ack("310", "Partner did not respond", { SessionID: session.sessionId, EMPPartnerSessionID: emp })
+        : acceptedAck(session);
+    const delayMs = evse.behaviour === "slow" ? pace.slowAnswerMs : pace.answerDelayMs;
+    if (session.faults.notificationsBeforeAnswer) {
+      // The charger starts and the Start is acknowledged while the answer is still on its way (FACTS.md §6.1).
+      return reply(ctx, { body: answer, delayMs, after: cpo.startBeforeAnswer(session) });
     }
-    const delay = evse.behaviour === "slow" ? pace.slowAnswerMs : pace.answerDelayMs;
-    answerLater(res, delay, acceptedAck(session), () => cpo.accepted(session));
+    reply(ctx, { body: answer, delayMs, then: () => cpo.accepted(session) });
   }
 
   const acceptedAck = (session: SimSession) =>
@@ -237,7 +356,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     });
 
   // FACTS.md §2.2, §6.11: an unknown or already ended session gets "400 Session is invalid".
-  function authorizeRemoteStop({ res, body }: Context): void {
+  function authorizeRemoteStop(ctx: Context): void {
+    const { res, body } = ctx;
     const check = new Checks();
     const sessionId = body.SessionID;
     check.required(sessionId, "sessionID", SESSION_ID);
@@ -249,10 +369,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     if (check.errors.length > 0 || typeof sessionId !== "string" || typeof evseId !== "string") {
       return sendValidationError(res, check.errors);
     }
+    if (!admit(ctx, { SessionID: sessionId, EMPPartnerSessionID: optionalString(body.EMPPartnerSessionID) })) return;
     const session = cpo.session(sessionId);
     if (!session || session.state === "ended" || !sameEvseId(session.evseId, evseId)) {
-      answerLater(res, pace.answerDelayMs, ack("400", "Session is invalid", { SessionID: sessionId }));
-      return;
+      return reply(ctx, { body: ack("400", "Session is invalid", { SessionID: sessionId }), delayMs: pace.answerDelayMs });
     }
     cpo.stopRequested(session);
     const stopAck = ack("000", "Success", {
@@ -260,11 +380,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       CPOPartnerSessionID: session.cpoPartnerSessionId,
       EMPPartnerSessionID: optionalString(body.EMPPartnerSessionID) ?? session.empPartnerSessionId,
     });
-    answerLater(res, pace.answerDelayMs, stopAck, () => cpo.stopAccepted(session));
+    reply(ctx, { body: stopAck, delayMs: pace.answerDelayMs, then: () => cpo.stopAccepted(session) });
   }
 
   // FACTS.md §2.4: 1..100 ids, answered from Hubject's own status table (no CPO round trip).
-  function pullEvseStatusById({ res, body }: Context): void {
+  function pullEvseStatusById(ctx: Context): void {
+    const { res, body } = ctx;
     const check = new Checks();
     check.required(body.ProviderID, "providerID", PROVIDER_ID);
     const ids = body.EvseID;
@@ -274,15 +395,18 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       ids.forEach((id, i) => check.required(id, `evseID[${i}]`, EVSE_ID));
     }
     if (check.errors.length > 0 || !Array.isArray(ids)) return sendValidationError(res, check.errors);
+    if (!admit(ctx)) return;
     const records = (ids as string[]).map((EvseID) => ({ EvseID, EvseStatus: evseStatus(findSimulatedEvse(EvseID)) }));
-    sendJson(res, 200, {
+    const answer = {
       EVSEStatusRecords: { EvseStatusRecord: records },
       StatusCode: { Code: "000", Description: null, AdditionalInfo: null },
-    });
+    };
+    reply(ctx, { body: answer, delayMs: 0 });
   }
 
   // FACTS.md §2.6: a Spring-style page (§2.5) of the CDRs the simulated CPO produced.
-  function getChargeDetailRecords({ res, body, query }: Context): void {
+  function getChargeDetailRecords(ctx: Context): void {
+    const { res, body, query } = ctx;
     const check = new Checks();
     check.required(body.ProviderID, "providerID", PROVIDER_ID);
     const from = parseOicpDate(body.From);
@@ -303,6 +427,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     if (!Number.isInteger(page) || page < 0) check.fail("page", "must be a non-negative integer");
     if (!Number.isInteger(size) || size < 1 || size > 2000) check.fail("size", "must be between 1 and 2000");
     if (check.errors.length > 0 || !from || !to) return sendValidationError(res, check.errors);
+    if (!admit(ctx)) return;
 
     const matching = cpo.cdrs.filter(
       (cdr) =>
@@ -314,7 +439,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     );
     const content = matching.slice(page * size, page * size + size).map((cdr) => cdr.record);
     const totalPages = Math.ceil(matching.length / size);
-    sendJson(res, 200, {
+    const answer = {
       content,
       pageable: { pageNumber: page, pageSize: size, offset: page * size, paged: true, unpaged: false },
       number: page,
@@ -326,7 +451,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       numberOfElements: content.length,
       empty: content.length === 0,
       StatusCode: { Code: "000", Description: null, AdditionalInfo: null },
-    });
+    };
+    reply(ctx, { body: answer, delayMs: 0 });
   }
 
   const routes: Route[] = [
@@ -351,14 +477,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       malformed = true;
     }
     const route = req.method === "POST" ? routes.find((r) => r.pattern.test(url.pathname)) : undefined;
-    calls.push({
+    const call: RecordedCall = {
       operation: route?.operation ?? "Unknown",
       method: req.method ?? "",
       path: url.pathname + url.search,
       headers: req.headers,
       body,
       receivedAt: new Date(),
-    });
+    };
+    calls.push(call);
     logger.debug({ operation: route?.operation ?? "Unknown", path: url.pathname }, "simulator: call");
     if (!route) return sendNotFound(res);
 
@@ -370,7 +497,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     }
     const record = body as Record<string, unknown>;
     if (typeof record.ProviderID === "string" && record.ProviderID !== options.providerId) return sendUnauthorized(res);
-    route.handle({ res, body: record, query: url.searchParams });
+    route.handle({ res, body: record, query: url.searchParams, call });
   }
 
   const server = http.createServer((req, res) => {
@@ -407,6 +534,24 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     setPace: (value) => {
       pace = { ...pace, ...value };
     },
+    failNext: (operation, fault, times = 1) => {
+      if (!FAULTABLE_OPERATIONS.includes(operation)) {
+        throw new RangeError(`failNext: faults apply to ${FAULTABLE_OPERATIONS.join(", ")}, not ${operation}`);
+      }
+      if (!Number.isInteger(times) || times < 1) throw new RangeError(`failNext: times must be a whole number >= 1, got ${times}`);
+      checkUpstreamFault(fault);
+      const queue = faultQueues.get(operation) ?? [];
+      for (let i = 0; i < times; i++) queue.push({ ...fault });
+      faultQueues.set(operation, queue);
+    },
+    setCpoFaults: (faults) => {
+      const given = Object.entries(faults).filter(([, value]) => value !== undefined);
+      cpoFaults = { ...cpoFaults, ...(Object.fromEntries(given) as Partial<CpoFaults>) };
+    },
+    clearFaults: () => {
+      faultQueues.clear();
+      cpoFaults = { ...DEFAULT_CPO_FAULTS };
+    },
     idle: () => scheduler.idle(),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
@@ -426,4 +571,10 @@ function safeDecode(segment: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The ids of an acknowledgement, for a status-code fault that replaces it. */
+function ackIds(body: unknown): AckIds {
+  const record = asRecord(body);
+  return { SessionID: optionalString(record.SessionID), EMPPartnerSessionID: optionalString(record.EMPPartnerSessionID) };
 }

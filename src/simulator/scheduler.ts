@@ -6,6 +6,8 @@ export type Cancel = () => void;
 export class Scheduler {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Callbacks running right now: one that cancels the last other timer must not look idle midway. */
+  private running = 0;
   private readonly idleWaiters: Array<() => void> = [];
   private readonly abort = new AbortController();
 
@@ -26,12 +28,14 @@ export class Scheduler {
     if (this.closed) return () => {};
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      this.running++;
       try {
         const result = fn();
         if (result instanceof Promise) this.track(result.catch(this.onError));
       } catch (error) {
         this.onError(error);
       } finally {
+        this.running--;
         this.settle();
       }
     }, Math.max(0, ms));
@@ -59,7 +63,7 @@ export class Scheduler {
   }
 
   get pending(): number {
-    return this.timers.size + this.inFlight.size;
+    return this.timers.size + this.inFlight.size + this.running;
   }
 
   idle(): Promise<void> {

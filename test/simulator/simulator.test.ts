@@ -1,125 +1,17 @@
 // The simulator over real sockets: a fake gateway OICP listener records what the simulated
 // CPO pushes, and requests go to the simulator exactly as the datasource will send them.
 import { createHook } from "node:async_hooks";
-import http, { type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import http from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EVSE_ID, SESSION_ID } from "../../src/oicp/identifiers.js";
 import { oicpPaths } from "../../src/oicp/wire.js";
-import {
-  SIMULATED_EVSES,
-  startSimulator,
-  type HubjectSimulator,
-  type SimulatorPace,
-} from "../../src/simulator/hubject.simulator.js";
-
-const PROVIDER = "DE-DCB";
-const EVCO = "DE-DCB-C12345678-X";
-const FAST: Partial<SimulatorPace> = {
-  answerDelayMs: 5,
-  slowAnswerMs: 80,
-  startDelayMs: 10,
-  progressIntervalMs: 25,
-  stopDelayMs: 10,
-  cdrDelayMs: 10,
-  // One real second is one hour of charging: 11 kW give 0.275 kWh per 25 ms.
-  timeScale: 3600,
-};
-
-interface Received {
-  path: string;
-  body: Record<string, unknown>;
-}
-
-/** Answers like the gateway's listener; `respond` can be swapped per test. */
-async function startFakeGateway() {
-  const received: Received[] = [];
-  let respond: (r: Received) => unknown = (r) => ({
-    Result: true,
-    StatusCode: { Code: "000" },
-    SessionID: r.body.SessionID ?? null,
-  });
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const r = { path: req.url ?? "", body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown> };
-      received.push(r);
-      res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(respond(r)));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    notifications: (type?: string) =>
-      received.filter((r) => r.path.endsWith("/charging-notifications") && (!type || r.body.Type === type)),
-    cdrs: () => received.filter((r) => r.path.includes("/charge-detail-record")),
-    answerWith: (fn: (r: Received) => unknown) => {
-      respond = fn;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-type FakeGateway = Awaited<ReturnType<typeof startFakeGateway>>;
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read OICP JSON freely
-  json: any;
-}
-
-/** node:http without keep-alive, so no client socket or timer outlives a test. */
-function post(url: string, body: unknown, raw?: string): Promise<Answer> {
-  const text = raw ?? JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: "POST", agent: false, headers: { "Content-Type": "application/json" } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) }),
-      );
-    });
-    req.on("error", reject);
-    req.end(text);
-  });
-}
-
-async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error("waitFor: timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { SIMULATED_EVSES, startSimulator, type HubjectSimulator } from "../../src/simulator/hubject.simulator.js";
+import { EVCO, FAST, PROVIDER, oicpClient, post, startFakeGateway, waitFor, type FakeGateway } from "./support.js";
 
 let sim: HubjectSimulator;
 let gw: FakeGateway;
 
-const start = (evseId: string, extra: Record<string, unknown> = {}) =>
-  post(`${sim.url}/${oicpPaths.remoteStart(PROVIDER)}`, {
-    ProviderID: PROVIDER,
-    EvseID: evseId,
-    Identification: { RemoteIdentification: { EvcoID: EVCO } },
-    EMPPartnerSessionID: "emp-1",
-    PartnerProductID: "AC3",
-    ...extra,
-  });
-const stop = (sessionId: string, evseId: string) =>
-  post(`${sim.url}/${oicpPaths.remoteStop(PROVIDER)}`, { SessionID: sessionId, ProviderID: PROVIDER, EvseID: evseId });
-const statusById = (ids: string[]) =>
-  post(`${sim.url}/${oicpPaths.pullEvseStatusById(PROVIDER)}`, { ProviderID: PROVIDER, EvseID: ids });
-const getCdrs = (body: Record<string, unknown>, query = "?page=0&size=100") =>
-  post(`${sim.url}/${oicpPaths.getChargeDetailRecords(PROVIDER)}${query}`, {
-    ProviderID: PROVIDER,
-    From: "2000-01-01T00:00:00+00:00",
-    To: "2100-01-01T00:00:00+00:00",
-    ...body,
-  });
+const { start, stop, statusById, getCdrs } = oicpClient(() => sim.url);
 
 beforeEach(async () => {
   gw = await startFakeGateway();
@@ -334,7 +226,7 @@ describe("Hubject's request checks", () => {
     const noEvco = await start("DE*SIM*E0001*1", { Identification: { RFIDMifareFamilyIdentification: { UID: "1234ABCD" } } });
     expect(noEvco.status).toBe(400);
     expect(noEvco.json.validationErrors[0].fieldReference).toBe("identification.remoteIdentification.evcoID");
-    const malformed = await post(`${sim.url}/${oicpPaths.remoteStart(PROVIDER)}`, undefined, "{not json");
+    const malformed = await post(`${sim.url}/${oicpPaths.remoteStart(PROVIDER)}`, undefined, { raw: "{not json" });
     expect(malformed.status).toBe(400);
     expect(malformed.json.validationErrors).toEqual(expect.any(Array));
     expect(sim.callsTo("AuthorizeRemoteStart").at(-1)?.body).toBe("{not json");
