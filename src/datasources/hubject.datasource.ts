@@ -6,12 +6,30 @@
 //   connection lost after the request was written, 408/5xx, an unreadable 200) is "unknown":
 //   the caller reconciles instead of re-sending.
 // * "failed" is reserved for answers that prove nothing was executed.
-// * The two safe pulls throw a HubjectError with a `retryable` flag. They are not retried yet
-//   either: a later issue adds backoff and a circuit breaker around `post()`, the single seam
-//   every call goes through.
+// * The two safe pulls throw a HubjectError with a `retryable` flag, after `post()` has already
+//   retried the transient failures with exponential backoff and jitter (AUP, FACTS.md §1, §5).
+// * One circuit breaker guards every call, remote ones included: while Hubject is down, calls
+//   fail fast without touching the network (AUP: no calls just to see whether Hubject is up).
+// * Configuration failures (TLS, 401/017, 403) are logged at error level once per kind.
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  ExponentialBackoff,
+  circuitBreaker,
+  halfJitterGenerator,
+  handleWhenResult,
+  retry,
+  type CircuitBreakerPolicy,
+  type IBackoff,
+  type IBackoffFactory,
+  type IRetryBackoffContext,
+  type RetryPolicy,
+} from "cockatiel";
 import got, { RequestError, TimeoutError, type Got } from "got";
 import { createLogger, redactEvcoId, type Logger } from "../logger.js";
 import {
@@ -50,7 +68,43 @@ export interface HubjectDatasourceOptions {
   requestTimeoutMs?: number;
   /** Keep-alive pool size per agent. Default 64. */
   maxSockets?: number;
+  /** Retries of the safe calls and the circuit breaker; defaults in DEFAULT_RESILIENCE. */
+  resilience?: HubjectResilienceOptions;
   logger?: Logger;
+}
+
+export interface HubjectResilienceOptions {
+  /** Extra attempts for the safe calls (PullEvseStatusByID, GetChargeDetailRecords). Default 3; 0 = no retries. */
+  retryAttempts?: number;
+  /** First backoff delay; it doubles per attempt, with jitter. Default 200 ms. */
+  retryInitialDelayMs?: number;
+  /** Upper bound of one backoff delay, Retry-After included. Default 5000 ms. */
+  retryMaxDelayMs?: number;
+  /** Consecutive calls showing Hubject unhealthy that open the circuit. Default 5. */
+  breakerFailures?: number;
+  /** How long the circuit stays open before one trial call may go through. Default 30 s. */
+  breakerHalfOpenAfterMs?: number;
+}
+
+export const DEFAULT_RESILIENCE: Readonly<Required<HubjectResilienceOptions>> = {
+  retryAttempts: 3,
+  retryInitialDelayMs: 200,
+  retryMaxDelayMs: 5_000,
+  breakerFailures: 5,
+  breakerHalfOpenAfterMs: 30_000,
+};
+
+/** "half-open" also while open once the delay has passed: the next call will be the trial. */
+export type HubjectCircuitState = "closed" | "open" | "half-open";
+
+export type HubjectConfigurationProblemKind = "tls" | "unauthorized" | "forbidden";
+
+export interface HubjectConfigurationProblem {
+  kind: HubjectConfigurationProblemKind;
+  /** Names the setting to check. */
+  message: string;
+  /** First occurrence since the last successful call. */
+  since: Date;
 }
 
 /**
@@ -86,10 +140,10 @@ export type RemoteCallOutcome =
       detail: string;
       processId: string | null;
     }
-  /** Certainly not executed: could not connect, 401/017, 403 firewall, 400 validation, 429 rate limit, 404. */
+  /** Certainly not executed: could not connect, 401/017, 403 firewall, 400 validation, 429 rate limit, 404, circuit open (not sent at all). */
   | {
       kind: "failed";
-      reason: "unreachable" | "unauthorized" | "forbidden" | "invalid-request" | "rate-limited" | "not-found";
+      reason: "unreachable" | "unauthorized" | "forbidden" | "invalid-request" | "rate-limited" | "not-found" | "circuit-open";
       status: OicpStatus;
       httpStatus: number | null;
       detail: string;
@@ -106,6 +160,8 @@ export class HubjectError extends Error {
   readonly processId: string | null;
   /** True when the same request may succeed later (after backoff). */
   readonly retryable: boolean;
+  /** True when nothing was sent because the circuit breaker is open (kind UNAVAILABLE). */
+  readonly circuitOpen: boolean;
 
   constructor(
     kind: HubjectErrorKind,
@@ -115,6 +171,7 @@ export class HubjectError extends Error {
       httpStatus?: number | null;
       processId?: string | null;
       retryable?: boolean;
+      circuitOpen?: boolean;
       cause?: unknown;
     } = {},
   ) {
@@ -124,6 +181,7 @@ export class HubjectError extends Error {
     this.httpStatus = details.httpStatus ?? null;
     this.processId = details.processId ?? null;
     this.retryable = details.retryable ?? false;
+    this.circuitOpen = details.circuitOpen ?? false;
   }
 }
 
@@ -148,7 +206,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const IDLE_SOCKET_TIMEOUT_MS = 30_000;
 
 // ---------------------------------------------------------------------------------------------
-// Internal transport types (the seam a later issue wraps with backoff and a circuit breaker)
+// Internal transport types (post() wraps every exchange with the circuit breaker, safe ones with retries)
 
 type OicpOperation = "AuthorizeRemoteStart" | "AuthorizeRemoteStop" | "PullEvseStatusById" | "GetChargeDetailRecords";
 
@@ -157,7 +215,7 @@ interface PostRequest {
   path: string;
   body: unknown;
   timeoutMs: number;
-  /** Safe to repeat (pulls). Remote start/stop are not: the later retry layer must honour this. */
+  /** Safe to repeat (pulls): only these are retried. Remote start/stop never are (FACTS.md §6.2). */
   idempotent: boolean;
   searchParams?: Record<string, string | number>;
 }
@@ -171,7 +229,25 @@ type Exchange =
       failure: "unreachable" | "tls" | "timeout" | "connection-lost";
       code: string;
       detail: string;
-    };
+    }
+  /** The circuit breaker is open: nothing was sent. */
+  | { type: "circuit-open"; detail: string };
+
+/** One call as the circuit breaker sees it: a safe call's last attempt, after its retries. */
+interface CallResult {
+  operation: OicpOperation;
+  exchange: Exchange;
+}
+
+/** One attempt of a safe call as the retry policy sees it. */
+interface Attempt extends CallResult {
+  /** 1 for the first request. */
+  number: number;
+  /** Why repeating may help (null: do not retry). */
+  transient: string | null;
+  /** From Retry-After on a 429 or 503, already capped at retryMaxDelayMs. */
+  retryAfterMs: number | null;
+}
 
 /** The HTTP answer classified the same way for every operation. */
 type HttpVerdict =
@@ -203,6 +279,12 @@ const TLS_ERROR_CODES = new Set([
 ]);
 const isTlsErrorCode = (code: string): boolean =>
   TLS_ERROR_CODES.has(code) || /^ERR_(TLS|SSL|OSSL)_/.test(code);
+/** Transport "errors" made by the gateway itself (closed datasource, bad got option): they say nothing about Hubject. */
+const LOCAL_FAILURE_CODES = new Set(["ERR_CLOSED", "ERR_UNKNOWN"]);
+/** Transient OICP codes in a 200 body that are worth repeating with backoff (FACTS.md §5). */
+const TRANSIENT_BODY_CODES = new Set(["001", "002", "021", "320"]);
+/** 009 "Data transaction error": retry once, then give up and alert (FACTS.md §5). */
+const RETRY_ONCE_BODY_CODE = "009";
 
 // ---------------------------------------------------------------------------------------------
 
@@ -216,6 +298,13 @@ export class HubjectDatasource {
   private readonly client: Got;
   private readonly log: Logger;
   private closed = false;
+  /** Effective retry and breaker settings. */
+  readonly resilience: Readonly<Required<HubjectResilienceOptions>>;
+  private readonly retryPolicy: RetryPolicy;
+  /** One breaker for the whole datasource: HBS is one service behind one front door. */
+  private readonly breaker: CircuitBreakerPolicy;
+  private openedAt: number | null = null;
+  private readonly configurationProblems = new Map<HubjectConfigurationProblemKind, { message: string; since: Date; at: number }>();
 
   constructor(options: HubjectDatasourceOptions, testOverrides?: HubjectDatasourceTestOverrides) {
     const url = parseBaseUrl(options.baseUrl);
@@ -236,6 +325,9 @@ export class HubjectDatasource {
     const maxSockets = positive("maxSockets", options.maxSockets ?? DEFAULT_MAX_SOCKETS);
 
     this.log = (options.logger ?? createLogger()).child({ component: "hubject-datasource" });
+    this.resilience = resilienceOptions(options.resilience);
+    this.retryPolicy = this.createRetryPolicy();
+    this.breaker = this.createBreaker();
 
     const tls = readTlsFiles(options.tls);
     const pool = { keepAlive: true, maxSockets, timeout: IDLE_SOCKET_TIMEOUT_MS };
@@ -448,6 +540,65 @@ export class HubjectDatasource {
     return { records, last, totalPages };
   }
 
+  /**
+   * Every CDR of [from, to], page by page (for a back-fill job). Each page comes from
+   * getChargeDetailRecords, so it is retried like any safe call; a page that still fails ends
+   * the iteration with its HubjectError (the pages already yielded stay valid). Empty pages are
+   * not yielded. Hubject does not track what was downloaded and CDRs arriving meanwhile can shift
+   * the pages: de-duplicate by SessionID (FACTS.md §2.6).
+   */
+  async *chargeDetailRecordPages(req: {
+    from: Date;
+    to: Date;
+    cdrForwarded?: boolean;
+    sessionIds?: string[];
+    pageSize?: number;
+  }): AsyncGenerator<OicpChargeDetailRecord[], void, undefined> {
+    for (let page = 0; ; page++) {
+      const result = await this.getChargeDetailRecords({
+        from: req.from,
+        to: req.to,
+        ...(req.cdrForwarded !== undefined ? { cdrForwarded: req.cdrForwarded } : {}),
+        ...(req.sessionIds !== undefined ? { sessionIds: req.sessionIds } : {}),
+        size: req.pageSize ?? DEFAULT_CDR_PAGE_SIZE,
+        page,
+      });
+      if (result.records.length > 0) yield result.records;
+      if (result.last) return;
+      if (result.records.length === 0) {
+        // A page in the middle cannot be empty; stop rather than page on forever.
+        this.log.warn({ operation: "GetChargeDetailRecords", page, totalPages: result.totalPages }, "empty CDR page that is not the last: stopping");
+        return;
+      }
+    }
+  }
+
+  /** For a readiness endpoint: it never calls Hubject (the AUP forbids calls just to see whether Hubject is up). */
+  circuitState(): HubjectCircuitState {
+    switch (this.breaker.state) {
+      case CircuitState.Closed:
+        return "closed";
+      case CircuitState.HalfOpen:
+        return "half-open";
+      default:
+        // cockatiel stays "Open" until the next call after the delay; report what that call will be.
+        return this.openedAt !== null && Date.now() - this.openedAt >= this.resilience.breakerHalfOpenAfterMs ? "half-open" : "open";
+    }
+  }
+
+  /** The configuration failure seen since the last successful call (latest kind), or null. */
+  configurationProblem(): HubjectConfigurationProblem | null {
+    let latest: HubjectConfigurationProblem | null = null;
+    let latestAt = -Infinity;
+    for (const [kind, problem] of this.configurationProblems) {
+      if (problem.at >= latestAt) {
+        latestAt = problem.at;
+        latest = { kind, message: problem.message, since: problem.since };
+      }
+    }
+    return latest;
+  }
+
   /** Destroys the keep-alive agents; later calls fail as unreachable. */
   close(): void {
     this.closed = true;
@@ -456,13 +607,153 @@ export class HubjectDatasource {
   }
 
   // -------------------------------------------------------------------------------------------
-  // The seam: every request goes through here. No retries (yet) for any operation.
+  // The seam: every request goes through here.
+  //
+  //   breaker( retry( send ) )   for the safe calls (idempotent: true)
+  //   breaker( send )            for remote start/stop: one request, always (FACTS.md §6.2)
 
   private async post(request: PostRequest): Promise<Exchange> {
-    if (this.closed) {
-      return { type: "transport-error", failure: "unreachable", code: "ERR_CLOSED", detail: "the Hubject datasource is closed" };
+    if (this.closed) return closedExchange();
+    try {
+      // The breaker sits outside the retries, so one safe call is ONE breaker outcome however
+      // many attempts it took: the threshold then counts calls, the unit callers and operators
+      // think in, and does not depend on retryAttempts (with the breaker inside, a single call
+      // exhausting 3 extra attempts would count 4 failures and could trip a threshold of 5 on
+      // its own; one success among the retries would also hide the failures before it).
+      const result = await this.breaker.execute(() =>
+        request.idempotent ? this.sendWithRetries(request) : this.sendOnce(request),
+      );
+      return result.exchange;
+    } catch (error) {
+      if (!(error instanceof BrokenCircuitError)) throw error;
+      const detail = `circuit breaker open after ${this.resilience.breakerFailures} consecutive failed calls to Hubject; the request was not sent`;
+      this.log.debug({ operation: request.operation }, "circuit open: call not sent");
+      return { type: "circuit-open", detail };
     }
+  }
+
+  private async sendOnce(request: PostRequest): Promise<CallResult> {
+    return { operation: request.operation, exchange: await this.send(request) };
+  }
+
+  /** Only for idempotent requests: retries the transient failures (FACTS.md §5) with backoff. */
+  private async sendWithRetries(request: PostRequest): Promise<CallResult> {
+    if (!request.idempotent) throw new Error(`${request.operation} must never be retried`);
+    let previous: Attempt | null = null;
+    let dataTransactionErrors = 0;
+    return this.retryPolicy.execute(async ({ attempt }): Promise<Attempt> => {
+      if (previous !== null && this.breaker.state !== CircuitState.Closed) {
+        // Stop retrying once the circuit is no longer closed: other calls opened it meanwhile,
+        // or this call is the half-open trial, which is one request. Returning the previous
+        // attempt as final (not transient) ends the retry loop without a request.
+        return { ...previous, transient: null };
+      }
+      const exchange = await this.send(request);
+      const transient = transientFailureOf(exchange);
+      let reason = transient?.reason ?? null;
+      if (transient?.onlyOnce && ++dataTransactionErrors > 1) reason = null;
+      previous = {
+        operation: request.operation,
+        exchange,
+        number: attempt + 1,
+        transient: reason,
+        // Retry-After belongs to 429 (AUP) and, by HTTP semantics, 503.
+        retryAfterMs: exchange.type === "response" && (exchange.httpStatus === 429 || exchange.httpStatus === 503) ? this.retryAfterMs(exchange.retryAfter) : null,
+      };
+      if (transient && reason === null) {
+        this.log.warn({ operation: request.operation, attempts: attempt + 1, cause: transient.reason }, "hubject call failed again: not retrying");
+      } else if (reason !== null && attempt >= this.resilience.retryAttempts) {
+        this.log.warn({ operation: request.operation, attempts: attempt + 1, cause: reason }, "hubject call still failing: giving up");
+      }
+      return previous;
+    });
+  }
+
+  /** Retry-After in seconds (or an HTTP date), capped at retryMaxDelayMs; null when absent or unreadable. */
+  private retryAfterMs(value: string | null): number | null {
+    if (value === null) return null;
+    const trimmed = value.trim();
+    let ms: number;
+    if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
+    else {
+      const date = Date.parse(trimmed);
+      if (Number.isNaN(date)) return null;
+      ms = date - Date.now();
+    }
+    return Math.min(Math.max(ms, 0), this.resilience.retryMaxDelayMs);
+  }
+
+  private createRetryPolicy(): RetryPolicy {
+    const { retryAttempts, retryInitialDelayMs, retryMaxDelayMs } = this.resilience;
+    // Exponential with "half jitter": each delay is random in [d/2, d), d = initial * 2^n, capped.
+    // The floor keeps some distance even on the first retry (429s), the jitter de-synchronises callers.
+    const exponential: IBackoffFactory<unknown> = new ExponentialBackoff({
+      generator: halfJitterGenerator,
+      initialDelay: retryInitialDelayMs,
+      maxDelay: retryMaxDelayMs,
+    });
+    // Hubject's Retry-After (429/503) replaces the computed delay (it is capped already); the
+    // exponential state still advances. DelegateBackoff is cockatiel's hook for exactly this.
+    const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>, IBackoff<unknown>>((context, state) => {
+      const next = state ? state.next(context) : exponential.next(context);
+      const hinted = "value" in context.result ? (context.result.value as Attempt).retryAfterMs : null;
+      return { delay: hinted ?? next.duration, state: next };
+    });
+    const policy = retry(
+      handleWhenResult((result) => (result as Attempt).transient !== null),
+      { maxAttempts: retryAttempts, backoff },
+    );
+    policy.onRetry((event) => {
+      if (!("value" in event)) return;
+      const attempt = event.value as Attempt;
+      this.log.info(
+        { operation: attempt.operation, attempt: attempt.number, cause: attempt.transient, delayMs: Math.round(event.delay), processId: processIdOf(attempt.exchange) },
+        "hubject call failed transiently: retrying",
+      );
+    });
+    return policy;
+  }
+
+  private createBreaker(): CircuitBreakerPolicy {
+    const { breakerFailures, breakerHalfOpenAfterMs } = this.resilience;
+    // Only answers that show Hubject itself unhealthy count; any other answer (business codes,
+    // 4xx, 429, even 017) proves Hubject is up and resets the consecutive count. The function
+    // never throws, so cockatiel's "unhandled error closes a half-open circuit" path is unused.
+    const breaker = circuitBreaker(
+      handleWhenResult((result) => showsHubjectUnhealthy((result as CallResult).exchange)),
+      { halfOpenAfter: breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(breakerFailures) },
+    );
+    breaker.onBreak((reason) => {
+      const trial = this.openedAt !== null;
+      this.openedAt = Date.now();
+      const cause = "value" in reason ? (reason.value as CallResult) : null;
+      this.log.warn(
+        {
+          circuit: "open",
+          operation: cause?.operation,
+          cause: cause ? describeExchange(cause.exchange) : "isolated",
+          processId: cause ? processIdOf(cause.exchange) : null,
+          consecutiveFailures: trial ? undefined : breakerFailures,
+          retryInMs: breakerHalfOpenAfterMs,
+        },
+        trial
+          ? "Hubject circuit re-opened: the trial call failed"
+          : `Hubject circuit opened after ${breakerFailures} consecutive failed calls: calls fail fast for ${breakerHalfOpenAfterMs} ms`,
+      );
+    });
+    breaker.onHalfOpen(() => this.log.info({ circuit: "half-open" }, "Hubject circuit half-open: letting one trial call through"));
+    breaker.onReset(() => {
+      this.openedAt = null;
+      this.log.info({ circuit: "closed" }, "Hubject circuit closed: calls go through again");
+    });
+    return breaker;
+  }
+
+  /** The single place a request hits the network. */
+  private async send(request: PostRequest): Promise<Exchange> {
+    if (this.closed) return closedExchange();
     const started = Date.now();
+    let exchange: Exchange;
     try {
       const response = await this.client.post(request.path, {
         body: JSON.stringify(request.body),
@@ -478,7 +769,7 @@ export class HubjectDatasource {
         { operation: request.operation, processId, httpStatus: response.statusCode, durationMs: Date.now() - started },
         "hubject answered",
       );
-      return {
+      exchange = {
         type: "response",
         httpStatus: response.statusCode,
         text: response.body,
@@ -487,12 +778,65 @@ export class HubjectDatasource {
         retryAfter: headerValue(response.headers["retry-after"]),
       };
     } catch (error) {
-      const exchange = classifyTransportError(error);
+      exchange = classifyTransportError(error);
       this.log.debug(
         { operation: request.operation, failure: exchange.failure, code: exchange.code, durationMs: Date.now() - started },
         "hubject call failed",
       );
-      return exchange;
+    }
+    this.trackConfiguration(request.operation, exchange);
+    return exchange;
+  }
+
+  /**
+   * Configuration failures are logged at error level once per kind, naming what to check; the
+   * same kind again is logged at debug until a call succeeds (a 2xx JSON answer without 017).
+   */
+  private trackConfiguration(operation: OicpOperation, exchange: Exchange): void {
+    const kind = configurationProblemOf(exchange);
+    if (kind === null) {
+      if (exchange.type === "response" && exchange.httpStatus >= 200 && exchange.httpStatus < 300 && exchange.json !== undefined) {
+        if (this.configurationProblems.size > 0) {
+          this.log.info({ operation, resolved: [...this.configurationProblems.keys()] }, "Hubject accepts the gateway's calls again: configuration problem cleared");
+          this.configurationProblems.clear();
+        }
+      }
+      return;
+    }
+    const processId = processIdOf(exchange);
+    const message = this.configurationMessage(kind, exchange);
+    const fields = {
+      operation,
+      configurationProblem: kind,
+      processId,
+      httpStatus: exchange.type === "response" ? exchange.httpStatus : null,
+      code: exchange.type === "transport-error" ? exchange.code : undefined,
+    };
+    const known = this.configurationProblems.get(kind);
+    if (known) {
+      known.at = Date.now();
+      known.message = message;
+      this.log.debug(fields, message);
+      return;
+    }
+    this.configurationProblems.set(kind, { message, since: new Date(), at: Date.now() });
+    this.log.error(fields, message);
+  }
+
+  private configurationMessage(kind: HubjectConfigurationProblemKind, exchange: Exchange): string {
+    switch (kind) {
+      case "tls":
+        return (
+          `TLS handshake with Hubject failed (${exchange.type === "transport-error" ? exchange.code : "TLS"}): check HUBJECT_CLIENT_CERT / HUBJECT_CLIENT_KEY ` +
+          "(the client certificate Hubject issued, not expired, matching key) and HUBJECT_CA (the CA of Hubject's server certificate)"
+        );
+      case "unauthorized":
+        return (
+          `Hubject refused the gateway's identity (StatusCode 017 Unauthorized Access${exchange.type === "response" ? `, HTTP ${exchange.httpStatus}` : ""}): ` +
+          `check HUBJECT_PROVIDER_ID ("${this.providerId}" must be exactly the registered ProviderID) and that the client certificate (HUBJECT_CLIENT_CERT) was issued for it and has not expired`
+        );
+      case "forbidden":
+        return "HTTP 403 from Hubject's firewall: the gateway's egress IP is not on Hubject's IP allow-list (ask Hubject to allow-list the static egress IPs)";
     }
   }
 
@@ -504,6 +848,9 @@ export class HubjectDatasource {
     const fields = { ...logFields, kind: outcome.kind, processId: outcome.processId };
     if (outcome.kind === "answered") {
       this.log.info({ ...fields, result: outcome.result, code: outcome.status.code, hubjectSessionId: outcome.hubjectSessionId }, "remote call answered");
+    } else if (exchange.type === "circuit-open" || configurationProblemOf(exchange) !== null) {
+      // Already reported once (circuit opened / configuration problem at error level): stay below warn per call.
+      this.log.info({ ...fields, reason: outcome.reason, detail: outcome.detail }, "remote call not answered");
     } else {
       this.log.warn({ ...fields, reason: outcome.reason, detail: outcome.detail }, "remote call not answered");
     }
@@ -525,12 +872,17 @@ export class HubjectDatasource {
 
   /** For the safe pulls: the parsed 2xx body, or a HubjectError. */
   private expectOk(operation: OicpOperation, exchange: Exchange): unknown {
+    if (exchange.type === "circuit-open") {
+      throw new HubjectError("UNAVAILABLE", `${operation}: ${exchange.detail}`, { retryable: true, circuitOpen: true });
+    }
+    // Configuration problems were logged at error level once already (trackConfiguration).
+    const level = configurationProblemOf(exchange) === null ? "warn" : "debug";
     if (exchange.type === "transport-error") {
       const tls = exchange.failure === "tls";
       const error = new HubjectError(tls ? "CONFIGURATION" : "UNAVAILABLE", `${operation}: ${exchange.detail}`, {
-        retryable: !tls,
+        retryable: !tls && !LOCAL_FAILURE_CODES.has(exchange.code),
       });
-      this.log.warn({ operation, failure: exchange.failure, code: exchange.code }, "hubject call failed");
+      this.log[level]({ operation, failure: exchange.failure, code: exchange.code }, "hubject call failed");
       throw error;
     }
     const verdict = httpVerdictOf(exchange);
@@ -550,7 +902,7 @@ export class HubjectDatasource {
       case "rejected": {
         const kind: HubjectErrorKind =
           verdict.reason === "invalid-request" ? "INVALID_REQUEST" : verdict.reason === "rate-limited" ? "UNAVAILABLE" : "CONFIGURATION";
-        this.log.warn({ operation, reason: verdict.reason, httpStatus, processId }, "hubject rejected the call");
+        this.log[level]({ operation, reason: verdict.reason, httpStatus, processId }, "hubject rejected the call");
         throw new HubjectError(kind, `${operation}: ${verdict.detail}`, {
           status: verdict.status,
           httpStatus,
@@ -563,9 +915,19 @@ export class HubjectDatasource {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pure helpers (exported ones are for tests and the later retry layer)
+// Pure helpers
 
 function remoteOutcomeOf(exchange: Exchange): RemoteCallOutcome {
+  if (exchange.type === "circuit-open") {
+    return {
+      kind: "failed",
+      reason: "circuit-open",
+      status: synthesized("320", "Service not available", exchange.detail),
+      httpStatus: null,
+      detail: exchange.detail,
+      processId: null,
+    };
+  }
   if (exchange.type === "transport-error") {
     switch (exchange.failure) {
       case "unreachable":
@@ -601,6 +963,85 @@ function remoteOutcomeOf(exchange: Exchange): RemoteCallOutcome {
       return { kind: "answered", ...ack, processId };
     }
   }
+}
+
+/** Why repeating the same safe request may succeed (FACTS.md §5), or null when it must not be repeated. */
+function transientFailureOf(exchange: Exchange): { reason: string; onlyOnce: boolean } | null {
+  if (exchange.type === "circuit-open") return null;
+  if (exchange.type === "transport-error") {
+    // TLS failures are configuration; local failures are the gateway's own.
+    if (exchange.failure === "tls" || LOCAL_FAILURE_CODES.has(exchange.code)) return null;
+    const reason = exchange.failure === "unreachable" ? "could not connect" : exchange.failure;
+    return { reason: `${reason} (${exchange.code})`, onlyOnce: false };
+  }
+  const { httpStatus } = exchange;
+  if (httpStatus === 408 || httpStatus === 429 || httpStatus >= 500) return { reason: `HTTP ${httpStatus}`, onlyOnce: false };
+  if (httpStatus >= 200 && httpStatus < 300 && isRecord(exchange.json)) {
+    const code = readStatusCode(exchange.json.StatusCode)?.code;
+    if (code !== undefined && TRANSIENT_BODY_CODES.has(code)) return { reason: `StatusCode ${code}`, onlyOnce: false };
+    if (code === RETRY_ONCE_BODY_CODE) return { reason: `StatusCode ${code}`, onlyOnce: true };
+  }
+  return null;
+}
+
+/**
+ * What counts against the circuit breaker: could not connect, connection lost, timeout, 408, 5xx,
+ * for every operation. Not TLS (configuration), not 4xx/429, not OICP codes in an answer: Hubject answered.
+ */
+function showsHubjectUnhealthy(exchange: Exchange): boolean {
+  if (exchange.type === "circuit-open") return false;
+  if (exchange.type === "transport-error") return exchange.failure !== "tls" && !LOCAL_FAILURE_CODES.has(exchange.code);
+  return exchange.httpStatus === 408 || exchange.httpStatus >= 500;
+}
+
+/** TLS, 401 or StatusCode 017 in any answer, 403 (FACTS.md §1, §5). */
+function configurationProblemOf(exchange: Exchange): HubjectConfigurationProblemKind | null {
+  if (exchange.type === "circuit-open") return null;
+  if (exchange.type === "transport-error") return exchange.failure === "tls" ? "tls" : null;
+  if (exchange.httpStatus === 401) return "unauthorized";
+  if (exchange.httpStatus === 403) return "forbidden";
+  if (isRecord(exchange.json) && readStatusCode(exchange.json.StatusCode)?.code === "017") return "unauthorized";
+  return null;
+}
+
+function describeExchange(exchange: Exchange): string {
+  switch (exchange.type) {
+    case "circuit-open":
+      return "circuit open";
+    case "transport-error":
+      return `${exchange.failure}: ${exchange.detail}`;
+    case "response":
+      return `HTTP ${exchange.httpStatus}`;
+  }
+}
+
+function processIdOf(exchange: Exchange): string | null {
+  return exchange.type === "response" ? exchange.processId : null;
+}
+
+function closedExchange(): Exchange {
+  return { type: "transport-error", failure: "unreachable", code: "ERR_CLOSED", detail: "the Hubject datasource is closed" };
+}
+
+function resilienceOptions(options: HubjectResilienceOptions | undefined): Readonly<Required<HubjectResilienceOptions>> {
+  const merged = { ...DEFAULT_RESILIENCE, ...stripUndefined(options ?? {}) };
+  if (!Number.isInteger(merged.retryAttempts) || merged.retryAttempts < 0) {
+    throw new HubjectError("CONFIGURATION", `resilience.retryAttempts must be an integer >= 0, got ${merged.retryAttempts}`);
+  }
+  if (!Number.isInteger(merged.breakerFailures) || merged.breakerFailures < 1) {
+    throw new HubjectError("CONFIGURATION", `resilience.breakerFailures must be an integer >= 1, got ${merged.breakerFailures}`);
+  }
+  positive("resilience.retryInitialDelayMs", merged.retryInitialDelayMs);
+  positive("resilience.retryMaxDelayMs", merged.retryMaxDelayMs);
+  positive("resilience.breakerHalfOpenAfterMs", merged.breakerHalfOpenAfterMs);
+  if (merged.retryMaxDelayMs < merged.retryInitialDelayMs) {
+    throw new HubjectError("CONFIGURATION", "resilience.retryMaxDelayMs must be >= resilience.retryInitialDelayMs");
+  }
+  return Object.freeze(merged);
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** HTTP-level classification shared by all operations (FACTS.md §5, "HTTP level"). */

@@ -23,7 +23,11 @@ beforeEach(async () => {
       StatusCode: { Code: "000", Description: null, AdditionalInfo: null },
     },
   });
-  ds = new HubjectDatasource({ baseUrl: hubject.baseUrl, providerId: "DE-DCB" });
+  ds = new HubjectDatasource({
+    baseUrl: hubject.baseUrl,
+    providerId: "DE-DCB",
+    resilience: { retryAttempts: 2, retryInitialDelayMs: 5, retryMaxDelayMs: 20 },
+  });
 });
 afterEach(async () => {
   ds.close();
@@ -74,13 +78,14 @@ describe("createEvseStatusLoader", () => {
     expect(hubject.requests).toHaveLength(2);
   });
 
-  it("a failed batch rejects each key with the HubjectError, and is not cached", async () => {
+  it("a failed batch (after the datasource's retries) rejects each key with the HubjectError, and is not cached", async () => {
     hubject.answer({ status: 503, text: "" });
     const loader = createEvseStatusLoader(ds);
 
     const results = await Promise.allSettled(evseIds(3).map((id) => loader.load(id)));
 
-    expect(hubject.requests).toHaveLength(1);
+    // One batch = one call = 1 request + 2 retries; the loader itself does not retry.
+    expect(hubject.requests).toHaveLength(3);
     for (const result of results) {
       expect(result.status).toBe("rejected");
       const reason = (result as PromiseRejectedResult).reason as unknown;
@@ -90,6 +95,6 @@ describe("createEvseStatusLoader", () => {
 
     hubject.answer({ json: { EVSEStatusRecords: { EvseStatusRecord: [{ EvseID: "DE*ABC*E0*1", EvseStatus: "Occupied" }] } } });
     await expect(loader.load("DE*ABC*E0*1")).resolves.toBe("Occupied");
-    expect(hubject.requests).toHaveLength(2);
+    expect(hubject.requests).toHaveLength(4);
   });
 });

@@ -16,6 +16,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Subject CN of the client certificate (TLS servers only). */
   clientCertCN: string | null;
+  /** Date.now() when the whole request had been read: gaps between requests show the backoff. */
+  receivedAt: number;
 }
 
 export type Reply =
@@ -61,6 +63,17 @@ export class FakeHubject {
     this.responder = () => reply;
   }
 
+  /** Answer the next requests with these replies in order; the last one repeats. */
+  script(...replies: [Reply, ...Reply[]]): void {
+    const offset = this.requests.length;
+    this.responder = (_req, index) => replies[Math.min(index - offset, replies.length - 1)]!;
+  }
+
+  /** Milliseconds between consecutive requests. */
+  gaps(): number[] {
+    return this.requests.slice(1).map((r, i) => r.receivedAt - this.requests[i]!.receivedAt);
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -85,6 +98,7 @@ export class FakeHubject {
       rawBody,
       body,
       clientCertCN: clientCertCN(req.socket),
+      receivedAt: Date.now(),
     };
     const index = this.requests.push(recorded) - 1;
     const reply = await this.responder(recorded, index);

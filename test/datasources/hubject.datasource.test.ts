@@ -12,12 +12,8 @@ import {
 import { oicpPaths } from "../../src/oicp/wire.js";
 import { oicpRequestPath, readOicpExample, validateOicpRequest } from "../support/openapi.js";
 import { closedPort, FakeHubject, type RecordedRequest } from "./fake-hubject.js";
+import { EMP_SESSION, EVCO, EVSE, HUBJECT_SESSION, PROVIDER } from "./ids.js";
 
-const PROVIDER = "DE-DCB";
-const EVSE = "DE*ABC*E1234*1";
-const EVCO = "DE-DCB-C12345678-X";
-const EMP_SESSION = "6b0e3c52-5d0f-4a57-9a4e-1f1e2b7c9d10";
-const HUBJECT_SESSION = "5c1a7e8e-3b8f-4f5a-9d2e-7a1b2c3d4e5f";
 
 const startRequest = { evseId: EVSE, evcoId: EVCO, empPartnerSessionId: EMP_SESSION, partnerProductId: "AC3" };
 const stopRequest = {
@@ -30,9 +26,15 @@ const stopRequest = {
 let hubject: FakeHubject;
 const datasources: HubjectDatasource[] = [];
 
+/** Default retry count (3 extra attempts for safe calls) but millisecond backoff. */
 function datasource(overrides: Partial<HubjectDatasourceOptions> = {}, allowShortRemoteTimeout = false): HubjectDatasource {
   const ds = new HubjectDatasource(
-    { baseUrl: hubject.baseUrl, providerId: PROVIDER, ...overrides },
+    {
+      baseUrl: hubject.baseUrl,
+      providerId: PROVIDER,
+      ...overrides,
+      resilience: { retryInitialDelayMs: 5, retryMaxDelayMs: 50, ...overrides.resilience },
+    },
     allowShortRemoteTimeout ? { allowShortRemoteTimeout: true } : undefined,
   );
   datasources.push(ds);
@@ -329,7 +331,8 @@ describe("HTTP outcomes of remote calls", () => {
   });
 });
 
-describe("safe calls throw HubjectError", () => {
+describe("safe calls throw HubjectError (mapping, with retries switched off)", () => {
+  const noRetries = { resilience: { retryAttempts: 0 } };
   const cases: Array<[string, Parameters<FakeHubject["answer"]>[0], { kind: string; retryable: boolean; httpStatus: number | null }]> = [
     ["500", { status: 500, text: "boom" }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 500 }],
     ["408", { status: 408, text: "" }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 408 }],
@@ -344,17 +347,18 @@ describe("safe calls throw HubjectError", () => {
 
   it.each(cases)("status by id, HTTP %s", async (_name, reply, expected) => {
     hubject.answer({ ...reply, headers: { "Process-ID": "p-9" } });
-    const error = await datasource().pullEvseStatusById([EVSE]).catch((e: unknown) => e);
+    const error = await datasource(noRetries).pullEvseStatusById([EVSE]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HubjectError);
     expect(error).toMatchObject({ ...expected, processId: "p-9" });
     expect(hubject.requests).toHaveLength(1);
   });
 
-  it("get CDRs, HTTP 503 -> UNAVAILABLE, not retried", async () => {
+  it("get CDRs, HTTP 503 -> UNAVAILABLE, retryAttempts 0 -> one request", async () => {
     hubject.answer({ status: 503, text: "" });
-    await expect(datasource().getChargeDetailRecords({ from: new Date(0), to: new Date(1000) })).rejects.toMatchObject({
+    await expect(datasource(noRetries).getChargeDetailRecords({ from: new Date(0), to: new Date(1000) })).rejects.toMatchObject({
       kind: "UNAVAILABLE",
       retryable: true,
+      circuitOpen: false,
     });
     expect(hubject.requests).toHaveLength(1);
   });
@@ -377,7 +381,7 @@ describe("safe calls throw HubjectError", () => {
 
   it("timeout on a safe call -> UNAVAILABLE retryable", async () => {
     hubject.answer({ hang: true });
-    await expect(datasource({ requestTimeoutMs: 200 }).pullEvseStatusById([EVSE])).rejects.toMatchObject({
+    await expect(datasource({ requestTimeoutMs: 200, ...noRetries }).pullEvseStatusById([EVSE])).rejects.toMatchObject({
       kind: "UNAVAILABLE",
       retryable: true,
     });
