@@ -10,6 +10,9 @@ import { createOicpListener } from "./oicp/oicp.listener.js";
 import { buildGatewaySchema } from "./schema/build-schema.js";
 import { createAuthenticator } from "./server/auth.js";
 import { createGraphQLServer, GRAPHQL_PATH } from "./server/graphql.server.js";
+import { CdrBackfill } from "./sessions/cdr-backfill.js";
+import { startJobs, type JobRunner } from "./sessions/jobs.js";
+import { Reconciler } from "./sessions/reconciler.js";
 import { createInProcessSessionEvents } from "./sessions/session.events.js";
 import { SessionService } from "./sessions/session.service.js";
 import type { SessionStore } from "./sessions/session.store.js";
@@ -26,6 +29,12 @@ export interface Gateway {
   /** The embedded simulator when HUBJECT_BASE_URL is unset, else null. */
   simulator: HubjectSimulator | null;
   store: SessionStore;
+  /** The background jobs ("reconcile", "cdr-backfill"); runNow() runs one at once. */
+  jobs: JobRunner;
+  /** The jobs themselves, for a run at a chosen instant (tests). */
+  reconciler: Reconciler;
+  cdrBackfill: CdrBackfill;
+  hubject: HubjectDatasource;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -34,6 +43,11 @@ export interface GatewayOverrides {
   logger?: Logger;
   /** Test-only: pace of the embedded simulator beyond what the config sets. */
   simulatorPace?: Partial<SimulatorPace>;
+  /**
+   * Test-only: a remote-start/stop timeout below the 60 s CPO window, so that fault tests can
+   * provoke a timeout in milliseconds. No environment variable can reach this.
+   */
+  shortRemoteTimeoutMs?: number;
 }
 
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
@@ -64,18 +78,55 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       baseUrl = config.hubject.baseUrl;
       tls = config.hubject.tls;
     }
-    const hubject = new HubjectDatasource({
-      baseUrl,
-      providerId: config.hubject.providerId,
-      tls,
-      remoteTimeoutMs: config.hubjectTimeouts.remoteMs,
-      requestTimeoutMs: config.hubjectTimeouts.requestMs,
-      logger: logger.child({ component: "hubject" }),
-    });
+    const remoteTimeoutMs = overrides.shortRemoteTimeoutMs ?? config.hubjectTimeouts.remoteMs;
+    const hubject = new HubjectDatasource(
+      {
+        baseUrl,
+        providerId: config.hubject.providerId,
+        tls,
+        remoteTimeoutMs,
+        requestTimeoutMs: config.hubjectTimeouts.requestMs,
+        resilience: {
+          retryAttempts: config.hubjectResilience.retryAttempts,
+          breakerFailures: config.hubjectResilience.breakerFailures,
+          breakerHalfOpenAfterMs: config.hubjectResilience.breakerHalfOpenAfterMs,
+        },
+        logger: logger.child({ component: "hubject" }),
+      },
+      overrides.shortRemoteTimeoutMs === undefined ? undefined : { allowShortRemoteTimeout: true },
+    );
     closers.push(() => hubject.close());
 
     const events = createInProcessSessionEvents();
-    const sessions = new SessionService({ store, hubject, events, logger, matchWindowMs: config.sessionMatchWindowMs });
+    const sessions = new SessionService({
+      store,
+      hubject,
+      events,
+      logger,
+      matchWindowMs: config.sessionMatchWindowMs,
+      mutationWaitMs: config.mutationWaitMs,
+      joinTimeoutMs: remoteTimeoutMs + 5_000,
+    });
+    // Upstream calls still running finish and land in the store before it closes.
+    closers.push(() => sessions.drain());
+
+    const reconciler = new Reconciler({
+      store,
+      sessions,
+      hubject,
+      logger: logger.child({ component: "reconciler" }),
+      lostAnswerAfterMs: remoteTimeoutMs + 30_000,
+      giveUpAfterMs: config.jobs.reconcileGiveUpMs,
+      maxStatusCallsPerRun: config.jobs.reconcileMaxStatusCalls,
+      staleAfterMs: config.staleAfterMs,
+      waitingMessageGraceMs: 5_000,
+    });
+    const backfill = new CdrBackfill({
+      sessions,
+      hubject,
+      logger: logger.child({ component: "cdr-backfill" }),
+      lookbackMs: config.jobs.cdrBackfillLookbackMs,
+    });
 
     const oicpServer = createOicpListener({
       sessions,
@@ -92,14 +143,20 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const graphql = await createGraphQLServer({
       schema,
       authenticator: createAuthenticator(config.auth),
-      contextFor: (driver, transport) => ({
+      contextFor: (driver, transport) => {
+        if (driver) {
+          sessions.rememberContracts(driver).catch((error: unknown) => logger.warn({ err: error }, "could not record the driver's contracts"));
+        }
+        return {
         driver,
         sessions,
         events,
+        staleAfterMs: config.staleAfterMs,
         // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
         // so every pushed event shows the EVSE's current status.
         evseStatus: createEvseStatusLoader(hubject, { cache: transport === "http" }),
-      }),
+        };
+      },
       sandbox: config.sandbox,
       production: config.env === "production",
       logger: logger.child({ component: "graphql" }),
@@ -111,12 +168,26 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
     const host = displayHost(config.http.host);
 
+    // Jobs start last and stop first: they use everything above.
+    const jobs = startJobs(
+      [
+        { name: "reconcile", intervalMs: config.jobs.reconcileIntervalMs, run: () => reconciler.run() },
+        { name: "cdr-backfill", intervalMs: config.jobs.cdrBackfillIntervalMs, run: () => backfill.run() },
+      ],
+      logger.child({ component: "jobs" }),
+    );
+    closers.push(() => jobs.stop());
+
     return {
       graphqlUrl: `http://${host}:${httpPort}${GRAPHQL_PATH}`,
       websocketUrl: `ws://${host}:${httpPort}${GRAPHQL_PATH}`,
       oicpUrl,
       simulator,
       store,
+      jobs,
+      reconciler,
+      cdrBackfill: backfill,
+      hubject,
       logger,
       close,
     };

@@ -55,6 +55,21 @@ const schema = z.object({
     .default(90_000),
   HUBJECT_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   SESSION_MATCH_WINDOW_MS: ms(15 * 60_000),
+  MUTATION_WAIT_MS: ms(8_000),
+  SESSION_STALE_AFTER_MS: z.coerce.number().int().min(1_000).default(15 * 60_000),
+  RECONCILE_INTERVAL_MS: ms(30_000),
+  RECONCILE_GIVE_UP_MS: z.coerce.number().int().min(60_000, { message: "must be at least 60000: the CPO alone may take 60 s" }).default(10 * 60_000),
+  RECONCILE_MAX_STATUS_CALLS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100, { message: "must be at most 100 per run (Hubject allows 300 PullEvseStatusById calls a minute)" })
+    .default(5),
+  CDR_BACKFILL_INTERVAL_MS: ms(10 * 60_000),
+  CDR_BACKFILL_LOOKBACK_MS: z.coerce.number().int().min(60_000).default(48 * 3_600_000),
+  HUBJECT_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(10).default(3),
+  HUBJECT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
+  HUBJECT_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(30_000),
   AUTH_JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
   AUTH_JWKS_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), { message: "must be an http(s) URL" }),
   AUTH_ISSUER: optionalText,
@@ -81,7 +96,13 @@ export interface Config {
     | { mode: "remote"; baseUrl: string; providerId: string; tls: { certFile?: string; keyFile?: string; caFile?: string } }
     | { mode: "simulator"; providerId: string; simulatorPort: number; pace: { startDelayMs: number; progressIntervalMs: number; cdrDelayMs: number } };
   hubjectTimeouts: { remoteMs: number; requestMs: number };
+  hubjectResilience: { retryAttempts: number; breakerFailures: number; breakerHalfOpenAfterMs: number };
   sessionMatchWindowMs: number;
+  /** How long startCharging/stopCharging wait for Hubject before answering with the session as it stands. */
+  mutationWaitMs: number;
+  staleAfterMs: number;
+  /** Intervals of 0 turn a job off. */
+  jobs: { reconcileIntervalMs: number; reconcileGiveUpMs: number; reconcileMaxStatusCalls: number; cdrBackfillIntervalMs: number; cdrBackfillLookbackMs: number };
   auth: AuthConfig;
   sandbox: boolean;
   logLevel: string;
@@ -145,7 +166,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL ?? "./data/gateway.sqlite",
     hubject,
     hubjectTimeouts: { remoteMs: e.HUBJECT_REMOTE_TIMEOUT_MS, requestMs: e.HUBJECT_REQUEST_TIMEOUT_MS },
+    hubjectResilience: {
+      retryAttempts: e.HUBJECT_RETRY_ATTEMPTS,
+      breakerFailures: e.HUBJECT_BREAKER_FAILURES,
+      breakerHalfOpenAfterMs: e.HUBJECT_BREAKER_HALF_OPEN_MS,
+    },
     sessionMatchWindowMs: e.SESSION_MATCH_WINDOW_MS,
+    mutationWaitMs: e.MUTATION_WAIT_MS,
+    staleAfterMs: e.SESSION_STALE_AFTER_MS,
+    jobs: {
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+      reconcileGiveUpMs: e.RECONCILE_GIVE_UP_MS,
+      reconcileMaxStatusCalls: e.RECONCILE_MAX_STATUS_CALLS,
+      cdrBackfillIntervalMs: e.CDR_BACKFILL_INTERVAL_MS,
+      cdrBackfillLookbackMs: e.CDR_BACKFILL_LOOKBACK_MS,
+    },
     auth,
     sandbox: e.SANDBOX_ENABLED ?? !production,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),

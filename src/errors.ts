@@ -14,3 +14,15 @@ export const badInput = (message: string, field?: string) => clientError("BAD_US
 export const forbidden = (message: string) => clientError("FORBIDDEN", message);
 export const unauthenticated = (message = "Sign in to continue: a valid access token is required.") =>
   clientError("UNAUTHENTICATED", message);
+
+/**
+ * Hubject could not answer a read (EVSE status): a clear, retryable error instead of an internal
+ * one. The operator sees the cause in the logs; the driver sees what to do.
+ */
+export const hubjectUnavailable = (retryable: boolean) =>
+  new GraphQLError(
+    retryable
+      ? "Live charger status is unavailable right now. Please try again in a moment."
+      : "Live charger status is unavailable.",
+    { extensions: { code: "HUBJECT_UNAVAILABLE", retryable } },
+  );

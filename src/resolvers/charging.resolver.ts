@@ -9,10 +9,11 @@ import {
   StopChargingPayload,
 } from "../schema/charging.inputs.js";
 import { ChargingSessionConnection } from "../schema/connection.type.js";
-import { Evse, evseStatusFromOicp } from "../schema/evse.type.js";
+import { Evse } from "../schema/evse.type.js";
 import type { ChargingResult } from "../sessions/session.service.js";
 import { requireDriver, type GatewayContext } from "../server/context.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
+import { loadEvse } from "./evse-status.js";
 
 const MAX_PAGE = 100;
 
@@ -64,6 +65,6 @@ export class ChargingResolver {
     requireDriver(ctx);
     const evseId = id.trim();
     if (!isEvseId(evseId)) throw badInput(`"${evseId}" is not a valid EVSE ID (for example DE*ABC*E1234*1).`, "id");
-    return { id: evseId, status: evseStatusFromOicp(await ctx.evseStatus.load(evseId)) };
+    return loadEvse(ctx, evseId);
   }
 }

@@ -1,5 +1,5 @@
 import { Field, Float, ID, ObjectType, registerEnumType } from "type-graphql";
-import { SESSION_STATUSES, type FiguresSource, type SessionStatus } from "../sessions/session.js";
+import { SESSION_STATUSES, type FiguresSource, type SessionOrigin, type SessionStatus } from "../sessions/session.js";
 import { Evse } from "./evse.type.js";
 
 const statusValues = Object.fromEntries(SESSION_STATUSES.map((s) => [s, s])) as { [K in SessionStatus]: K };
@@ -21,6 +21,16 @@ registerEnumType(statusValues, {
 
 const figuresValues = { NOTIFICATION: "NOTIFICATION", CHARGE_DETAIL_RECORD: "CHARGE_DETAIL_RECORD", EVSE_STATUS: "EVSE_STATUS", INFERRED: "INFERRED" } as const satisfies Record<FiguresSource, FiguresSource>;
 registerEnumType(figuresValues, { name: "FiguresSource", description: "Where a session's latest figures came from." });
+
+const originValues = { APP: "APP", CHARGER: "CHARGER" } as const satisfies Record<SessionOrigin, SessionOrigin>;
+registerEnumType(originValues, {
+  name: "SessionOrigin",
+  description: "How the session was started.",
+  valuesConfig: {
+    APP: { description: "From the app (startCharging)." },
+    CHARGER: { description: "At the charger with one of the driver's contracts (RFID card, Plug&Charge); learnt from Hubject's messages." },
+  },
+});
 
 @ObjectType({ description: "An OICP status code as Hubject or the charging operator returned it." })
 export class OicpStatusCode {
@@ -75,6 +85,9 @@ export class ChargingSession {
   @Field(() => ID, { description: "The gateway's id; also sent to Hubject as EMPPartnerSessionID." })
   id!: string;
 
+  @Field(() => originValues)
+  origin!: SessionOrigin;
+
   @Field(() => String, { nullable: true, description: "Hubject's SessionID, once Hubject assigned one." })
   hubjectSessionId!: string | null;
 
@@ -117,8 +130,14 @@ export class ChargingSession {
   @Field(() => Float, { nullable: true, description: "Energy so far in kWh: from Progress/End notifications, final once the CDR is in." })
   consumedEnergyKwh!: string | null;
 
-  @Field(() => figuresValues, { nullable: true })
+  @Field(() => figuresValues, { nullable: true, description: "Where the latest figures (status, energy, times) came from." })
   figuresSource!: FiguresSource | null;
+
+  @Field(() => Boolean, {
+    description:
+      "True while CHARGING (or stopping) with nothing heard from the charger for a while (SESSION_STALE_AFTER_MS): the figures may be behind. Progress comes every 5 minutes at best, and some chargers send none.",
+  })
+  stale?: boolean;
 
   @Field(() => String, { nullable: true, description: 'Set when the charger reported an error: "ConnectorError" or "CriticalError".' })
   errorType!: string | null;

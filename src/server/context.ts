@@ -9,6 +9,8 @@ export interface GatewayContext {
   driver: Driver | null;
   sessions: SessionService;
   events: SessionEvents;
+  /** A CHARGING session silent for longer than this is `stale`. */
+  staleAfterMs: number;
   /** One per request (HTTP) or per event (subscriptions): batches EVSE status lookups. */
   evseStatus: DataLoader<string, OicpEvseStatus>;
 }

@@ -1,6 +1,6 @@
-// The use cases: start, stop, read, and apply what Hubject tells us. Resolvers and the inbound
-// OICP listener call these; all state rules live in session-state.ts, all code-to-error
-// mapping in oicp/status-codes.ts.
+// The use cases: start, stop, read, and apply what Hubject tells us. Resolvers, the inbound
+// OICP listener and the background jobs call these; all state rules live in session-state.ts,
+// all code-to-error mapping in oicp/status-codes.ts.
 import { randomUUID } from "node:crypto";
 import type { RemoteCallOutcome } from "../datasources/hubject.datasource.js";
 import { badInput, forbidden } from "../errors.js";
@@ -17,7 +17,7 @@ import {
 import { isActive, type ChargingSession, type SessionEvent, type StatusCode } from "./session.js";
 import { applySessionEvent } from "./session-state.js";
 import type { SessionEvents } from "./session.events.js";
-import type { SessionPageQuery, SessionStore } from "./session.store.js";
+import type { SessionPageQuery, SessionStore, StoredInboundMessage } from "./session.store.js";
 
 /** The authenticated caller: `sub` and the contracts (EvcoIDs) the token grants. */
 export interface Driver {
@@ -64,26 +64,37 @@ export interface InboundOutcome {
   session: ChargingSession | null;
 }
 
+export interface SessionServiceOptions {
+  store: SessionStore;
+  hubject: RemoteCharging;
+  events: SessionEvents;
+  logger: Logger;
+  /** Window for the EvseID + EvcoID fallback match (FACTS.md §6). */
+  matchWindowMs: number;
+  /** How long a mutation waits for Hubject before answering with the session as it stands. */
+  mutationWaitMs: number;
+  /** How long a joined call may wait for a start that runs elsewhere (above the remote timeout). */
+  joinTimeoutMs: number;
+}
+
 const IDEMPOTENCY_KEY_MAX = 200;
 const MAX_TRANSITION_ATTEMPTS = 20;
+const JOIN_POLL_MS = 100;
 
 export class SessionService {
-  /** Same-process joins of concurrent calls with the same idempotency key. */
-  private readonly inFlight = new Map<string, Promise<ChargingResult>>();
+  /** Upstream calls of this process still running, by session id: mutations join them. */
+  private readonly settling = new Map<string, Promise<ChargingResult>>();
+  /** Drivers whose contracts were recorded recently (at most one write per driver and hour). */
+  private readonly contractsSeen = new Map<string, number>();
 
-  constructor(
-    private readonly deps: {
-      store: SessionStore;
-      hubject: RemoteCharging;
-      events: SessionEvents;
-      logger: Logger;
-      /** Window for the EvseID + EvcoID fallback match (FACTS.md §6). */
-      matchWindowMs: number;
-    },
-  ) {}
+  constructor(private readonly deps: SessionServiceOptions) {}
 
   // ---- driver use cases --------------------------------------------------------------------
 
+  /**
+   * Starts charging. Answers within `mutationWaitMs`: with Hubject's outcome if it came, else with
+   * the session still REQUESTED while the call goes on; its outcome then lands on sessionUpdated.
+   */
   async startCharging(driver: Driver, input: StartChargingInput): Promise<ChargingResult> {
     const evseId = input.evseId.trim();
     if (!isEvseId(evseId)) throw badInput(`"${evseId}" is not a valid EVSE ID (for example DE*ABC*E1234*1).`, "evseId");
@@ -94,44 +105,67 @@ export class SessionService {
     }
     const key = this.checkedKey(input.idempotencyKey);
     const id = randomUUID();
-    return this.once(driver, key, "startCharging", id, async () => {
-      const session = await this.deps.store.insert({
-        id,
-        driverId: driver.id,
-        evseId,
-        evcoId,
-        partnerProductId,
-        status: "REQUESTED",
-        requestedAt: new Date(),
-      });
-      this.deps.events.publish(session);
-      // Never retried automatically: a second remote start opens a second session (FACTS.md §6.2).
+
+    if (key) {
+      const claim = await this.deps.store.claimIdempotencyKey(driver.id, key, "startCharging", id);
+      if (!claim.claimed) return this.replayKey(driver, key, claim.sessionId);
+    }
+    const session = await this.deps.store.tryInsert({
+      id,
+      driverId: driver.id,
+      evseId,
+      evcoId,
+      partnerProductId,
+      status: "REQUESTED",
+      requestedAt: new Date(),
+    });
+    if (!session) {
+      // A start of this driver at this EVSE is in flight (here or on another replica): join it
+      // rather than reaching Hubject twice (a second remote start opens a second session, §6.2).
+      const running = await this.deps.store.findRequested(driver.id, evseId);
+      if (!running) return this.startCharging(driver, { ...input, idempotencyKey: null }); // it just settled
+      if (key) await this.deps.store.retargetIdempotencyKey(driver.id, key, running.id);
+      return this.respond(running.id, this.join(running.id));
+    }
+    this.deps.events.publish(session);
+    // Never retried automatically: a second remote start opens a second session (FACTS.md §6.2).
+    const settle = this.track(session.id, async () => {
       const outcome = await this.deps.hubject.authorizeRemoteStart({ evseId, evcoId, empPartnerSessionId: id, partnerProductId });
       return this.settleStart(session, outcome);
     });
+    return this.respond(session.id, settle);
   }
 
   async stopCharging(driver: Driver, input: StopChargingInput): Promise<ChargingResult> {
     const session = await this.ownSession(driver, input.sessionId, "stop");
     const key = this.checkedKey(input.idempotencyKey);
-    return this.once(driver, key, "stopCharging", session.id, async () => {
-      const current = (await this.deps.store.get(session.id)) ?? session;
-      if (current.status === "STOP_REQUESTED" || current.status === "CHARGING_ENDED") {
-        return { session: current, error: null }; // already stopping or stopped: no second upstream call
-      }
-      if (!isActive(current.status)) return { session: current, error: GATEWAY_ERRORS.sessionNotActive() };
-      if (!current.hubjectSessionId) return { session: current, error: GATEWAY_ERRORS.sessionStarting() };
+    if (key) {
+      const claim = await this.deps.store.claimIdempotencyKey(driver.id, key, "stopCharging", session.id);
+      if (!claim.claimed) return this.replayKey(driver, key, claim.sessionId);
+    }
+    const running = this.settling.get(session.id);
+    if (running && session.status === "STOP_REQUESTED") return this.respond(session.id, running);
+    if (session.status === "STOP_REQUESTED" || session.status === "CHARGING_ENDED") {
+      return { session, error: null }; // already stopping or stopped: no second upstream call
+    }
+    if (!isActive(session.status)) return { session, error: GATEWAY_ERRORS.sessionNotActive() };
+    if (!session.hubjectSessionId) return { session, error: GATEWAY_ERRORS.sessionStarting() };
 
-      const requested = await this.apply(current.id, { type: "STOP_REQUESTED", at: new Date() });
-      if (!requested || requested.status !== "STOP_REQUESTED") return { session: requested ?? current, error: null };
+    const requested = await this.apply(session.id, { type: "STOP_REQUESTED", at: new Date() });
+    if (!requested || requested.status !== "STOP_REQUESTED" || requested.version === session.version) {
+      return { session: requested ?? session, error: null }; // someone else is stopping it
+    }
+    const hubjectSessionId = session.hubjectSessionId;
+    const settle = this.track(session.id, async () => {
       const outcome = await this.deps.hubject.authorizeRemoteStop({
-        hubjectSessionId: current.hubjectSessionId,
-        evseId: current.evseId,
-        empPartnerSessionId: current.id,
-        cpoPartnerSessionId: current.cpoPartnerSessionId,
+        hubjectSessionId,
+        evseId: session.evseId,
+        empPartnerSessionId: session.id,
+        cpoPartnerSessionId: session.cpoPartnerSessionId,
       });
       return this.settleStop(requested, outcome);
     });
+    return this.respond(session.id, settle);
   }
 
   /** A session of the caller's; another driver's session is FORBIDDEN. */
@@ -153,30 +187,134 @@ export class SessionService {
     return session;
   }
 
+  /**
+   * Remembers which contracts a driver holds (from the token), so that sessions started at the
+   * charger with one of them reach this driver (FACTS.md §6.8). Cheap: once per driver and hour.
+   */
+  async rememberContracts(driver: Driver): Promise<void> {
+    const now = Date.now();
+    const last = this.contractsSeen.get(driver.id);
+    if (driver.evcoIds.length === 0 || (last !== undefined && now - last < 3_600_000)) return;
+    this.contractsSeen.set(driver.id, now);
+    await this.deps.store.recordDriverContracts(driver.id, driver.evcoIds);
+  }
+
   // ---- what Hubject tells us -------------------------------------------------------------------
 
   /**
    * Stores a notification or CDR (before the caller acknowledges it), then applies it to its
    * session. A message whose session is not known yet stays stored and is applied when the
-   * remote-start answer names its SessionID (FACTS.md §6.1). Duplicates change nothing (§6.6).
+   * remote-start answer names its SessionID (FACTS.md §6.1), or by the recovery sweep.
+   * Duplicates change nothing (§6.6).
    */
   async receive(parsed: ParsedInbound): Promise<InboundOutcome> {
     const { stored, seq } = await this.deps.store.recordInbound(parsed.message);
     if (!stored || seq === null) return { duplicate: true, session: null };
-    const target = await this.findSessionFor(parsed);
-    if (!target) {
+    const session = await this.applyInbound(parsed, seq);
+    if (!session) {
       this.deps.logger.info(
         { hubjectSessionId: parsed.ids.hubjectSessionId, type: parsed.message.type, evseId: parsed.ids.evseId },
         "inbound message for a session not known yet: kept until its session appears",
       );
-      return { duplicate: false, session: null };
     }
-    await this.deps.store.attachInbound([seq], target.id);
-    const session = await this.apply(target.id, parsed.event);
-    return { duplicate: false, session: session ?? target };
+    return { duplicate: false, session };
+  }
+
+  /** Applies stored messages that still wait for their session (after a restart, or for late matches). */
+  async applyWaitingMessages(receivedBefore: Date, limit: number): Promise<number> {
+    let applied = 0;
+    for (const message of await this.deps.store.unattachedInboundBefore(receivedBefore, limit)) {
+      const parsed = reparseStored(message);
+      if (parsed.ok && (await this.applyInbound(parsed.value, message.seq))) applied++;
+    }
+    return applied;
+  }
+
+  // ---- what the background jobs find --------------------------------------------------------
+
+  /** Whether this process is still waiting for Hubject's answer for the session. */
+  isSettling(sessionId: string): boolean {
+    return this.settling.has(sessionId);
+  }
+
+  /** A start whose answer was lost (the process stopped while waiting): the outcome is unknown. */
+  async markOutcomeLost(sessionId: string): Promise<ChargingSession | undefined> {
+    return this.apply(sessionId, { type: "START_OUTCOME_UNKNOWN", at: new Date(), hubjectSessionId: null, statusCode: null });
+  }
+
+  async observeEvse(sessionId: string, occupied: boolean, giveUp: boolean): Promise<ChargingSession | undefined> {
+    return this.apply(sessionId, { type: "EVSE_OBSERVED", at: new Date(), occupied, giveUp });
+  }
+
+  /** Pushes the session again, unchanged, e.g. when it just turned stale. */
+  announce(session: ChargingSession): void {
+    this.deps.events.publish(session);
+  }
+
+  /** Resolves when every upstream call this process started has settled (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.settling.size > 0) await Promise.allSettled([...this.settling.values()]);
   }
 
   // ---- internals ---------------------------------------------------------------------------------
+
+  /** Runs an upstream call and its settlement in the background, findable by session id. */
+  private track(sessionId: string, work: () => Promise<ChargingResult>): Promise<ChargingResult> {
+    const running = work()
+      .catch((error: unknown) => {
+        this.deps.logger.error({ err: error, sessionId }, "settling an upstream call failed");
+        throw error;
+      })
+      .finally(() => {
+        if (this.settling.get(sessionId) === running) this.settling.delete(sessionId);
+      });
+    this.settling.set(sessionId, running);
+    return running;
+  }
+
+  /** The outcome if it comes within mutationWaitMs, else the session as it stands now. */
+  private async respond(sessionId: string, outcome: Promise<ChargingResult>): Promise<ChargingResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.deps.mutationWaitMs);
+    });
+    try {
+      const first = await Promise.race([outcome, waited]);
+      if (first) return first;
+      outcome.catch(() => undefined); // logged by track(); the caller has its answer already
+      return { session: (await this.deps.store.get(sessionId)) ?? null, error: null };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The result of a call that runs in this process, or (another replica) once the store shows it settled. */
+  private async join(sessionId: string): Promise<ChargingResult> {
+    const here = this.settling.get(sessionId);
+    if (here) return here;
+    const deadline = Date.now() + this.deps.joinTimeoutMs;
+    for (;;) {
+      const session = await this.deps.store.get(sessionId);
+      if (!session || session.status !== "REQUESTED" || Date.now() > deadline) return resultOf(session ?? null);
+      await sleep(JOIN_POLL_MS);
+    }
+  }
+
+  /** A repeated idempotency key: the first call's result, joined while it runs. */
+  private async replayKey(driver: Driver, key: string, sessionId: string): Promise<ChargingResult> {
+    // The first call may still be inserting its session, or may have joined another one and
+    // re-pointed the key: read the key again until its session exists.
+    for (let i = 0; i < 50; i++) {
+      const session = await this.deps.store.get(sessionId);
+      if (session) {
+        if (session.driverId !== driver.id) throw forbidden("This idempotency key belongs to another request.");
+        return this.respond(session.id, this.settling.get(session.id) ?? this.join(session.id));
+      }
+      await sleep(JOIN_POLL_MS);
+      sessionId = (await this.deps.store.claimIdempotencyKey(driver.id, key, "", sessionId)).sessionId;
+    }
+    return { session: null, error: TRANSPORT_ERRORS.outcomeUnknown() };
+  }
 
   private async settleStart(session: ChargingSession, outcome: RemoteCallOutcome): Promise<ChargingResult> {
     const at = new Date();
@@ -212,7 +350,7 @@ export class SessionService {
     }
     this.logOutcome("AuthorizeRemoteStart", session, outcome, error);
     let settled = (await this.apply(session.id, event)) ?? session;
-    if (settled.hubjectSessionId) settled = (await this.applyWaitingMessages(settled)) ?? settled;
+    if (settled.hubjectSessionId) settled = (await this.applyMessagesFor(settled)) ?? settled;
     return { session: settled, error };
   }
 
@@ -242,7 +380,7 @@ export class SessionService {
   }
 
   private transportFailure(outcome: Extract<RemoteCallOutcome, { kind: "failed" }>): ChargingErrorInfo {
-    return outcome.reason === "unreachable" || outcome.reason === "rate-limited"
+    return outcome.reason === "unreachable" || outcome.reason === "rate-limited" || outcome.reason === "circuit-open"
       ? TRANSPORT_ERRORS.unavailable()
       : TRANSPORT_ERRORS.configuration(outcome.status.code || null);
   }
@@ -259,21 +397,33 @@ export class SessionService {
       ...(outcome.kind === "answered" ? {} : { detail: outcome.detail }),
     };
     if (error?.operatorAlert) {
-      this.deps.logger.error(fields, `${operation} failed on configuration: check HUBJECT_PROVIDER_ID and the client certificate`);
+      // The datasource reports the configuration fault loudly once; each affected call is a warning.
+      this.deps.logger.warn(fields, `${operation} failed on configuration: check HUBJECT_PROVIDER_ID and the client certificate`);
     } else {
       this.deps.logger.info(fields, `${operation} ${error ? `ended with ${error.code}` : "accepted"}`);
     }
   }
 
+  /** Finds (or, for a session started at the charger, creates) the message's session, applies the message, then marks it applied. */
+  private async applyInbound(parsed: ParsedInbound, seq: number): Promise<ChargingSession | null> {
+    const target = (await this.findSessionFor(parsed)) ?? (await this.sessionStartedAtCharger(parsed));
+    if (!target) return null;
+    // Apply first, attach second: a crash in between re-applies on recovery, which changes nothing.
+    const session = (await this.apply(target.id, parsed.event)) ?? target;
+    await this.deps.store.attachInbound([seq], target.id);
+    if (target.origin === "CHARGER" && target.version === 1) return (await this.applyMessagesFor(session)) ?? session;
+    return session;
+  }
+
   /** Applies messages that arrived before the session knew its Hubject SessionID, oldest first. */
-  private async applyWaitingMessages(session: ChargingSession): Promise<ChargingSession | undefined> {
-    const waiting = await this.deps.store.unattachedInbound(session.hubjectSessionId!);
+  private async applyMessagesFor(session: ChargingSession): Promise<ChargingSession | undefined> {
+    const waiting: StoredInboundMessage[] = await this.deps.store.unattachedInbound(session.hubjectSessionId!);
     let latest: ChargingSession | undefined;
     for (const message of waiting) {
       const parsed = reparseStored(message);
       if (!parsed.ok || !sameEvseId(parsed.value.ids.evseId, session.evseId)) continue;
-      await this.deps.store.attachInbound([message.seq], session.id);
       latest = (await this.apply(session.id, parsed.value.event)) ?? latest;
+      await this.deps.store.attachInbound([message.seq], session.id);
     }
     return latest;
   }
@@ -292,6 +442,37 @@ export class SessionService {
       return this.deps.store.findAwaitingAnswer(ids.evseId, ids.evcoId, since);
     }
     return undefined;
+  }
+
+  /**
+   * A session the gateway did not start (RFID card or Plug&Charge at the charger) whose contract
+   * one of our drivers holds: create it so that the driver's app shows it too (FACTS.md §6.8).
+   */
+  private async sessionStartedAtCharger(parsed: ParsedInbound): Promise<ChargingSession | undefined> {
+    const { ids, event } = parsed;
+    if (!ids.evcoId) return undefined;
+    const driverId = await this.deps.store.driverForContract(ids.evcoId);
+    if (!driverId) return undefined;
+    const sessionStart =
+      event.type === "CDR_RECEIVED" ? event.cdr.sessionStart : "sessionStart" in event ? event.sessionStart : null;
+    const created = await this.deps.store.tryInsert({
+      id: randomUUID(),
+      driverId,
+      origin: "CHARGER",
+      hubjectSessionId: ids.hubjectSessionId,
+      evseId: ids.evseId,
+      evcoId: ids.evcoId,
+      partnerProductId: null,
+      status: "ACCEPTED",
+      requestedAt: sessionStart ?? parsed.message.receivedAt,
+    });
+    if (!created) return this.deps.store.findByHubjectSessionId(ids.hubjectSessionId); // a concurrent message created it
+    this.deps.logger.info(
+      { sessionId: created.id, hubjectSessionId: ids.hubjectSessionId, evseId: ids.evseId, evcoId: redactEvcoId(ids.evcoId) },
+      "session started at the charger: created for the contract holder",
+    );
+    this.deps.events.publish(created);
+    return created;
   }
 
   /** Applies one event through the state machine with a conditional write; publishes what changed. */
@@ -329,45 +510,19 @@ export class SessionService {
     }
     return key;
   }
+}
 
-  /**
-   * Runs `work` at most once per (driver, idempotency key). A repeat gets the first call's result:
-   * joined in this process while it runs, or rebuilt from the stored session afterwards.
-   */
-  private async once(
-    driver: Driver,
-    key: string | null,
-    operation: string,
-    sessionId: string,
-    work: () => Promise<ChargingResult>,
-  ): Promise<ChargingResult> {
-    if (!key) return work();
-    const flightKey = `${driver.id}\u0000${key}`;
-    const joined = this.inFlight.get(flightKey);
-    if (joined) return joined;
-    const claim = await this.deps.store.claimIdempotencyKey(driver.id, key, operation, sessionId);
-    if (!claim.claimed) return this.replay(driver, claim.sessionId);
-    const running = work().finally(() => this.inFlight.delete(flightKey));
-    this.inFlight.set(flightKey, running);
-    return running;
-  }
-
-  private async replay(driver: Driver, sessionId: string): Promise<ChargingResult> {
-    // The first call may still be inserting its session (another process): wait briefly for it.
-    for (let i = 0; i < 40; i++) {
-      const session = await this.deps.store.get(sessionId);
-      if (session) {
-        if (session.driverId !== driver.id) throw forbidden("This idempotency key belongs to another request.");
-        const code = session.lastStatusCode?.code;
-        const error = session.status === "REJECTED" && code ? chargingErrorForOicpCode(code) : null;
-        return { session, error };
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    return { session: null, error: TRANSPORT_ERRORS.outcomeUnknown() };
-  }
+/** What a finished (or still running) call looks like from its stored session alone. */
+function resultOf(session: ChargingSession | null): ChargingResult {
+  if (!session) return { session: null, error: TRANSPORT_ERRORS.outcomeUnknown() };
+  const code = session.lastStatusCode?.code;
+  if (session.status === "REJECTED" && code) return { session, error: chargingErrorForOicpCode(code) };
+  if (session.status === "OUTCOME_UNKNOWN") return { session, error: code ? chargingErrorForOicpCode(code) : TRANSPORT_ERRORS.outcomeUnknown() };
+  return { session, error: null };
 }
 
 function toStatusCode(status: { code: string; description: string | null; additionalInfo: string | null }): StatusCode {
   return { code: status.code, description: status.description, additionalInfo: status.additionalInfo };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

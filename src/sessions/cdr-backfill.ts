@@ -1,0 +1,44 @@
+// No lost CDRs (FACTS.md §1, §2.6): when Hubject could not deliver a CDR it keeps it, and
+// GetChargeDetailRecords with CDRForwarded:false returns it. This job fetches those over a
+// look-back window and feeds each through the same path as a pushed CDR: stored first,
+// deduplicated by SessionID (Hubject does not track what we downloaded), then applied.
+import type { Logger } from "../logger.js";
+import { parseChargeDetailRecord } from "../oicp/inbound.parse.js";
+import type { OicpChargeDetailRecord } from "../oicp/wire.js";
+import type { SessionService } from "./session.service.js";
+
+export interface CdrSource {
+  chargeDetailRecordPages(req: { from: Date; to: Date; cdrForwarded?: boolean; pageSize?: number }): AsyncIterable<OicpChargeDetailRecord[]>;
+}
+
+export interface CdrBackfillReport {
+  fetched: number;
+  stored: number;
+  rejected: number;
+}
+
+export class CdrBackfill {
+  constructor(
+    private readonly options: { sessions: Pick<SessionService, "receive">; hubject: CdrSource; logger: Logger; lookbackMs: number },
+  ) {}
+
+  async run(now = new Date()): Promise<CdrBackfillReport> {
+    const report: CdrBackfillReport = { fetched: 0, stored: 0, rejected: 0 };
+    const from = new Date(now.getTime() - this.options.lookbackMs);
+    for await (const page of this.options.hubject.chargeDetailRecordPages({ from, to: now, cdrForwarded: false, pageSize: 2000 })) {
+      for (const record of page) {
+        report.fetched++;
+        const parsed = parseChargeDetailRecord(record, new Date());
+        if (!parsed.ok) {
+          report.rejected++;
+          this.options.logger.warn({ problem: parsed.problem, hubjectSessionId: record.SessionID }, "back-filled CDR could not be parsed");
+          continue;
+        }
+        const outcome = await this.options.sessions.receive(parsed.value);
+        if (!outcome.duplicate) report.stored++;
+      }
+    }
+    if (report.stored > 0 || report.rejected > 0) this.options.logger.info(report, "CDR back-fill stored missing CDRs");
+    return report;
+  }
+}
