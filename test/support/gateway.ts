@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { startGateway, type Gateway } from "../../src/app.js";
+import { startGateway, type Gateway, type GatewayOverrides } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import type { SimulatorPace } from "../../src/simulator/hubject.simulator.js";
 
@@ -62,7 +62,9 @@ export interface Subscription {
   dispose(): Promise<void>;
 }
 
-export async function startTestGateway(options: { dataDir?: string; env?: Record<string, string>; pace?: Partial<SimulatorPace> } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  options: { dataDir?: string; env?: Record<string, string>; pace?: Partial<SimulatorPace>; overrides?: GatewayOverrides } = {},
+): Promise<TestGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "emp-gw-"));
   const databaseFile = join(dataDir, "gateway.sqlite");
   const config = loadConfig({
@@ -75,9 +77,12 @@ export async function startTestGateway(options: { dataDir?: string; env?: Record
     DATABASE_URL: databaseFile,
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     HUBJECT_PROVIDER_ID: "DE-GQL",
+    // Background jobs run when a test says so (gateway.jobs.runNow / gateway.reconciler.run).
+    RECONCILE_INTERVAL_MS: "0",
+    CDR_BACKFILL_INTERVAL_MS: "0",
     ...options.env,
   });
-  const gateway = await startGateway(config, { simulatorPace: { ...FAST_PACE, ...options.pace } });
+  const gateway = await startGateway(config, { ...options.overrides, simulatorPace: { ...FAST_PACE, ...options.pace } });
   const clients: Client[] = [];
 
   return {
@@ -167,7 +172,7 @@ export const SESSION_FIELDS = `
   id hubjectSessionId evseId evcoId status
   lastStatusCode { code description additionalInfo }
   requestedAt chargingStartedAt chargingEndedAt sessionStartedAt sessionEndedAt updatedAt
-  consumedEnergyKwh
+  consumedEnergyKwh origin stale figuresSource lastEventAt
   chargeDetailRecord { hubjectSessionId consumedEnergyKwh chargingStart chargingEnd sessionStart sessionEnd }
 `;
 
