@@ -421,14 +421,15 @@ describe("idle() and close() with faults", () => {
       await waitFor(() => gw.notifications("Progress").length >= 2); // a Progress may be held now
       sim.setCpoFaults({ notificationsBeforeAnswer: true });
       sim.setPace({ startDelayMs: 5_000 });
-      const waitingForStart = start("DE*SIM*E0001*2", { EMPPartnerSessionID: "emp-2" });
+      // Handlers are attached at once: the requests fail when close() cuts their sockets.
+      const waitingForStart = socketError(start("DE*SIM*E0001*2", { EMPPartnerSessionID: "emp-2" }));
       sim.failNext("PullEvseStatusById", { kind: "delay", ms: 5_000 });
-      const delayed = statusById([EVSE]);
+      const delayed = socketError(statusById([EVSE]));
       await waitFor(() => sim.hubjectSessionIdFor("emp-2") && sim.callsTo("PullEvseStatusById").length === 1);
       await sim.close();
       await sim.idle();
-      await socketError(waitingForStart);
-      await socketError(delayed);
+      await waitingForStart;
+      await delayed;
       for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
       expect(alive.size).toBe(0);
       const seen = gw.received.length;
