@@ -36,6 +36,8 @@ export interface ReconcileReport {
 }
 
 const BATCH = 100;
+/** Waiting messages older than this are left alone (kept in the store, but no longer matched). */
+const WAITING_MESSAGE_WINDOW_MS = 24 * 3_600_000;
 
 export class Reconciler {
   /** Sessions already pushed as stale; cleared when they are heard from again. */
@@ -48,6 +50,7 @@ export class Reconciler {
     await this.settleLostAnswers(now, report);
     await this.settleUnknownOutcomes(now, report);
     report.messagesApplied = await this.options.sessions.applyWaitingMessages(
+      new Date(now.getTime() - WAITING_MESSAGE_WINDOW_MS),
       new Date(now.getTime() - this.options.waitingMessageGraceMs),
       500,
     );

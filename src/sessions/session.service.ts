@@ -110,23 +110,8 @@ export class SessionService {
       const claim = await this.deps.store.claimIdempotencyKey(driver.id, key, "startCharging", id);
       if (!claim.claimed) return this.replayKey(driver, key, claim.sessionId);
     }
-    const session = await this.deps.store.tryInsert({
-      id,
-      driverId: driver.id,
-      evseId,
-      evcoId,
-      partnerProductId,
-      status: "REQUESTED",
-      requestedAt: new Date(),
-    });
-    if (!session) {
-      // A start of this driver at this EVSE is in flight (here or on another replica): join it
-      // rather than reaching Hubject twice (a second remote start opens a second session, §6.2).
-      const running = await this.deps.store.findRequested(driver.id, evseId);
-      if (!running) return this.startCharging(driver, { ...input, idempotencyKey: null }); // it just settled
-      if (key) await this.deps.store.retargetIdempotencyKey(driver.id, key, running.id);
-      return this.respond(running.id, this.join(running.id));
-    }
+    const session = await this.insertOrJoin(driver, key, { id, evseId, evcoId, partnerProductId });
+    if ("joined" in session) return session.joined;
     this.deps.events.publish(session);
     // Never retried automatically: a second remote start opens a second session (FACTS.md §6.2).
     const settle = this.track(session.id, async () => {
@@ -220,10 +205,14 @@ export class SessionService {
     return { duplicate: false, session };
   }
 
-  /** Applies stored messages that still wait for their session (after a restart, or for late matches). */
-  async applyWaitingMessages(receivedBefore: Date, limit: number): Promise<number> {
+  /**
+   * Applies stored messages that still wait for their session (after a restart, or a driver seen
+   * later). Only a recent window is looked at, so that messages no one can claim (an RFID card
+   * of no known driver) do not crowd out newer ones; they stay stored for operators.
+   */
+  async applyWaitingMessages(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<number> {
     let applied = 0;
-    for (const message of await this.deps.store.unattachedInboundBefore(receivedBefore, limit)) {
+    for (const message of await this.deps.store.unattachedInboundBetween(receivedAfter, receivedBefore, limit)) {
       const parsed = reparseStored(message);
       if (parsed.ok && (await this.applyInbound(parsed.value, message.seq))) applied++;
     }
@@ -257,6 +246,27 @@ export class SessionService {
   }
 
   // ---- internals ---------------------------------------------------------------------------------
+
+  /**
+   * Inserts the REQUESTED session, unless a start of this driver at this EVSE is in flight (here
+   * or on another replica): then joins it rather than reaching Hubject twice (a second remote
+   * start opens a second session, FACTS.md §6.2). The database's unique index decides.
+   */
+  private async insertOrJoin(
+    driver: Driver,
+    key: string | null,
+    fields: { id: string; evseId: string; evcoId: string; partnerProductId: string | null },
+  ): Promise<ChargingSession | { joined: Promise<ChargingResult> }> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const session = await this.deps.store.tryInsert({ ...fields, driverId: driver.id, status: "REQUESTED", requestedAt: new Date() });
+      if (session) return session;
+      const running = await this.deps.store.findRequested(driver.id, fields.evseId);
+      if (!running) continue; // it settled in between: try again
+      if (key) await this.deps.store.retargetIdempotencyKey(driver.id, key, running.id);
+      return { joined: this.respond(running.id, this.join(running.id)) };
+    }
+    throw new Error(`start at ${fields.evseId}: a start of the same driver kept appearing and settling`);
+  }
 
   /** Runs an upstream call and its settlement in the background, findable by session id. */
   private track(sessionId: string, work: () => Promise<ChargingResult>): Promise<ChargingResult> {

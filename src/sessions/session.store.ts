@@ -89,8 +89,8 @@ export interface SessionStore {
   /** Messages with this Hubject SessionID not yet attached to a session, oldest first. */
   unattachedInbound(hubjectSessionId: string): Promise<StoredInboundMessage[]>;
   attachInbound(seqs: readonly number[], sessionId: string): Promise<void>;
-  /** Messages still waiting for a session, received before `receivedBefore`, oldest first. */
-  unattachedInboundBefore(receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]>;
+  /** Messages still waiting for a session, received in [receivedAfter, receivedBefore), oldest first. */
+  unattachedInboundBetween(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]>;
 
   /** Remembers which driver holds which contracts (from their tokens), for sessions started at the charger. */
   recordDriverContracts(driverId: string, evcoIds: readonly string[]): Promise<void>;

@@ -279,6 +279,35 @@ describe("missing messages", () => {
   });
 });
 
+describe("a crash between storing a message and applying it", () => {
+  it("the reconciler's sweep applies the stored message; nothing is lost", async () => {
+    await gateway({}, { startDelayMs: 60_000 });
+    const { watch, payload } = await watchAndStart();
+    const id = payload.session.id;
+    expect(payload.session.status).toBe("ACCEPTED");
+    const { parseChargingNotification } = await import("../../src/oicp/inbound.parse.js");
+    const receivedAt = new Date(Date.now() - 10_000);
+    const parsed = parseChargingNotification(
+      {
+        Type: "Start",
+        SessionID: payload.session.hubjectSessionId,
+        EvseID: EVSE,
+        Identification: { RemoteIdentification: { EvcoID: ALICE_EVCO } },
+        ChargingStart: receivedAt.toISOString(),
+      },
+      receivedAt,
+    );
+    if (!parsed.ok) throw new Error(parsed.problem);
+    // Stored (and so acknowledged) by a process that died before applying it.
+    expect((await gw.gateway.store.recordInbound(parsed.value.message)).stored).toBe(true);
+    expect((await stored(id)).status).toBe("ACCEPTED");
+
+    expect((await gw.gateway.reconciler.run()).messagesApplied).toBe(1);
+    await watch.waitFor((s) => s.id === id && s.status === "CHARGING");
+    expect((await gw.gateway.reconciler.run()).messagesApplied).toBe(0);
+  });
+});
+
 describe("idempotency", () => {
   it("the same key sent five times at once makes one upstream call and returns one session", async () => {
     await gateway();

@@ -540,7 +540,7 @@ describe("issue 3 additions", () => {
     expect(ids(await store.scan({ statuses: ["OUTCOME_UNKNOWN", "CHARGING"], limit: 1 }))).toEqual([a.id]);
   });
 
-  it("lists messages still waiting for a session, received before a point in time", async () => {
+  it("lists messages still waiting for a session, received within a window", async () => {
     const store = await openStore();
     const base = { kind: "NOTIFICATION" as const, type: "Start", empPartnerSessionId: null, evseId: "DE*ABC*E1234*1", evcoId: null, body: {} };
     const one = await store.recordInbound({ ...base, hubjectSessionId: "h-1", dedupeKey: "k1", receivedAt: at(0) });
@@ -548,7 +548,8 @@ describe("issue 3 additions", () => {
     const s = await store.insert(newSession());
     const three = await store.recordInbound({ ...base, hubjectSessionId: "h-3", dedupeKey: "k3", receivedAt: at(1) });
     await store.attachInbound([three.seq!], s.id);
-    expect((await store.unattachedInboundBefore(at(5), 10)).map((m) => m.seq)).toEqual([one.seq]);
+    expect((await store.unattachedInboundBetween(at(-60), at(5), 10)).map((m) => m.seq)).toEqual([one.seq]);
+    expect(await store.unattachedInboundBetween(at(0, 1), at(5), 10)).toEqual([]);
   });
 
   it("remembers who holds a contract, case-insensitively, and moves it when another driver claims it", async () => {

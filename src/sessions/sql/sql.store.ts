@@ -93,11 +93,12 @@ export class SqlSessionStore implements SessionStore {
     return rows.map(rowToSession);
   }
 
-  async unattachedInboundBefore(receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]> {
+  async unattachedInboundBetween(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]> {
     const rows = await this.db
       .selectFrom("inbound_messages")
       .selectAll()
       .where("session_id", "is", null)
+      .where("received_at", ">=", toIso(receivedAfter))
       .where("received_at", "<", toIso(receivedBefore))
       .orderBy("seq", "asc")
       .limit(limit)
