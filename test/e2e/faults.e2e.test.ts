@@ -55,7 +55,7 @@ describe("a slow CPO", () => {
     expect(payload).toMatchObject({ session: { status: "REQUESTED" }, error: null });
     await watch.waitFor((s) => s.id === payload.session.id && s.status === "CHARGING");
     expect(statusesOf(watch.events, payload.session.id)).toEqual(["REQUESTED", "ACCEPTED", "CHARGING"]);
-    expect((await stored(payload.session.id)).hubjectSessionId).not.toBeNull();
+    expect(await stored(payload.session.id)).toMatchObject({ status: "CHARGING", hubjectSessionId: expect.any(String) });
     expect(calls("AuthorizeRemoteStart")).toBe(1);
   });
 
@@ -102,6 +102,7 @@ describe("a connection reset after Hubject read the request", () => {
     expect(later).toMatchObject({ statusCalls: 1, settled: 1 });
     const rejected = await watch.waitFor((s) => s.id === id && s.status === "REJECTED");
     expect(rejected.figuresSource).toBe("INFERRED");
+    expect((await stored(id)).status).toBe("REJECTED");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
     expect(calls("PullEvseStatusById")).toBe(2);
   });
@@ -111,19 +112,23 @@ describe("HTTP errors from Hubject", () => {
   it("a 503 on remote start is an unknown outcome, not a refusal, and is not retried", async () => {
     await gateway();
     sim().failNext("AuthorizeRemoteStart", { kind: "http", status: 503, body: "Service Unavailable" });
-    const { payload } = await watchAndStart();
+    const { watch, payload } = await watchAndStart();
     expect(payload.session.status).toBe("OUTCOME_UNKNOWN");
     expect(payload.error.code).toBe("CHARGER_NOT_RESPONDING");
+    await watch.waitFor((s) => s.id === payload.session.id && s.status === "OUTCOME_UNKNOWN");
     await sleep(300);
+    expect((await stored(payload.session.id)).status).toBe("OUTCOME_UNKNOWN");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
   });
 
   it("a 429 on remote start was not executed: a retryable HUBJECT_UNAVAILABLE, not retried by the gateway", async () => {
     await gateway();
     sim().failNext("AuthorizeRemoteStart", { kind: "http", status: 429, retryAfterSeconds: 1 });
-    const { payload } = await watchAndStart();
+    const { watch, payload } = await watchAndStart();
     expect(payload.error).toMatchObject({ code: "HUBJECT_UNAVAILABLE", retryable: true });
     expect(payload.session.status).toBe("REJECTED");
+    await watch.waitFor((s) => s.id === payload.session.id && s.status === "REJECTED");
+    expect((await stored(payload.session.id)).status).toBe("REJECTED");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
   });
 
@@ -153,9 +158,11 @@ describe("HTTP errors from Hubject", () => {
     // Open: nothing reaches Hubject, neither reads nor remote starts.
     const read = await gw.graphql(`{ evse(id: "${EVSE}") { status } }`, {}, alice.token);
     expect(read.body.errors[0]).toMatchObject({ extensions: { code: "HUBJECT_UNAVAILABLE", retryable: true } });
-    const { payload } = await watchAndStart();
+    const { watch, payload } = await watchAndStart();
     expect(payload.error).toMatchObject({ code: "HUBJECT_UNAVAILABLE", retryable: true });
     expect(payload.session.status).toBe("REJECTED");
+    await watch.waitFor((s) => s.id === payload.session.id && s.status === "REJECTED");
+    expect((await stored(payload.session.id)).status).toBe("REJECTED");
     expect(calls("PullEvseStatusById")).toBe(2);
     expect(calls("AuthorizeRemoteStart")).toBe(0);
 
@@ -178,6 +185,7 @@ describe("answers that leave the outcome unknown", () => {
     expect(payload.session).toMatchObject({ status: "OUTCOME_UNKNOWN", lastStatusCode: { code: "310" } });
     expect(payload.error).toMatchObject({ code: "CHARGER_NOT_RESPONDING", oicpStatusCode: "310", retryable: false });
     await watch.waitFor((s) => s.id === payload.session.id && s.status === "CHARGING");
+    expect((await stored(payload.session.id)).status).toBe("CHARGING");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
   });
 
@@ -187,6 +195,7 @@ describe("answers that leave the outcome unknown", () => {
     const { watch, payload } = await watchAndStart();
     expect(payload.session).toMatchObject({ status: "OUTCOME_UNKNOWN", hubjectSessionId: null });
     await watch.waitFor((s) => s.id === payload.session.id && s.status === "CHARGING");
+    expect((await stored(payload.session.id)).status).toBe("CHARGING");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
   });
 });
@@ -199,6 +208,7 @@ describe("early, duplicate and reordered messages", () => {
     expect(payload.session.status).toBe("CHARGING");
     expect(payload.session.hubjectSessionId).toBe(sim().hubjectSessionIdFor(payload.session.id));
     expect(statusesOf(watch.events, payload.session.id)).toEqual(["REQUESTED", "CHARGING"]);
+    expect((await stored(payload.session.id)).status).toBe("CHARGING");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
   });
 
@@ -238,6 +248,7 @@ describe("early, duplicate and reordered messages", () => {
     expect(final.status).toBe("COMPLETED");
     expect(final.consumedEnergyKwh).toBe(final.chargeDetailRecord!.consumedEnergyKwh);
     expect(watch.events.filter((e) => e.id === id).at(-1)).toEqual(completed);
+    expect([calls("AuthorizeRemoteStart"), calls("AuthorizeRemoteStop")]).toEqual([1, 1]);
   });
 });
 
@@ -251,6 +262,7 @@ describe("missing messages", () => {
     await stopAndComplete(watch, id);
     expect(statusesOf(watch.events, id)).toEqual(["REQUESTED", "ACCEPTED", "STOP_REQUESTED", "COMPLETED"]);
     expect((await stored(id)).chargeDetailRecord).not.toBeNull();
+    expect([calls("AuthorizeRemoteStart"), calls("AuthorizeRemoteStop")]).toEqual([1, 1]);
   });
 
   it("a CDR never pushed is fetched by the back-fill (CDRForwarded:false), once", async () => {
@@ -311,12 +323,16 @@ describe("a crash between storing a message and applying it", () => {
 describe("idempotency", () => {
   it("the same key sent five times at once makes one upstream call and returns one session", async () => {
     await gateway();
+    const watch = gw.subscribe(alice.token, SESSION_UPDATED);
+    await sleep(100);
     sim().failNext("AuthorizeRemoteStart", { kind: "delay", ms: 500 });
     const results = await Promise.all(
       Array.from({ length: 5 }, () => gw.graphql(START, { input: { evseId: EVSE, idempotencyKey: "tap-1" } }, alice.token)),
     );
     const ids = new Set(results.map((r) => r.body.data.startCharging.session.id));
     expect(ids.size).toBe(1);
+    await watch.waitFor((s) => s.status === "ACCEPTED");
+    expect(new Set(watch.events.map((e) => e.id))).toEqual(ids);
     await sleep(400);
     expect(calls("AuthorizeRemoteStart")).toBe(1);
     // A later repeat returns the first call's result, settled.
@@ -327,14 +343,20 @@ describe("idempotency", () => {
 
   it("without a key, a second start at the same EVSE while the first is in flight joins it", async () => {
     await gateway();
+    const watch = gw.subscribe(alice.token, SESSION_UPDATED);
+    await sleep(100);
     sim().failNext("AuthorizeRemoteStart", { kind: "delay", ms: 500 });
     const results = await Promise.all(
       Array.from({ length: 3 }, () => gw.graphql(START, { input: { evseId: EVSE } }, alice.token)),
     );
-    expect(new Set(results.map((r) => r.body.data.startCharging.session.id)).size).toBe(1);
+    const ids = new Set(results.map((r) => r.body.data.startCharging.session.id));
+    expect(ids.size).toBe(1);
+    await watch.waitFor((s) => s.status === "ACCEPTED");
+    expect(new Set(watch.events.map((e) => e.id))).toEqual(ids);
     await sleep(400);
     expect(calls("AuthorizeRemoteStart")).toBe(1);
     expect((await gw.graphql(`{ chargingSessions { nodes { id } } }`, {}, alice.token)).body.data.chargingSessions.nodes).toHaveLength(1);
+    expect((await gw.gateway.store.listForDriver({ driverId: "alice", first: 10 })).sessions).toHaveLength(1);
   });
 
   it("a repeated stop with the same key sends one remote stop", async () => {
@@ -366,6 +388,8 @@ describe("freshness", () => {
     expect((await gw.gateway.reconciler.run()).newlyStale).toBe(1);
     const announced = await watch.waitFor((s) => s.id === id && s.stale === true);
     expect(announced.status).toBe("CHARGING");
+    expect((await stored(id)).status).toBe("CHARGING");
+    expect(calls("AuthorizeRemoteStart")).toBe(1);
     expect((await gw.gateway.reconciler.run()).newlyStale).toBe(0);
     await sleep(100);
     expect(watch.events.length).toBe(before + 1);
@@ -406,6 +430,7 @@ describe("sessions started at the charger", () => {
     };
     expect((await gw.postOicp("/api/oicp/cdrmgmt/v22/operators/DE*SIM/charge-detail-record", cdr)).body.Result).toBe(true);
     await mine.waitFor((s) => s.id === created.id && s.status === "COMPLETED" && s.consumedEnergyKwh === 12.5);
+    expect(await stored(created.id)).toMatchObject({ status: "COMPLETED", origin: "CHARGER", driverId: "alice", consumedEnergyKwh: "12.5" });
     expect(bobs.events).toEqual([]);
     expect(calls("AuthorizeRemoteStart")).toBe(0);
   });
