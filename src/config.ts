@@ -1,6 +1,7 @@
 // The one configuration module: every setting read from the environment, validated at start.
 // Each problem names its setting; all problems are reported at once.
 import { existsSync } from "node:fs";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { isProviderId } from "./oicp/identifiers.js";
 
@@ -24,6 +25,11 @@ const optionalText = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 const existingFile = optionalText.refine((v) => v === undefined || existsSync(v), { message: "file does not exist" });
+const list = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? "").split(",").map((item) => item.trim()).filter((item) => item.length > 0));
+const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -38,6 +44,29 @@ const schema = z.object({
       message: 'must be empty or a path like "/oicp" (leading slash, no trailing slash)',
     }),
   OICP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  OICP_TLS_CERT: existingFile,
+  OICP_TLS_KEY: existingFile,
+  OICP_TLS_CLIENT_CA: existingFile,
+  OICP_TLS_ALLOWED_SUBJECTS: list,
+  OICP_ALLOWED_IPS: list,
+  OICP_ALLOW_PLAIN_HTTP: flag,
+  OICP_TLS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+  HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(102_400),
+  GRAPHQL_MAX_DEPTH: positiveInt(10),
+  GRAPHQL_MAX_ALIASES: positiveInt(15),
+  GRAPHQL_MAX_TOKENS: positiveInt(2_000),
+  GRAPHQL_MAX_COST: positiveInt(5_000),
+  GRAPHQL_MAX_DIRECTIVES: positiveInt(20),
+  GRAPHQL_PERSISTED_QUERIES: z.enum(["off", "allow-list"]).default("off"),
+  GRAPHQL_PERSISTED_QUERIES_FILE: existingFile,
+  INTROSPECTION_ENABLED: flag,
+  RATE_LIMIT_MUTATIONS_PER_MINUTE: positiveInt(10),
+  RATE_LIMIT_REMOTE_STARTS_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100, { message: "must be at most 100: Hubject allows 100 AuthorizeRemoteStart calls a minute for the whole EMP" })
+    .default(100),
   DATABASE_URL: optionalText,
   HUBJECT_BASE_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), {
     message: "must be an http(s) URL such as https://service-qa.hubject.com/api/oicp",
@@ -89,7 +118,24 @@ export type AuthConfig =
 export interface Config {
   env: "development" | "production" | "test";
   http: { host: string; port: number };
-  oicp: { host: string; port: number; pathPrefix: string; maxBodyBytes: number };
+  oicp: {
+    host: string;
+    port: number;
+    pathPrefix: string;
+    maxBodyBytes: number;
+    /** Mutual TLS for what Hubject calls; null = plain HTTP (local development only). */
+    tls: { certFile: string; keyFile: string; clientCaFile: string; allowedSubjects: string[]; reloadIntervalMs: number } | null;
+    /** Source addresses or CIDR ranges allowed to call; empty = any. */
+    allowedIps: string[];
+  };
+  graphql: {
+    maxBodyBytes: number;
+    limits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number; maxDirectives: number };
+    /** allow-list: only operations in the persisted-query file run (production clients). */
+    persistedQueries: { mode: "off" } | { mode: "allow-list"; file: string };
+    introspection: boolean;
+  };
+  rateLimits: { mutationsPerDriverPerMinute: number; remoteStartsPerMinute: number };
   /** SQLite file path or a database URL. */
   databaseUrl: string;
   hubject:
@@ -157,12 +203,65 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     };
   }
+  const oicpTls = [e.OICP_TLS_CERT, e.OICP_TLS_KEY, e.OICP_TLS_CLIENT_CA];
+  const oicpTlsComplete = oicpTls.every((v) => v !== undefined);
+  if (oicpTls.some((v) => v !== undefined) && !oicpTlsComplete) {
+    problems.push("OICP_TLS_CERT, OICP_TLS_KEY and OICP_TLS_CLIENT_CA: set all three (the listener verifies Hubject's client certificate)");
+  }
+  // Plain HTTP for what Hubject calls: only when asked for, or by default next to the built-in simulator.
+  const allowPlain = e.OICP_ALLOW_PLAIN_HTTP ?? (!production && hubject.mode === "simulator");
+  if (!oicpTlsComplete && !allowPlain) {
+    problems.push(
+      "OICP_TLS_CERT, OICP_TLS_KEY, OICP_TLS_CLIENT_CA: required so that only Hubject can call the OICP listener (OICP_ALLOW_PLAIN_HTTP=true for local development only)",
+    );
+  }
+  if (production && e.OICP_ALLOW_PLAIN_HTTP === true) {
+    problems.push("OICP_ALLOW_PLAIN_HTTP: not allowed when NODE_ENV=production");
+  }
+  for (const entry of e.OICP_ALLOWED_IPS) {
+    if (!isIpOrCidr(entry)) problems.push(`OICP_ALLOWED_IPS: "${entry}" is not an IP address or CIDR range`);
+  }
+  if (e.GRAPHQL_PERSISTED_QUERIES === "allow-list" && !e.GRAPHQL_PERSISTED_QUERIES_FILE) {
+    problems.push("GRAPHQL_PERSISTED_QUERIES_FILE: required with GRAPHQL_PERSISTED_QUERIES=allow-list");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     env: e.NODE_ENV,
     http: { host: e.HOST, port: e.PORT },
-    oicp: { host: e.OICP_HOST, port: e.OICP_PORT, pathPrefix: e.OICP_PATH_PREFIX, maxBodyBytes: e.OICP_MAX_BODY_BYTES },
+    oicp: {
+      host: e.OICP_HOST,
+      port: e.OICP_PORT,
+      pathPrefix: e.OICP_PATH_PREFIX,
+      maxBodyBytes: e.OICP_MAX_BODY_BYTES,
+      tls: oicpTlsComplete
+        ? {
+            certFile: e.OICP_TLS_CERT!,
+            keyFile: e.OICP_TLS_KEY!,
+            clientCaFile: e.OICP_TLS_CLIENT_CA!,
+            allowedSubjects: e.OICP_TLS_ALLOWED_SUBJECTS,
+            reloadIntervalMs: e.OICP_TLS_RELOAD_INTERVAL_MS,
+          }
+        : null,
+      allowedIps: e.OICP_ALLOWED_IPS,
+    },
+    graphql: {
+      maxBodyBytes: e.HTTP_MAX_BODY_BYTES,
+      limits: {
+        maxDepth: e.GRAPHQL_MAX_DEPTH,
+        maxAliases: e.GRAPHQL_MAX_ALIASES,
+        maxTokens: e.GRAPHQL_MAX_TOKENS,
+        maxCost: e.GRAPHQL_MAX_COST,
+        maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      },
+      persistedQueries:
+        e.GRAPHQL_PERSISTED_QUERIES === "allow-list" ? { mode: "allow-list", file: e.GRAPHQL_PERSISTED_QUERIES_FILE! } : { mode: "off" },
+      introspection: e.INTROSPECTION_ENABLED ?? e.SANDBOX_ENABLED ?? !production,
+    },
+    rateLimits: {
+      mutationsPerDriverPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE,
+      remoteStartsPerMinute: e.RATE_LIMIT_REMOTE_STARTS_PER_MINUTE,
+    },
     databaseUrl: e.DATABASE_URL ?? "./data/gateway.sqlite",
     hubject,
     hubjectTimeouts: { remoteMs: e.HUBJECT_REMOTE_TIMEOUT_MS, requestMs: e.HUBJECT_REQUEST_TIMEOUT_MS },
@@ -185,4 +284,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandbox: e.SANDBOX_ENABLED ?? !production,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
   };
+}
+
+/** An IPv4/IPv6 address, optionally with a /prefix. */
+function isIpOrCidr(value: string): boolean {
+  const [address, prefix, ...rest] = value.split("/");
+  if (rest.length > 0 || !address) return false;
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return Number.isInteger(bits) && bits >= 0 && bits <= (version === 4 ? 32 : 128) && /^\d+$/.test(prefix);
 }

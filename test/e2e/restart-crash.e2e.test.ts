@@ -34,6 +34,7 @@ it("a gateway killed mid-call comes back, settles the session and recovers the C
     MUTATION_WAIT_MS: "100",
     RECONCILE_INTERVAL_MS: "0",
     CDR_BACKFILL_INTERVAL_MS: "0",
+    OICP_ALLOW_PLAIN_HTTP: "true",
   };
   const alice = await driver("alice", ["DE-GQL-C00000001-7"]);
 

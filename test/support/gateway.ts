@@ -80,6 +80,8 @@ export async function startTestGateway(
     // Background jobs run when a test says so (gateway.jobs.runNow / gateway.reconciler.run).
     RECONCILE_INTERVAL_MS: "0",
     CDR_BACKFILL_INTERVAL_MS: "0",
+    // Tests post to the OICP listener over loopback HTTP; test/oicp covers its TLS.
+    OICP_ALLOW_PLAIN_HTTP: "true",
     ...options.env,
   });
   const gateway = await startGateway(config, { ...options.overrides, simulatorPace: { ...FAST_PACE, ...options.pace } });

@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
+// Config validation only checks that certificate files exist; any readable file stands in here.
+const SOME_FILE = "/etc/hostname";
+const PRODUCTION = {
+  NODE_ENV: "production",
+  AUTH_JWT_SECRET: "x".repeat(32),
+  HUBJECT_BASE_URL: "http://127.0.0.1:9/api/oicp",
+  HUBJECT_PROVIDER_ID: "DE-GQL",
+  OICP_TLS_CERT: SOME_FILE,
+  OICP_TLS_KEY: SOME_FILE,
+  OICP_TLS_CLIENT_CA: SOME_FILE,
+};
+
 function problemsOf(env: Record<string, string>): string[] {
   try {
     loadConfig(env);
@@ -51,8 +63,27 @@ describe("config", () => {
   });
 
   it("turns Sandbox off in production unless enabled", () => {
-    const production = { NODE_ENV: "production", AUTH_JWT_SECRET: "x".repeat(32), HUBJECT_BASE_URL: "http://127.0.0.1:9/api/oicp", HUBJECT_PROVIDER_ID: "DE-GQL" };
+    const production = { ...PRODUCTION };
     expect(loadConfig(production).sandbox).toBe(false);
     expect(loadConfig({ ...production, SANDBOX_ENABLED: "true" }).sandbox).toBe(true);
+  });
+
+  it("serves the OICP listener over plain HTTP only next to the simulator in development, or when explicitly allowed outside production", () => {
+    expect(loadConfig({}).oicp.tls).toBeNull();
+    const remote = { HUBJECT_BASE_URL: "http://127.0.0.1:9/api/oicp", HUBJECT_PROVIDER_ID: "DE-GQL" };
+    expect(problemsOf(remote).join("\n")).toMatch(/OICP_TLS_CERT, OICP_TLS_KEY, OICP_TLS_CLIENT_CA: required/);
+    expect(loadConfig({ ...remote, OICP_ALLOW_PLAIN_HTTP: "true" }).oicp.tls).toBeNull();
+    expect(problemsOf({ ...PRODUCTION, OICP_ALLOW_PLAIN_HTTP: "true" }).join("\n")).toMatch(/OICP_ALLOW_PLAIN_HTTP: not allowed/);
+    expect(problemsOf({ OICP_TLS_CERT: SOME_FILE }).join("\n")).toMatch(/set all three/);
+    expect(loadConfig(PRODUCTION).oicp.tls).toMatchObject({ certFile: SOME_FILE, allowedSubjects: [] });
+  });
+
+  it("checks the IP allow-list, the persisted-query file and Hubject's remote-start limit", () => {
+    expect(loadConfig({ OICP_ALLOWED_IPS: "10.0.0.0/8, 2001:db8::/32,192.0.2.7" }).oicp.allowedIps).toEqual(["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]);
+    expect(problemsOf({ OICP_ALLOWED_IPS: "10.0.0.0/33,hubject.com" }).length).toBe(2);
+    expect(problemsOf({ GRAPHQL_PERSISTED_QUERIES: "allow-list" }).join("\n")).toMatch(/GRAPHQL_PERSISTED_QUERIES_FILE: required/);
+    expect(problemsOf({ RATE_LIMIT_REMOTE_STARTS_PER_MINUTE: "150" }).join("\n")).toMatch(/at most 100/);
+    expect(loadConfig({}).graphql.introspection).toBe(true);
+    expect(loadConfig(PRODUCTION).graphql.introspection).toBe(false);
   });
 });
