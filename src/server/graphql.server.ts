@@ -1,29 +1,54 @@
 // One HTTP server for the apps: GraphQL over HTTP (Apollo Server 5, mounted on node:http) and
-// graphql-ws on the same path /graphql.
+// graphql-ws on the same path /graphql. Both transports get the same protection, in this order:
+// size (HTTP body / websocket message), persisted-query allow-list (persisted-queries.ts), token
+// limit and validation with the document limits (armor.ts), and one error masking (error-masking.ts).
 import { ApolloServer, HeaderMap, type BaseContext } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
-import { unwrapResolverError } from "@apollo/server/errors";
-import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import type { GraphQLError, GraphQLSchema } from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../logger.js";
-import { bearerToken, type AuthenticatedDriver, type Authenticator } from "./auth.js";
+import { createDocumentLimits, DEFAULT_LIMITS, type GraphQLLimits } from "./armor.js";
+import { bearerToken, msUntilExpiry, type AuthenticatedDriver, type Authenticator } from "./auth.js";
 import type { GatewayContext } from "./context.js";
+import { createErrorFormatter, formatWsError, INTERNAL_ERROR_MESSAGE } from "./error-masking.js";
 import { BodyTooLargeError, readBody } from "./http-body.js";
+import { createPersistedQueryGuard, withoutPersistedQuery, type PersistedQueriesOption, type PersistedQueryDecision } from "./persisted-queries.js";
 
+/** setTimeout holds at most ~24.8 days; a token living longer is re-checked on every event anyway. */
+const MAX_TIMER_MS = 2_147_483_647;
 export const GRAPHQL_PATH = "/graphql";
-const MAX_BODY_BYTES = 1_048_576;
+/** Used when no maxBodyBytes is given (the value before it became a setting). */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+
+export type { GraphQLLimits } from "./armor.js";
+export type { PersistedQueriesOption } from "./persisted-queries.js";
 
 export interface GraphQLServerOptions {
   schema: GraphQLSchema;
   authenticator: Authenticator;
   /** Builds the per-request (HTTP) or per-operation (websocket) context for a known caller. */
   contextFor: (driver: AuthenticatedDriver | null, transport: "http" | "ws") => GatewayContext;
+  /** Apollo Sandbox on GET /graphql (Accept: text/html). */
   sandbox: boolean;
+  /**
+   * __schema/__type answered (Config.graphql.introspection), on both transports. When false,
+   * "Did you mean …" suggestions are also removed from error messages. Default: `sandbox`.
+   */
+  introspection?: boolean;
+  /** Document limits, the same on HTTP and graphql-ws (Config.graphql.limits). Default: DEFAULT_LIMITS. */
+  limits?: GraphQLLimits;
+  /**
+   * Config.graphql.persistedQueries. An allow-list file is read and checked here: a bad file fails
+   * createGraphQLServer with a ConfigError naming GRAPHQL_PERSISTED_QUERIES_FILE. Default: off.
+   */
+  persistedQueries?: PersistedQueriesOption;
+  /** Largest HTTP request body and largest websocket message, in bytes (Config.graphql.maxBodyBytes). */
+  maxBodyBytes?: number;
   production: boolean;
   logger: Logger;
 }
@@ -39,26 +64,71 @@ type SocketExtra = {
 
 export async function createGraphQLServer(options: GraphQLServerOptions): Promise<GraphQLServer> {
   const { schema, authenticator, contextFor, logger } = options;
+  const introspection = options.introspection ?? options.sandbox;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new Error(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
+
+  const documentLimits = createDocumentLimits(schema, limits, { introspection });
+  const persisted = createPersistedQueryGuard(options.persistedQueries ?? { mode: "off" }, { introspection, maxTokens: limits.maxTokens });
+  const formatError = createErrorFormatter({ production: options.production, hideSuggestions: !introspection, logger });
+  if (persisted.mode === "allow-list") {
+    // Listed operations that cannot run here are a client/server mismatch: say so at start.
+    for (const [hash, query] of persisted.manifest) {
+      const checked = documentLimits.checkDocument(query);
+      if ("errors" in checked) {
+        logger.warn({ hash, error: checked.errors[0]?.message }, "a persisted query does not validate against this schema and its limits");
+      }
+    }
+    logger.info({ operations: persisted.manifest.size }, "GraphQL persisted-query allow-list on");
+  }
+
   const server = createServer();
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  // A bigger frame closes the socket with 1009 (message too big) before it is parsed.
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: maxBodyBytes });
+  const wsErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatWsError(formatError, error));
 
   const wsHandle = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       schema,
+      // Sockets closed on an internal failure say "Internal server error", not its message.
+      isProd: options.production,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const token = typeof raw === "string" ? (bearerToken(raw) ?? raw) : undefined;
         try {
           ctx.extra.driver = await authenticator.authenticate(token);
-          return true;
         } catch {
           ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
           return false;
         }
+        // A socket lives for hours; its token does not. Close it when the token expires (4403),
+        // so that the app re-authenticates and reconnects.
+        const remaining = msUntilExpiry(ctx.extra.driver);
+        if (remaining !== null) {
+          const socket = ctx.extra.socket;
+          const timer = setTimeout(() => socket.close(CloseCode.Forbidden, "Forbidden: token expired"), Math.min(remaining, MAX_TIMER_MS));
+          timer.unref();
+          socket.once("close", () => clearTimeout(timer));
+        }
+        return true;
+      },
+      // Replaces graphql-ws's own parse + validate: allow-list, token limit, limits, introspection.
+      onSubscribe: (_ctx, _id, payload) => {
+        const decision = persisted.decide(payload.query, payload.extensions);
+        if (decision.kind === "refuse") return [decision.error];
+        const checked = documentLimits.checkDocument(decision.kind === "run" ? decision.query : payload.query);
+        if ("errors" in checked) return checked.errors;
+        return { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
       },
       context: (ctx) => contextFor(ctx.extra.driver ?? null, "ws"),
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors?.length) return undefined;
+        return { ...result, errors: wsErrors(result.errors) };
+      },
       onError: (_ctx, _id, _payload, errors) => {
-        logger.debug({ errors: errors.map((e) => e.message) }, "subscription error");
+        logger.debug({ errors: errors.map((e) => e.message) }, "websocket operation refused or failed");
+        return wsErrors(errors);
       },
     },
     wsServer,
@@ -66,10 +136,14 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
 
   const apollo = new ApolloServer<GatewayContext & BaseContext>({
     schema,
-    introspection: options.sandbox,
+    introspection,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: !options.production,
-    formatError: (formatted, error) => maskError(formatted, error, options.production, logger),
+    validationRules: documentLimits.validationRules,
+    parseOptions: documentLimits.parseOptions,
+    // The allow-list resolves persisted queries itself; nobody may register new ones.
+    ...(persisted.mode === "allow-list" ? { persistedQueries: false as const } : {}),
+    formatError,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       // No cache hints are used: skip the plugin's per-field work.
@@ -86,7 +160,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     if (url.pathname !== GRAPHQL_PATH) return send(res, 404, { "content-type": "text/plain" }, "Not found");
     void serveGraphQL(req, res, url).catch((error: unknown) => {
       logger.error({ err: error }, "GraphQL HTTP request failed");
-      if (!res.headersSent) send(res, 500, { "content-type": "application/json" }, '{"errors":[{"message":"Internal server error"}]}');
+      if (!res.headersSent) sendError(res, 500, INTERNAL_ERROR_MESSAGE, "INTERNAL_SERVER_ERROR");
       else res.end();
     });
   });
@@ -100,23 +174,50 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     if (req.method === "POST") {
       let text: string;
       try {
-        text = await readBody(req, MAX_BODY_BYTES);
+        text = await readBody(req, maxBodyBytes);
       } catch (error) {
-        if (error instanceof BodyTooLargeError) return sendError(res, 413, "Request body too large.");
+        if (error instanceof BodyTooLargeError) return sendError(res, 413, `Request body too large (at most ${maxBodyBytes} bytes).`, "PAYLOAD_TOO_LARGE");
         throw error;
       }
       if (text.length > 0 && (headers.get("content-type") ?? "").includes("application/json")) {
         try {
           body = JSON.parse(text);
         } catch {
-          return sendError(res, 400, "The request body is not valid JSON.");
+          return sendError(res, 400, "The request body is not valid JSON.", "BAD_REQUEST");
         }
       } else {
         body = text;
       }
     }
+
+    // The allow-list looks at the operation as sent, before Apollo parses anything.
+    let search = url.search;
+    if (persisted.mode === "allow-list") {
+      let decision: PersistedQueryDecision = { kind: "pass" };
+      if (req.method === "POST" && isRecord(body)) {
+        decision = persisted.decide(body.query, body.extensions);
+        if (decision.kind === "run") {
+          const { extensions: sent, ...rest } = body;
+          const extensions = withoutPersistedQuery(sent);
+          body = { ...rest, query: decision.query, ...(extensions ? { extensions } : {}) };
+        }
+      } else if (req.method === "GET") {
+        const params = new URLSearchParams(url.search);
+        const extensions = parseJsonParam(params.get("extensions"));
+        decision = persisted.decide(params.get("query") ?? undefined, extensions);
+        if (decision.kind === "run") {
+          params.set("query", decision.query);
+          const rest = withoutPersistedQuery(extensions);
+          if (rest) params.set("extensions", JSON.stringify(rest));
+          else params.delete("extensions");
+          search = `?${params.toString()}`;
+        }
+      }
+      if (decision.kind === "refuse") return sendError(res, 400, decision.error.message, "PERSISTED_QUERY_NOT_ALLOWED");
+    }
+
     const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body },
+      httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search, body },
       context: async () => {
         const token = bearerToken(req.headers.authorization);
         // No token: public fields (introspection) work; every driver field asks for one.
@@ -144,14 +245,19 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-function sendError(res: ServerResponse, status: number, message: string) {
-  send(res, status, { "content-type": "application/json" }, JSON.stringify({ errors: [{ message }] }));
+function sendError(res: ServerResponse, status: number, message: string, code: string) {
+  send(res, status, { "content-type": "application/json" }, JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
-/** Client errors keep their message; anything unexpected is logged and masked in production. */
-function maskError(formatted: GraphQLFormattedError, error: unknown, production: boolean, logger: Logger): GraphQLFormattedError {
-  const code = formatted.extensions?.code;
-  if (code !== "INTERNAL_SERVER_ERROR") return formatted;
-  logger.error({ err: unwrapResolverError(error), path: formatted.path }, "unexpected error in a GraphQL operation");
-  return production ? { message: "Internal server error", path: formatted.path, extensions: { code } } : formatted;
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseJsonParam(value: string | null): unknown {
+  if (value === null) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
 }

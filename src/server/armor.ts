@@ -1,0 +1,100 @@
+// Limits on a GraphQL document, enforced before anything executes and the same on both transports:
+// Apollo gets them as validation rules and parse options, graphql-ws through checkDocument().
+//
+// Depth, aliases, cost and directives are graphql-armor's validation rules. The token limit is
+// graphql-js's own parser option (`maxTokens`, counted the same way as armor's): armor's Apollo
+// plugin for tokens throws from parsingDidStart, which Apollo 5 answers with HTTP 500, and its
+// unexpectedErrorProcessingRequest hook turns *any* unexpected error into a
+// GRAPHQL_VALIDATION_FAILED carrying the internal message. Armor's field-suggestion plugin is not
+// used either: error-masking.ts hides suggestions on both transports, including the
+// "Did you mean the enum value …" form armor's pattern misses.
+import { ApolloArmor } from "@escape.tech/graphql-armor";
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ParseOptions,
+  type ValidationRule,
+} from "graphql";
+
+export interface GraphQLLimits {
+  /** Deepest field nesting (introspection's __schema counts 0). */
+  maxDepth: number;
+  /** Aliases in a document (__typename aliases are free). */
+  maxAliases: number;
+  /** Lexical tokens in a document (comments are free). */
+  maxTokens: number;
+  /** armor's cost: 1 per scalar, 2 per object, ×1.5 per level, × a literal `first`/`last`. */
+  maxCost: number;
+  maxDirectives: number;
+}
+
+/** The defaults of Config.graphql.limits. */
+export const DEFAULT_LIMITS: GraphQLLimits = { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000, maxDirectives: 20 };
+
+export interface DocumentLimits {
+  /** For ApolloServer's `validationRules` (Apollo adds its own rule when introspection is off). */
+  validationRules: ValidationRule[];
+  /** For ApolloServer's `parseOptions`. */
+  parseOptions: ParseOptions;
+  /**
+   * Parse and validate like Apollo does, with the same limits and codes: GRAPHQL_PARSE_FAILED
+   * (syntax, too many tokens) or GRAPHQL_VALIDATION_FAILED (schema, introspection, limits).
+   */
+  checkDocument(query: string): { document: DocumentNode } | { errors: GraphQLError[] };
+}
+
+export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimits, options: { introspection: boolean }): DocumentLimits {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`GraphQL limit ${name} must be a positive integer, got ${String(value)}`);
+  }
+  // A fresh config object: armor mutates it (it appends its reporters to onReject on protect()).
+  const armor = new ApolloArmor({
+    maxDepth: { n: limits.maxDepth },
+    maxAliases: { n: limits.maxAliases },
+    costLimit: { maxCost: limits.maxCost },
+    maxDirectives: { n: limits.maxDirectives },
+    maxTokens: { enabled: false },
+    blockFieldSuggestion: { enabled: false },
+  });
+  // Armor's rules report (code BAD_USER_INPUT) instead of throwing; Apollo re-codes validation
+  // errors as GRAPHQL_VALIDATION_FAILED, and so does checkDocument below.
+  const { validationRules } = armor.protect();
+  const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
+  const wsRules: ValidationRule[] = [
+    ...specifiedRules,
+    ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+    ...validationRules,
+  ];
+
+  return {
+    validationRules,
+    parseOptions,
+    checkDocument(query) {
+      let document: DocumentNode;
+      try {
+        document = parse(query, parseOptions);
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        return { errors: [withCode(error, "GRAPHQL_PARSE_FAILED")] };
+      }
+      const errors = validate(schema, document, wsRules);
+      if (errors.length > 0) return { errors: errors.map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED")) };
+      return { document };
+    },
+  };
+}
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    originalError: error,
+    extensions: { ...error.extensions, code },
+  });
+}
