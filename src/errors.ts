@@ -26,3 +26,9 @@ export const hubjectUnavailable = (retryable: boolean) =>
       : "Live charger status is unavailable.",
     { extensions: { code: "HUBJECT_UNAVAILABLE", retryable } },
   );
+
+/** Too many requests: retry after the given time. */
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new GraphQLError(message, {
+    extensions: { code: "RATE_LIMITED", retryAfterSeconds, http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) } },
+  });

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { RemoteCallOutcome } from "../datasources/hubject.datasource.js";
 import { badInput, forbidden } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { NO_LIMITS, type MutationLimits } from "../server/rate-limits.js";
 import { redactEvcoId } from "../logger.js";
 import { isEvcoId, isEvseId, PRODUCT_ID_MAX, sameEvcoId, sameEvseId } from "../oicp/identifiers.js";
 import { reparseStored, type ParsedInbound } from "../oicp/inbound.parse.js";
@@ -75,6 +76,8 @@ export interface SessionServiceOptions {
   mutationWaitMs: number;
   /** How long a joined call may wait for a start that runs elsewhere (above the remote timeout). */
   joinTimeoutMs: number;
+  /** Per-driver and EMP-wide rate limits; none by default. */
+  limits?: MutationLimits;
 }
 
 const IDEMPOTENCY_KEY_MAX = 200;
@@ -87,7 +90,11 @@ export class SessionService {
   /** Drivers whose contracts were recorded recently (at most one write per driver and hour). */
   private readonly contractsSeen = new Map<string, number>();
 
-  constructor(private readonly deps: SessionServiceOptions) {}
+  private readonly limits: MutationLimits;
+
+  constructor(private readonly deps: SessionServiceOptions) {
+    this.limits = deps.limits ?? NO_LIMITS;
+  }
 
   // ---- driver use cases --------------------------------------------------------------------
 
@@ -96,6 +103,7 @@ export class SessionService {
    * the session still REQUESTED while the call goes on; its outcome then lands on sessionUpdated.
    */
   async startCharging(driver: Driver, input: StartChargingInput): Promise<ChargingResult> {
+    await this.limits.driverMutation(driver.id);
     const evseId = input.evseId.trim();
     if (!isEvseId(evseId)) throw badInput(`"${evseId}" is not a valid EVSE ID (for example DE*ABC*E1234*1).`, "evseId");
     const evcoId = this.contractFor(driver, input.evcoId);
@@ -110,6 +118,8 @@ export class SessionService {
       const claim = await this.deps.store.claimIdempotencyKey(driver.id, key, "startCharging", id);
       if (!claim.claimed) return this.replayKey(driver, key, claim.sessionId);
     }
+    // Only a start that will reach Hubject counts against the EMP's budget (not replays or joins).
+    if (!(await this.deps.store.findRequested(driver.id, evseId))) await this.limits.remoteStart();
     const session = await this.insertOrJoin(driver, key, { id, evseId, evcoId, partnerProductId });
     if ("joined" in session) return session.joined;
     this.deps.events.publish(session);
@@ -122,6 +132,7 @@ export class SessionService {
   }
 
   async stopCharging(driver: Driver, input: StopChargingInput): Promise<ChargingResult> {
+    await this.limits.driverMutation(driver.id);
     const session = await this.ownSession(driver, input.sessionId, "stop");
     const key = this.checkedKey(input.idempotencyKey);
     if (key) {
