@@ -4,11 +4,13 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type { Config } from "./config.js";
 import { createEvseStatusLoader } from "./datasources/evse-status.loader.js";
+import { checkClientCertificate } from "./datasources/client-certificate.js";
 import { HubjectDatasource } from "./datasources/hubject.datasource.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createOicpListener } from "./oicp/oicp.listener.js";
 import { buildGatewaySchema } from "./schema/build-schema.js";
-import { createAuthenticator } from "./server/auth.js";
+import { createAuthenticator, type AuthenticatorOptions } from "./server/auth.js";
+import { createMutationLimits } from "./server/rate-limits.js";
 import { createGraphQLServer, GRAPHQL_PATH } from "./server/graphql.server.js";
 import { CdrBackfill } from "./sessions/cdr-backfill.js";
 import { startJobs, type JobRunner } from "./sessions/jobs.js";
@@ -48,6 +50,8 @@ export interface GatewayOverrides {
    * provoke a timeout in milliseconds. No environment variable can reach this.
    */
   shortRemoteTimeoutMs?: number;
+  /** JWKS cache tuning (tests rotate keys faster than jose's 30 s cooldown). */
+  authenticator?: AuthenticatorOptions;
 }
 
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
@@ -77,6 +81,16 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     } else {
       baseUrl = config.hubject.baseUrl;
       tls = config.hubject.tls;
+      // Refuse an expired or mismatched client certificate now, not at the first driver's start.
+      if (config.hubject.tls.certFile) {
+        checkClientCertificate({
+          certFile: config.hubject.tls.certFile,
+          keyFile: config.hubject.tls.keyFile,
+          caFile: config.hubject.tls.caFile,
+          providerId: config.hubject.providerId,
+          logger: logger.child({ component: "hubject" }),
+        });
+      }
     }
     const remoteTimeoutMs = overrides.shortRemoteTimeoutMs ?? config.hubjectTimeouts.remoteMs;
     const hubject = new HubjectDatasource(
@@ -106,6 +120,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       matchWindowMs: config.sessionMatchWindowMs,
       mutationWaitMs: config.mutationWaitMs,
       joinTimeoutMs: remoteTimeoutMs + 5_000,
+      limits: createMutationLimits({
+        mutationsPerDriverPerMinute: config.rateLimits.mutationsPerDriverPerMinute,
+        remoteStartsPerMinute: config.rateLimits.remoteStartsPerMinute,
+      }),
     });
     // Upstream calls still running finish and land in the store before it closes.
     closers.push(() => sessions.drain());
@@ -133,16 +151,21 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       logger: logger.child({ component: "oicp" }),
       pathPrefix: config.oicp.pathPrefix,
       maxBodyBytes: config.oicp.maxBodyBytes,
+      tls: config.oicp.tls,
+      allowedIps: config.oicp.allowedIps,
     });
     const oicpPort = await listen(oicpServer, config.oicp.port, config.oicp.host);
-    closers.push(() => closeServer(oicpServer));
-    const oicpUrl = `http://${displayHost(config.oicp.host)}:${oicpPort}${config.oicp.pathPrefix}`;
-    simulator?.setGatewayOicpUrl(`http://127.0.0.1:${oicpPort}${config.oicp.pathPrefix}`);
+    closers.push(() => {
+      oicpServer.dispose();
+      return closeServer(oicpServer);
+    });
+    const oicpUrl = `${oicpServer.scheme}://${displayHost(config.oicp.host)}:${oicpPort}${config.oicp.pathPrefix}`;
+    simulator?.setGatewayOicpUrl(`${oicpServer.scheme}://127.0.0.1:${oicpPort}${config.oicp.pathPrefix}`);
 
     const schema = await buildGatewaySchema();
     const graphql = await createGraphQLServer({
       schema,
-      authenticator: createAuthenticator(config.auth),
+      authenticator: createAuthenticator(config.auth, overrides.authenticator),
       contextFor: (driver, transport) => {
         if (driver) {
           sessions.rememberContracts(driver).catch((error: unknown) => logger.warn({ err: error }, "could not record the driver's contracts"));
@@ -158,6 +181,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         };
       },
       sandbox: config.sandbox,
+      introspection: config.graphql.introspection,
+      limits: config.graphql.limits,
+      persistedQueries: config.graphql.persistedQueries,
+      maxBodyBytes: config.graphql.maxBodyBytes,
       production: config.env === "production",
       logger: logger.child({ component: "graphql" }),
     });

@@ -215,6 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       "OICP_TLS_CERT, OICP_TLS_KEY, OICP_TLS_CLIENT_CA: required so that only Hubject can call the OICP listener (OICP_ALLOW_PLAIN_HTTP=true for local development only)",
     );
   }
+  if (oicpTlsComplete && hubject.mode === "simulator") {
+    problems.push("OICP_TLS_CERT: the built-in simulator posts over plain HTTP; unset the OICP_TLS_* settings or set HUBJECT_BASE_URL");
+  }
   if (production && e.OICP_ALLOW_PLAIN_HTTP === true) {
     problems.push("OICP_ALLOW_PLAIN_HTTP: not allowed when NODE_ENV=production");
   }

@@ -18,7 +18,17 @@ async function main() {
   if (config.auth.mode === "secret" && config.auth.isDevDefault) {
     logger.warn("AUTH_JWT_SECRET is not set: using the built-in development secret (never in production)");
   }
-  const gateway = await startGateway(config, { logger });
+  let gateway;
+  try {
+    gateway = await startGateway(config, { logger });
+  } catch (error) {
+    // Settings checked while starting (certificates, the persisted-query file) read like config errors.
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
   logger.info(
     {
       graphql: gateway.graphqlUrl,

@@ -19,6 +19,8 @@ const decimal = z
 const optionalDecimal = decimal.nullish().transform((v) => v ?? null);
 const identification = z.record(z.string(), z.unknown()).nullish().transform((v) => v ?? null);
 
+const ERROR_TYPES = ["ConnectorError", "CriticalError"] as const;
+
 const common = {
   SessionID: z.string().regex(SESSION_ID, "not an OICP SessionID"),
   CPOPartnerSessionID: text(PARTNER_SESSION_ID_MAX),
@@ -50,8 +52,12 @@ const notificationSchema = z.discriminatedUnion("Type", [
   z.object({
     Type: z.literal("Error"),
     ...common,
-    // "Connector Error" (SPEC snippet, SAP) and "ConnectorError" (SPEC table) are the same (FACTS.md E9).
-    ErrorType: z.string().min(1).transform((v) => v.replace(/\s+/g, "")),
+    // An OICP enum; "Connector Error" (SPEC snippet, SAP) and "ConnectorError" (SPEC table) are the
+    // same (FACTS.md E9), so spaces and case are ignored and the canonical spelling is kept.
+    ErrorType: z
+      .string()
+      .transform((v) => ERROR_TYPES.find((t) => t.toLowerCase() === v.replace(/\s+/g, "").toLowerCase()))
+      .pipe(z.enum(ERROR_TYPES, "must be ConnectorError or CriticalError")),
     ErrorAdditionalInfo: text(),
   }),
 ]);

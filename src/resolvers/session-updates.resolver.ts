@@ -1,6 +1,9 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { unauthenticated } from "../errors.js";
 import { ChargingSession } from "../schema/charging-session.type.js";
 import { requireDriver, type GatewayContext } from "../server/context.js";
+import type { ChargingSession as Session } from "../sessions/session.js";
+import type { Driver } from "../sessions/session.service.js";
 
 type SubscribeData = SubscribeResolverData<unknown, { sessionId?: string | null }, GatewayContext>;
 
@@ -13,9 +16,9 @@ export class SessionUpdatesResolver {
       const driver = requireDriver(context);
       if (args.sessionId) {
         await context.sessions.ownSession(driver, args.sessionId, "watch");
-        return context.events.subscribe({ sessionId: args.sessionId });
+        return onlyFor(driver, context.events.subscribe({ sessionId: args.sessionId }));
       }
-      return context.events.subscribe({ driverId: driver.id });
+      return onlyFor(driver, context.events.subscribe({ driverId: driver.id }));
     },
   })
   sessionUpdated(
@@ -23,5 +26,16 @@ export class SessionUpdatesResolver {
     @Arg("sessionId", () => ID, { nullable: true }) _sessionId?: string | null,
   ): ChargingSession {
     return session;
+  }
+}
+
+/**
+ * Defence in depth on top of routing: every event is checked against the subscriber before it
+ * is sent, and an expired token ends the stream (the socket itself is closed with 4403).
+ */
+async function* onlyFor(driver: Driver & { expiresAt?: Date | null }, events: AsyncIterable<Session>): AsyncGenerator<Session> {
+  for await (const session of events) {
+    if (driver.expiresAt && driver.expiresAt.getTime() <= Date.now()) throw unauthenticated("Your session has expired. Sign in again.");
+    if (session.driverId === driver.id) yield session;
   }
 }

@@ -18,7 +18,14 @@ export interface Authenticator {
 
 const ASYMMETRIC_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
 
-export function createAuthenticator(config: AuthConfig): Authenticator {
+export interface AuthenticatorOptions {
+  /** How long fetched JWKS keys are trusted before a refetch (jose default 10 min). */
+  jwksCacheMaxAgeMs?: number;
+  /** Minimum time between two JWKS fetches, e.g. on an unknown `kid` after a rotation (jose default 30 s). */
+  jwksCooldownMs?: number;
+}
+
+export function createAuthenticator(config: AuthConfig, jwksOptions: AuthenticatorOptions = {}): Authenticator {
   const options: JWTVerifyOptions = {
     algorithms: config.mode === "secret" ? ["HS256"] : ASYMMETRIC_ALGORITHMS,
     ...(config.issuer ? { issuer: config.issuer } : {}),
@@ -29,7 +36,12 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     config.mode === "secret"
       ? ((key: Uint8Array) => (token: string) => jwtVerify(token, key, options))(new TextEncoder().encode(config.secret))
       : ((jwks: ReturnType<typeof createRemoteJWKSet>) => (token: string) => jwtVerify(token, jwks, options))(
-          createRemoteJWKSet(new URL(config.jwksUrl)),
+          // jose caches the keys and refetches on an unknown `kid`, so a rotation at the identity
+          // provider needs no restart; the cooldown keeps a flood of bad tokens from hammering it.
+          createRemoteJWKSet(new URL(config.jwksUrl), {
+            ...(jwksOptions.jwksCacheMaxAgeMs === undefined ? {} : { cacheMaxAge: jwksOptions.jwksCacheMaxAgeMs }),
+            ...(jwksOptions.jwksCooldownMs === undefined ? {} : { cooldownDuration: jwksOptions.jwksCooldownMs }),
+          }),
         );
 
   return {
@@ -65,4 +77,9 @@ export function bearerToken(header: string | string[] | undefined | null): strin
   const value = Array.isArray(header) ? header[0] : header;
   const match = value ? /^Bearer\s+(\S+)\s*$/i.exec(value) : null;
   return match?.[1];
+}
+
+/** Milliseconds until the token expires (never negative); null when it has no `exp`. */
+export function msUntilExpiry(driver: AuthenticatedDriver, now = Date.now()): number | null {
+  return driver.expiresAt ? Math.max(0, driver.expiresAt.getTime() - now) : null;
 }

@@ -75,6 +75,7 @@ describe("config", () => {
     expect(loadConfig({ ...remote, OICP_ALLOW_PLAIN_HTTP: "true" }).oicp.tls).toBeNull();
     expect(problemsOf({ ...PRODUCTION, OICP_ALLOW_PLAIN_HTTP: "true" }).join("\n")).toMatch(/OICP_ALLOW_PLAIN_HTTP: not allowed/);
     expect(problemsOf({ OICP_TLS_CERT: SOME_FILE }).join("\n")).toMatch(/set all three/);
+    expect(problemsOf({ OICP_TLS_CERT: SOME_FILE, OICP_TLS_KEY: SOME_FILE, OICP_TLS_CLIENT_CA: SOME_FILE }).join("\n")).toMatch(/simulator posts over plain HTTP/);
     expect(loadConfig(PRODUCTION).oicp.tls).toMatchObject({ certFile: SOME_FILE, allowedSubjects: [] });
   });
 

@@ -47,6 +47,8 @@ describe("inbound OICP parsing", () => {
     }
     const error = parseChargingNotification({ ...example("08-notification-error.request"), ErrorType: "Connector Error" }, now);
     expect(error.ok && error.value.event.type === "CHARGING_ERROR" && error.value.event.errorType).toBe("ConnectorError");
+    const critical = parseChargingNotification({ ...example("08-notification-error.request"), ErrorType: "critical error" }, now);
+    expect(critical.ok && critical.value.event.type === "CHARGING_ERROR" && critical.value.event.errorType).toBe("CriticalError");
   });
 
   it("refuses what it cannot use, naming the field", () => {
@@ -56,6 +58,9 @@ describe("inbound OICP parsing", () => {
       [{ ...example("05-notification-start.request"), EvseID: "nonsense" }, /EvseID/],
       [{ ...example("06-notification-progress.request"), EventOccurred: "yesterday" }, /EventOccurred/],
       [{ ...example("07-notification-end.request"), ChargingEnd: null }, /ChargingEnd/],
+      // Found by the fuzz test: whitespace only is no ErrorType once spaces are normalised away.
+      [{ ...example("08-notification-error.request"), ErrorType: " " }, /ErrorType/],
+      [{ ...example("08-notification-error.request"), ErrorType: "!" }, /ErrorType/],
       [[1, 2, 3], /Type/],
       ["text", /Type/],
     ];
