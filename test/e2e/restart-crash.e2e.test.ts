@@ -1,24 +1,18 @@
 // A restart in the middle loses nothing: a gateway process is killed (SIGKILL) while its remote
 // start is in flight; the CPO charges anyway and its End and CDR go nowhere (Hubject does not
 // redeliver). The restarted gateway settles the lost answer and fetches the CDR back.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
 import { startSimulator, type HubjectSimulator } from "../../src/simulator/hubject.simulator.js";
 import { driver, FAST_PACE, SESSION_UPDATED, START, startTestGateway, TEST_JWT_SECRET } from "../support/gateway.js";
 import { spawnGateway } from "../support/process-gateway.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const dataDir = mkdtempSync(join(tmpdir(), "emp-gw-crash-"));
 let sim: HubjectSimulator;
 
-beforeAll(() => {
-  execFileSync(resolve(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], { cwd: root, stdio: "pipe" });
-}, 120_000);
-
+// The gateway process runs dist/, built from the current code by test/support/build.ts.
 afterAll(async () => {
   await sim?.close();
   rmSync(dataDir, { recursive: true, force: true });

@@ -82,6 +82,8 @@ export async function startTestGateway(
     CDR_BACKFILL_INTERVAL_MS: "0",
     // Tests post to the OICP listener over loopback HTTP; test/oicp covers its TLS.
     OICP_ALLOW_PLAIN_HTTP: "true",
+    // Suites about other behaviour start many sessions per driver; test/e2e/security covers the limits.
+    RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000",
     ...options.env,
   });
   const gateway = await startGateway(config, { ...options.overrides, simulatorPace: { ...FAST_PACE, ...options.pace } });
