@@ -138,6 +138,9 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     schema,
     introspection,
     csrfPrevention: true,
+    // main.ts owns SIGINT/SIGTERM and shuts everything down in order; Apollo's own handlers
+    // (installed whenever NODE_ENV is not "test") raced it and left the process hanging.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: !options.production,
     validationRules: documentLimits.validationRules,
     parseOptions: documentLimits.parseOptions,

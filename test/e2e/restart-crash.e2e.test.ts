@@ -74,3 +74,16 @@ it("a gateway killed mid-call comes back, settles the session and recovers the C
     await second.close({ removeData: false });
   }
 }, 60_000);
+
+it("shuts down on SIGTERM outside tests too (Apollo's own signal handlers once left it hanging)", async () => {
+  const gateway = await spawnGateway({
+    NODE_ENV: "development",
+    DATABASE_URL: join(dataDir, "sigterm.sqlite"),
+    SIMULATOR_PORT: "0",
+    RECONCILE_INTERVAL_MS: "0",
+    CDR_BACKFILL_INTERVAL_MS: "0",
+  });
+  const code = await Promise.race([gateway.stop(), new Promise<string>((resolve) => setTimeout(() => resolve("still running after 10 s"), 10_000))]);
+  if (code !== 0) await gateway.kill();
+  expect(code).toBe(0);
+}, 30_000);

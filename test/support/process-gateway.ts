@@ -12,8 +12,8 @@ export interface ProcessGateway {
   child: ChildProcess;
   /** SIGKILL: no drain, no goodbye, like a crashed machine. */
   kill(): Promise<void>;
-  /** SIGTERM: graceful shutdown. */
-  stop(): Promise<void>;
+  /** SIGTERM: graceful shutdown; resolves with the exit code. */
+  stop(): Promise<number | null>;
 }
 
 /** Starts `node dist/src/main.js` (build first) and resolves once it logs "gateway ready". */
@@ -23,7 +23,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Process
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", OICP_HOST: "127.0.0.1", PORT: "0", OICP_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
   const ready = await new Promise<{ graphql: string; oicp: string }>((resolveReady, reject) => {
@@ -51,7 +51,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Process
     },
     async stop() {
       child.kill("SIGTERM");
-      await exited;
+      return exited;
     },
   };
 }
