@@ -29,17 +29,7 @@ async function main() {
     }
     throw error;
   }
-  logger.info(
-    {
-      graphql: gateway.graphqlUrl,
-      websocket: gateway.websocketUrl,
-      oicp: gateway.oicpUrl,
-      hubject: gateway.simulator ? `built-in simulator at ${gateway.simulator.url}` : "remote",
-      store: config.databaseUrl,
-    },
-    `gateway ready${config.sandbox ? `: open ${gateway.graphqlUrl} for Apollo Sandbox` : ""}`,
-  );
-
+  // Signals first: whoever reads "gateway ready" may stop it at once.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -50,6 +40,17 @@ async function main() {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+
+  logger.info(
+    {
+      graphql: gateway.graphqlUrl,
+      websocket: gateway.websocketUrl,
+      oicp: gateway.oicpUrl,
+      hubject: gateway.simulator ? `built-in simulator at ${gateway.simulator.url}` : "remote",
+      store: config.databaseUrl,
+    },
+    `gateway ready${config.sandbox ? `: open ${gateway.graphqlUrl} for Apollo Sandbox` : ""}`,
+  );
 }
 
 main().catch((error: unknown) => {
