@@ -2,10 +2,13 @@
 // portable Kysely; what differs between SQLite and PostgreSQL is confined to this file
 // (driver, connection settings) and to `SqlFlavor` switches in migrations.ts.
 import { mkdirSync } from "node:fs";
+import { userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, SqliteDialect, type Generated } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, type Generated } from "kysely";
+import pg from "pg";
+import type { Logger } from "../../logger.js";
 import type { SessionStatus } from "../session.js";
 import { SqlSessionStore } from "./sql.store.js";
 
@@ -115,7 +118,7 @@ export type SqlLocation = { flavor: "sqlite"; file: string } | { flavor: "postgr
  * - `sqlite:<path>`; `sqlite://<path>` drops the `//`, so `sqlite:///abs/gw.db` is absolute
  *   and `sqlite://data/gw.db` relative
  * - `file:` URLs: `file:///abs/gw.db` (percent-decoded), `file:./data/gw.db`
- * - `postgres://`, `postgresql://` -> PostgreSQL
+ * - `postgres://`, `postgresql://` -> PostgreSQL (see postgresConnection for `?schema=`)
  * A query string (`?mode=...`) is ignored for SQLite.
  */
 export function parseSqlUrl(url: string): SqlLocation {
@@ -142,14 +145,124 @@ const stripQuery = (s: string): string => {
   return q === -1 ? s : s.slice(0, q);
 };
 
+// ---------------------------------------------------------------------------
+// PostgreSQL
+
+/** Names a schema we can put into `search_path` without quoting: lower case, as PostgreSQL folds it. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface PostgresConnection {
+  /** The URL for pg: `schema` folded into `options`, a default user added when none is known. */
+  connectionString: string;
+  /** The schema named by `?schema=`, or null (then the server's search_path applies, normally `public`). */
+  schema: string | null;
+}
+
+/**
+ * Reads a `postgres://` / `postgresql://` URL for pg. Everything pg understands passes through
+ * (user, password, host, port, database, `sslmode`, `options`, `application_name`, ...); on top:
+ *
+ * - `?schema=gw_x` selects the schema the store lives in: every connection starts with
+ *   `-c search_path=gw_x` (merged into pg's `options` parameter), so tables, the migration
+ *   bookkeeping and the leader lease all live there. Lower-case letters, digits and `_` only.
+ *   `migrate()` creates the schema if it does not exist. Equivalent by hand:
+ *   `?options=-c%20search_path%3Dgw_x` (then nothing is created).
+ * - No user in the URL, no `?user=`, no PGUSER and no USER in the environment: the OS user
+ *   name, as libpq (psql) does, so `postgres://127.0.0.1:5432/test` works like `psql -h 127.0.0.1 test`.
+ */
+export function postgresConnection(url: string): PostgresConnection {
+  const trimmed = url.trim();
+  const q = trimmed.indexOf("?");
+  const base = q === -1 ? trimmed : trimmed.slice(0, q);
+  const params = new URLSearchParams(q === -1 ? "" : trimmed.slice(q + 1));
+
+  let schema: string | null = null;
+  const named = params.get("schema");
+  params.delete("schema");
+  if (named !== null) {
+    if (!SCHEMA_NAME.test(named)) {
+      throw new Error(`Session store URL: schema ${JSON.stringify(named)} must match ${String(SCHEMA_NAME)}`);
+    }
+    schema = named;
+    const options = params.get("options");
+    params.set("options", [options, `-c search_path=${schema}`].filter(Boolean).join(" "));
+  }
+
+  const hasUser = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(base) || params.has("user");
+  if (!hasUser && !process.env["PGUSER"] && !process.env["USER"]) {
+    const osUser = currentOsUser();
+    if (osUser) params.set("user", osUser);
+  }
+
+  const query = params.toString();
+  return { connectionString: query === "" ? base : `${base}?${query}`, schema };
+}
+
+function currentOsUser(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PostgresOptions {
+  /** Connections in the pool. Default 10. */
+  poolSize?: number;
+  /** Server-side limit per statement, ms; 0 leaves the server's setting. Default 30 000. */
+  statementTimeoutMs?: number;
+  /** Shown in pg_stat_activity. Default "emp-gateway" (a URL `application_name` wins). */
+  applicationName?: string;
+  /** Where errors of idle pooled connections go (a dropped connection is replaced on next use). */
+  logger?: Pick<Logger, "warn">;
+}
+
+export const DEFAULT_POOL_SIZE = 10;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+/** pg settings shared by the pool and the leader lease's own connection. */
+export function postgresClientConfig(url: string, options: PostgresOptions = {}): pg.ClientConfig {
+  const { connectionString } = postgresConnection(url);
+  const statementTimeout = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  return {
+    connectionString,
+    application_name: options.applicationName ?? "emp-gateway",
+    ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
+    // A transaction left open by a crashed request must not hold row locks for long.
+    idle_in_transaction_session_timeout: 60_000,
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+  };
+}
+
+/**
+ * A Kysely instance over a pg.Pool. Connections are opened on demand (none at creation),
+ * each with the URL's schema as its search_path. `destroy()` ends the pool.
+ */
+export function createPostgresDatabase(url: string, options: PostgresOptions = {}): Kysely<Database> {
+  const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+  if (!Number.isInteger(poolSize) || poolSize < 1) throw new RangeError(`poolSize must be a positive integer, got ${poolSize}`);
+  const pool = new pg.Pool({ ...postgresClientConfig(url, options), max: poolSize });
+  // Without a listener, an idle connection the server drops (restart, pg_terminate_backend)
+  // would crash the process; the pool discards it and opens a new one when needed.
+  pool.on("error", (error) => options.logger?.warn({ err: error }, "an idle PostgreSQL connection failed; it is replaced on next use"));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export interface OpenSqlStoreOptions extends PostgresOptions {
+  url: string;
+}
+
 /**
  * Opens the session store named by `url` (see parseSqlUrl). Does not migrate: the
- * composition root calls `store.migrate()` once at startup.
+ * composition root calls `store.migrate()` once at startup. The PostgreSQL options
+ * (pool size, statement timeout, logger) are ignored for SQLite.
  */
-export function openSqlStore(options: { url: string }): SqlSessionStore {
+export function openSqlStore(options: OpenSqlStoreOptions): SqlSessionStore {
   const location = parseSqlUrl(options.url);
   if (location.flavor === "postgres") {
-    throw new Error("PostgreSQL session store is not supported yet: use a SQLite path, sqlite:, file: or :memory: URL");
+    const { schema } = postgresConnection(location.url);
+    return new SqlSessionStore(createPostgresDatabase(location.url, options), { flavor: "postgres", schema });
   }
   return new SqlSessionStore(createSqliteDatabase(location.file), { flavor: "sqlite" });
 }

@@ -164,12 +164,50 @@ export class InCodeMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Runs every pending migration; throws the first failure. Running it again is a no-op. */
-export async function migrateToLatest(db: Kysely<any>, flavor: SqlFlavor): Promise<void> {
-  const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(sessionStoreMigrations(flavor)) });
+/**
+ * Runs every pending migration; throws the first failure. Running it again is a no-op.
+ *
+ * Several processes may call it at once. SQLite serialises writers on the file; on
+ * PostgreSQL Kysely's Migrator takes a session-level advisory lock (one key per database)
+ * around a transaction that re-reads which migrations ran, so the first process migrates and
+ * the others find nothing left to do.
+ *
+ * PostgreSQL: `schema` (from the URL's `?schema=`) is created if missing. Kysely's bookkeeping
+ * tables are pinned to `current_schema()`: unpinned, the Migrator's "does kysely_migration exist?"
+ * check looks at every schema of the database and would skip creating it in a fresh schema
+ * when another schema already has one.
+ */
+export async function migrateToLatest(db: Kysely<any>, flavor: SqlFlavor, options: { schema?: string | null } = {}): Promise<void> {
+  let migrationTableSchema: string | undefined;
+  if (flavor === "postgres") {
+    if (options.schema) await createSchemaIfMissing(db, options.schema);
+    const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+    const current = rows[0]?.schema ?? null;
+    if (current === null) {
+      throw new Error("Session store migration: no schema of the PostgreSQL search_path exists; create it or name one with ?schema=");
+    }
+    migrationTableSchema = current;
+  }
+  const migrator = new Migrator({
+    db,
+    provider: new InCodeMigrationProvider(sessionStoreMigrations(flavor)),
+    ...(migrationTableSchema === undefined ? {} : { migrationTableSchema }),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;
     throw new Error(`Session store migration ${failed ?? "(setup)"} failed: ${String(error)}`, { cause: error });
+  }
+}
+
+async function createSchemaIfMissing(db: Kysely<any>, schema: string): Promise<void> {
+  const exists = async (): Promise<boolean> =>
+    (await sql`select 1 from pg_catalog.pg_namespace where nspname = ${schema}`.execute(db)).rows.length > 0;
+  if (await exists()) return;
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (error) {
+    // Two processes creating it at once: IF NOT EXISTS may still fail with a unique violation.
+    if (!(await exists())) throw error;
   }
 }

@@ -37,16 +37,19 @@ type InboundRow = Selectable<InboundMessagesTable>;
 
 export class SqlSessionStore implements SessionStore {
   readonly flavor: SqlFlavor;
+  /** PostgreSQL: the schema the URL selected (`?schema=`), which migrate() creates if missing. */
+  private readonly schema: string | null;
 
   constructor(
     private readonly db: Kysely<Database>,
-    options: { flavor?: SqlFlavor } = {},
+    options: { flavor?: SqlFlavor; schema?: string | null } = {},
   ) {
     this.flavor = options.flavor ?? "sqlite";
+    this.schema = options.schema ?? null;
   }
 
   async migrate(): Promise<void> {
-    await migrateToLatest(this.db, this.flavor);
+    await migrateToLatest(this.db, this.flavor, { schema: this.schema });
   }
 
   async close(): Promise<void> {
