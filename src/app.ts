@@ -1,12 +1,16 @@
 // The composition root: picks the adapters (store, Hubject, pub/sub) from the config and wires
 // the two listeners. Nothing else in the code base constructs them.
+import { Redis } from "ioredis";
 import type { AddressInfo } from "node:net";
+import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import type { Server } from "node:http";
 import type { Config } from "./config.js";
 import { createEvseStatusLoader } from "./datasources/evse-status.loader.js";
 import { checkClientCertificate } from "./datasources/client-certificate.js";
 import { HubjectDatasource } from "./datasources/hubject.datasource.js";
 import { createLogger, type Logger } from "./logger.js";
+import { GatewayMetrics } from "./observability/metrics.js";
+import { createOpsEndpoints, type ReadinessReport } from "./observability/ops-endpoints.js";
 import { createOicpListener } from "./oicp/oicp.listener.js";
 import { buildGatewaySchema } from "./schema/build-schema.js";
 import { createAuthenticator, type AuthenticatorOptions } from "./server/auth.js";
@@ -15,10 +19,12 @@ import { createGraphQLServer, GRAPHQL_PATH } from "./server/graphql.server.js";
 import { CdrBackfill } from "./sessions/cdr-backfill.js";
 import { startJobs, type JobRunner } from "./sessions/jobs.js";
 import { Reconciler } from "./sessions/reconciler.js";
+import { createRedisSessionEvents } from "./sessions/session-events.redis.js";
 import { createInProcessSessionEvents } from "./sessions/session.events.js";
 import { SessionService } from "./sessions/session.service.js";
 import type { SessionStore } from "./sessions/session.store.js";
 import { openSqlStore } from "./sessions/sql/database.js";
+import { createLeaderLease } from "./sessions/sql/leader.js";
 import { startSimulator, type HubjectSimulator, type SimulatorPace } from "./simulator/hubject.simulator.js";
 
 export interface Gateway {
@@ -31,6 +37,9 @@ export interface Gateway {
   /** The embedded simulator when HUBJECT_BASE_URL is unset, else null. */
   simulator: HubjectSimulator | null;
   store: SessionStore;
+  /** Null when METRICS_ENABLED=false. */
+  metrics: GatewayMetrics | null;
+  readiness(): Promise<ReadinessReport>;
   /** The background jobs ("reconcile", "cdr-backfill"); runNow() runs one at once. */
   jobs: JobRunner;
   /** The jobs themselves, for a run at a chosen instant (tests). */
@@ -62,7 +71,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   };
 
   try {
-    const store = openSqlStore({ url: config.databaseUrl });
+    const metrics = config.metrics ? new GatewayMetrics() : null;
+    const store = openSqlStore({ url: config.databaseUrl, logger: logger.child({ component: "store" }) });
     closers.push(() => store.close());
     await store.migrate();
 
@@ -106,12 +116,29 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
           breakerHalfOpenAfterMs: config.hubjectResilience.breakerHalfOpenAfterMs,
         },
         logger: logger.child({ component: "hubject" }),
+        observer: metrics
+          ? ({ operation, outcome, oicpCode, seconds }) => {
+              metrics.hubjectCalls.inc({ operation, outcome, oicp_code: oicpCode ?? "none" });
+              if (outcome !== "circuit-open") metrics.hubjectCallSeconds.observe({ operation }, seconds);
+            }
+          : undefined,
       },
       overrides.shortRemoteTimeoutMs === undefined ? undefined : { allowShortRemoteTimeout: true },
     );
     closers.push(() => hubject.close());
 
-    const events = createInProcessSessionEvents();
+    const limiterRedis = config.redis ? new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
+    if (limiterRedis) {
+      limiterRedis.on("error", (error: Error) => logger.debug({ err: error.message }, "rate-limit Redis connection error"));
+      closers.push(() => void limiterRedis.disconnect());
+    }
+
+    // Redis when several replicas share the sessions; in-process otherwise.
+    const eventsLogger = logger.child({ component: "session-events" });
+    const events = config.redis
+      ? createRedisSessionEvents({ url: config.redis.url, channelPrefix: config.redis.channelPrefix, logger: eventsLogger })
+      : createInProcessSessionEvents({ logger: eventsLogger });
+    closers.push(() => events.close()); // runs after the servers stopped and in-flight calls settled
     const sessions = new SessionService({
       store,
       hubject,
@@ -120,9 +147,21 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       matchWindowMs: config.sessionMatchWindowMs,
       mutationWaitMs: config.mutationWaitMs,
       joinTimeoutMs: remoteTimeoutMs + 5_000,
+      metrics: metrics
+        ? {
+            remoteStart: (outcome) => metrics.remoteStartOutcomes.inc({ outcome }),
+            reachedCharging: (seconds) => metrics.startToCharging.observe(seconds),
+            inbound: (type, result, lag) => {
+              metrics.inboundMessages.inc({ type, result });
+              if (lag !== null) metrics.notificationLag.observe({ type }, lag);
+            },
+          }
+        : undefined,
       limits: createMutationLimits({
         mutationsPerDriverPerMinute: config.rateLimits.mutationsPerDriverPerMinute,
         remoteStartsPerMinute: config.rateLimits.remoteStartsPerMinute,
+        // Across replicas the budgets must be shared (Hubject's 100/min is for the whole EMP).
+        ...(limiterRedis ? { limiter: redisLimiter(limiterRedis, config.redis!.channelPrefix) } : {}),
       }),
     });
     // Upstream calls still running finish and land in the store before it closes.
@@ -146,7 +185,36 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       lookbackMs: config.jobs.cdrBackfillLookbackMs,
     });
 
+    // Ready = this replica can serve: its store and pub/sub answer. Hubject's circuit is reported
+    // but does not fail readiness: every replica shares the same Hubject, so taking them all out
+    // of the load balancer would only stop reads that still work.
+    const readiness = async (): Promise<ReadinessReport> => {
+      const checks: Record<string, string> = {};
+      let ready = true;
+      try {
+        await store.get("00000000-0000-0000-0000-000000000000");
+        checks.store = "ok";
+      } catch {
+        ready = false;
+        checks.store = "failing";
+      }
+      try {
+        await events.ping();
+        checks.pubsub = "ok";
+      } catch {
+        ready = false;
+        checks.pubsub = "failing";
+      }
+      checks.hubjectCircuit = hubject.circuitState();
+      const problem = hubject.configurationProblem();
+      if (problem) checks.hubjectConfiguration = problem.kind;
+      return { ready, checks };
+    };
+    const ops = createOpsEndpoints({ readiness, metrics });
+
     const oicpServer = createOicpListener({
+      ops,
+      onRejected: (operation) => metrics?.inboundMessages.inc({ type: operation, result: "rejected" }),
       sessions,
       logger: logger.child({ component: "oicp" }),
       pathPrefix: config.oicp.pathPrefix,
@@ -187,6 +255,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       maxBodyBytes: config.graphql.maxBodyBytes,
       production: config.env === "production",
       logger: logger.child({ component: "graphql" }),
+      ops,
+      metrics,
+      shutdownGraceMs: config.shutdownGraceMs,
     });
     const httpPort = await listen(graphql.server, config.http.port, config.http.host);
     closers.push(async () => {
@@ -195,13 +266,16 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
     const host = displayHost(config.http.host);
 
-    // Jobs start last and stop first: they use everything above.
+    // Jobs start last and stop first: they use everything above. One replica at a time runs them.
+    const leader = createLeaderLease(config.databaseUrl, "background-jobs", logger.child({ component: "leader" }));
+    closers.push(() => leader.close());
     const jobs = startJobs(
       [
         { name: "reconcile", intervalMs: config.jobs.reconcileIntervalMs, run: () => reconciler.run() },
         { name: "cdr-backfill", intervalMs: config.jobs.cdrBackfillIntervalMs, run: () => backfill.run() },
       ],
       logger.child({ component: "jobs" }),
+      { shouldRun: () => leader.isLeader() },
     );
     closers.push(() => jobs.stop());
 
@@ -211,6 +285,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       oicpUrl,
       simulator,
       store,
+      metrics,
+      readiness,
       jobs,
       reconciler,
       cdrBackfill: backfill,
@@ -222,6 +298,18 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     await close().catch(() => undefined);
     throw error;
   }
+}
+
+/** Shared limits in Redis; if Redis is unreachable, each replica limits on its own until it is back. */
+function redisLimiter(client: Redis, prefix: string) {
+  return (points: number, keyPrefix: string) =>
+    new RateLimiterRedis({
+      storeClient: client,
+      points,
+      duration: 60,
+      keyPrefix: `${prefix}${keyPrefix}`,
+      insuranceLimiter: new RateLimiterMemory({ points, duration: 60, keyPrefix }),
+    });
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -68,6 +68,10 @@ const schema = z.object({
     .max(100, { message: "must be at most 100: Hubject allows 100 AuthorizeRemoteStart calls a minute for the whole EMP" })
     .default(100),
   DATABASE_URL: optionalText,
+  REDIS_URL: optionalText.refine((v) => v === undefined || /^rediss?:\/\/.+/.test(v), { message: "must be a redis:// or rediss:// URL" }),
+  REDIS_CHANNEL_PREFIX: z.string().default("emp-gateway:"),
+  METRICS_ENABLED: flag,
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   HUBJECT_BASE_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), {
     message: "must be an http(s) URL such as https://service-qa.hubject.com/api/oicp",
   }),
@@ -136,8 +140,13 @@ export interface Config {
     introspection: boolean;
   };
   rateLimits: { mutationsPerDriverPerMinute: number; remoteStartsPerMinute: number };
-  /** SQLite file path or a database URL. */
+  /** SQLite file path or a database URL (postgres:// for several replicas). */
   databaseUrl: string;
+  /** Redis for fan-out and shared rate limits across replicas; null = in-process. */
+  redis: { url: string; channelPrefix: string } | null;
+  metrics: boolean;
+  /** How long a shutdown waits for in-flight HTTP requests before closing their connections. */
+  shutdownGraceMs: number;
   hubject:
     | { mode: "remote"; baseUrl: string; providerId: string; tls: { certFile?: string; keyFile?: string; caFile?: string } }
     | { mode: "simulator"; providerId: string; simulatorPort: number; pace: { startDelayMs: number; progressIntervalMs: number; cdrDelayMs: number } };
@@ -266,6 +275,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       remoteStartsPerMinute: e.RATE_LIMIT_REMOTE_STARTS_PER_MINUTE,
     },
     databaseUrl: e.DATABASE_URL ?? "./data/gateway.sqlite",
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, channelPrefix: e.REDIS_CHANNEL_PREFIX } : null,
+    metrics: e.METRICS_ENABLED ?? true,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     hubject,
     hubjectTimeouts: { remoteMs: e.HUBJECT_REMOTE_TIMEOUT_MS, requestMs: e.HUBJECT_REQUEST_TIMEOUT_MS },
     hubjectResilience: {

@@ -1,5 +1,6 @@
 // The one logger (pino). Structured JSON; secrets and contract ids never in full.
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
+import { currentRequestId } from "./observability/request-context.js";
 
 export type { Logger };
 
@@ -9,10 +10,16 @@ export function redactEvcoId(evcoId: string | null | undefined): string | undefi
   return evcoId.length <= 6 ? "***" : `${evcoId.slice(0, 6)}***`;
 }
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
     name: options.name ?? "emp-gateway",
     level: options.level ?? process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "silent" : "info"),
+    // Every line written while serving a request carries its id (down to the Hubject call).
+    mixin: () => {
+      const requestId = currentRequestId();
+      return requestId ? { requestId } : {};
+    },
     redact: {
       paths: [
         "req.headers.authorization",
@@ -30,7 +37,9 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
       ],
       censor: "[redacted]",
     },
-  });
+  },
+    options.destination,
+  );
 }
 
 export const logger = createLogger();

@@ -56,10 +56,21 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Public types
 
+/** One exchange with Hubject as metrics see it (one per attempt; circuit-open when nothing was sent). */
+export interface HubjectExchangeObservation {
+  operation: string;
+  /** The HTTP status ("200", "503"), a transport failure ("timeout", "connection-lost", …) or "circuit-open". */
+  outcome: string;
+  oicpCode: string | null;
+  seconds: number;
+}
+
 export interface HubjectDatasourceOptions {
   /** e.g. "https://service-qa.hubject.com/api/oicp" or the simulator's "http://127.0.0.1:PORT/api/oicp". */
   baseUrl: string;
   providerId: string;
+  /** Called after every exchange (metrics). */
+  observer?: (observation: HubjectExchangeObservation) => void;
   /** Mutual TLS to Hubject. The files are read once, at construction. */
   tls?: { certFile?: string; keyFile?: string; caFile?: string };
   /** Remote start/stop. Default 90 s; must stay above the CPO's 60 s window (FACTS.md §1, E18). */
@@ -297,6 +308,7 @@ export class HubjectDatasource {
   private readonly httpsAgent: https.Agent;
   private readonly client: Got;
   private readonly log: Logger;
+  private readonly observer: ((observation: HubjectExchangeObservation) => void) | undefined;
   private closed = false;
   /** Effective retry and breaker settings. */
   readonly resilience: Readonly<Required<HubjectResilienceOptions>>;
@@ -312,6 +324,7 @@ export class HubjectDatasource {
       throw new HubjectError("CONFIGURATION", `providerId "${options.providerId}" is not an OICP ProviderID`);
     }
     this.providerId = options.providerId;
+    this.observer = options.observer;
 
     this.remoteTimeoutMs = positive("remoteTimeoutMs", options.remoteTimeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS);
     if (this.remoteTimeoutMs <= CPO_REMOTE_WINDOW_MS && testOverrides?.allowShortRemoteTimeout !== true) {
@@ -628,6 +641,7 @@ export class HubjectDatasource {
       if (!(error instanceof BrokenCircuitError)) throw error;
       const detail = `circuit breaker open after ${this.resilience.breakerFailures} consecutive failed calls to Hubject; the request was not sent`;
       this.log.debug({ operation: request.operation }, "circuit open: call not sent");
+      this.observer?.({ operation: request.operation, outcome: "circuit-open", oicpCode: null, seconds: 0 });
       return { type: "circuit-open", detail };
     }
   }
@@ -785,6 +799,12 @@ export class HubjectDatasource {
       );
     }
     this.trackConfiguration(request.operation, exchange);
+    this.observer?.({
+      operation: request.operation,
+      outcome: exchange.type === "response" ? String(exchange.httpStatus) : exchange.type === "transport-error" ? exchange.failure : "circuit-open",
+      oicpCode: exchange.type === "response" ? oicpCodeOf(exchange.json) : null,
+      seconds: (Date.now() - started) / 1000,
+    });
     return exchange;
   }
 
@@ -1311,4 +1331,12 @@ function readBoolean(value: unknown): boolean | null {
   if (value === "true") return true;
   if (value === "false") return false;
   return null;
+}
+
+/** StatusCode.Code of an OICP body, if it has one (for metrics). */
+function oicpCodeOf(json: unknown): string | null {
+  if (!json || typeof json !== "object") return null;
+  const status = (json as { StatusCode?: { Code?: unknown } }).StatusCode;
+  const code = status?.Code;
+  return typeof code === "string" ? code : typeof code === "number" ? String(code).padStart(3, "0") : null;
 }

@@ -11,6 +11,8 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "../logger.js";
+import type { OpsHandler } from "../observability/ops-endpoints.js";
+import { requestIdFrom, withRequestId } from "../observability/request-context.js";
 import type { SessionService } from "../sessions/session.service.js";
 import { BodyTooLargeError, readBody } from "../server/http-body.js";
 import { parseChargeDetailRecord, parseChargingNotification, type ParseResult } from "./inbound.parse.js";
@@ -30,6 +32,10 @@ export interface OicpListenerOptions {
   tls: OicpTlsOptions | null;
   /** Source addresses or CIDR ranges allowed to call (Config.oicp.allowedIps); empty = any. */
   allowedIps: string[];
+  /** /healthz, /readyz, /metrics, behind the same TLS and IP rules as everything here. */
+  ops?: OpsHandler;
+  /** Counts rejected messages (stored and duplicate ones are counted by the session service). */
+  onRejected?: (operation: string) => void;
 }
 
 /**
@@ -86,11 +92,12 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
       }
     }
     const path = (req.url ?? "/").split("?")[0]!;
+    if (options.ops?.(req, res)) return;
     if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
     const matched = route(path);
     if (!matched) return sendJson(res, 404, ack(false, "300", "Unknown endpoint"));
     if (req.method !== "POST") return sendJson(res, 405, ack(false, "022", "Use POST"));
-    void handle(req, res, matched.route, matched.operatorId);
+    void withRequestId(requestIdFrom(req.headers["x-request-id"]), () => handle(req, res, matched.route, matched.operatorId));
   }
 
   let server: Server;
@@ -166,11 +173,13 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
     } catch (error) {
       const info = error instanceof BodyTooLargeError ? `Body larger than ${error.limit} bytes` : "Body is not valid JSON";
       log.warn({ problem: info }, "rejected inbound OICP message");
+      options.onRejected?.(route.operation);
       return sendJson(res, 200, ack(false, "022", "Data error", info));
     }
     const parsed = route.parse(body, new Date());
     if (!parsed.ok) {
       log.warn({ problem: parsed.problem }, "rejected inbound OICP message");
+      options.onRejected?.(route.operation);
       return sendJson(res, 200, ack(false, "022", "Data error", parsed.problem));
     }
     const ids = parsed.value.ids;

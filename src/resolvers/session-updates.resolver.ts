@@ -1,3 +1,4 @@
+import { Repeater } from "@graphql-yoga/subscription";
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import { unauthenticated } from "../errors.js";
 import { ChargingSession } from "../schema/charging-session.type.js";
@@ -30,12 +31,28 @@ export class SessionUpdatesResolver {
 }
 
 /**
- * Defence in depth on top of routing: every event is checked against the subscriber before it
- * is sent, and an expired token ends the stream (the socket itself is closed with 4403).
+ * Defence in depth on top of routing: every event is checked against the subscriber before it is
+ * sent, and an expired token ends the stream (the socket itself is closed with 4403). A Repeater,
+ * not an async generator: a generator's return() waits for the next event, so a closed
+ * subscription would hold its listener until the session changed again.
  */
-async function* onlyFor(driver: Driver & { expiresAt?: Date | null }, events: AsyncIterable<Session>): AsyncGenerator<Session> {
-  for await (const session of events) {
-    if (driver.expiresAt && driver.expiresAt.getTime() <= Date.now()) throw unauthenticated("Your session has expired. Sign in again.");
-    if (session.driverId === driver.id) yield session;
-  }
+function onlyFor(driver: Driver & { expiresAt?: Date | null }, events: AsyncIterable<Session>): AsyncIterable<Session> {
+  return new Repeater<Session>(async (push, stop) => {
+    const iterator = events[Symbol.asyncIterator]();
+    const stopped = stop.then(() => ({ done: true as const, value: undefined }));
+    try {
+      for (;;) {
+        const next = await Promise.race([iterator.next(), stopped]);
+        if (next.done) break;
+        if (driver.expiresAt && driver.expiresAt.getTime() <= Date.now()) {
+          stop(unauthenticated("Your session has expired. Sign in again."));
+          break;
+        }
+        if (next.value.driverId === driver.id) await push(next.value);
+      }
+    } finally {
+      await iterator.return?.();
+      stop();
+    }
+  });
 }

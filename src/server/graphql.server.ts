@@ -12,6 +12,9 @@ import { useServer } from "graphql-ws/use/ws";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../logger.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import type { OpsHandler } from "../observability/ops-endpoints.js";
+import { requestIdFrom, withRequestId } from "../observability/request-context.js";
 import { createDocumentLimits, DEFAULT_LIMITS, type GraphQLLimits } from "./armor.js";
 import { bearerToken, msUntilExpiry, type AuthenticatedDriver, type Authenticator } from "./auth.js";
 import type { GatewayContext } from "./context.js";
@@ -51,6 +54,11 @@ export interface GraphQLServerOptions {
   maxBodyBytes?: number;
   production: boolean;
   logger: Logger;
+  /** /healthz, /readyz, /metrics (observability/ops-endpoints.ts). */
+  ops?: OpsHandler;
+  metrics?: GatewayMetrics | null;
+  /** How long a shutdown waits for in-flight requests (Apollo's drain). Default 10 s. */
+  shutdownGraceMs?: number;
 }
 
 export interface GraphQLServer {
@@ -60,6 +68,8 @@ export interface GraphQLServer {
 
 type SocketExtra = {
   driver?: AuthenticatedDriver;
+  /** Operations running on this socket, for the open-subscriptions gauge. */
+  openOperations?: number;
 };
 
 export async function createGraphQLServer(options: GraphQLServerOptions): Promise<GraphQLServer> {
@@ -111,6 +121,11 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
           timer.unref();
           socket.once("close", () => clearTimeout(timer));
         }
+        // A socket that goes away takes its operations with it (graphql-ws may not complete them).
+        ctx.extra.socket.once("close", () => {
+          options.metrics?.openSubscriptions.dec(ctx.extra.openOperations ?? 0);
+          ctx.extra.openOperations = 0;
+        });
         return true;
       },
       // Replaces graphql-ws's own parse + validate: allow-list, token limit, limits, introspection.
@@ -122,11 +137,23 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
         return { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
       },
       context: (ctx) => contextFor(ctx.extra.driver ?? null, "ws"),
+      onOperation: (ctx) => {
+        ctx.extra.openOperations = (ctx.extra.openOperations ?? 0) + 1;
+        options.metrics?.openSubscriptions.inc();
+        options.metrics?.graphqlRequests.inc({ transport: "ws", operation_type: "subscription", outcome: "ok" });
+        return undefined;
+      },
+      onComplete: (ctx) => {
+        if (!ctx.extra.openOperations) return;
+        ctx.extra.openOperations--;
+        options.metrics?.openSubscriptions.dec();
+      },
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors?.length) return undefined;
         return { ...result, errors: wsErrors(result.errors) };
       },
       onError: (_ctx, _id, _payload, errors) => {
+        options.metrics?.graphqlRequests.inc({ transport: "ws", operation_type: "subscription", outcome: "error" });
         logger.debug({ errors: errors.map((e) => e.message) }, "websocket operation refused or failed");
         return wsErrors(errors);
       },
@@ -148,20 +175,47 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     ...(persisted.mode === "allow-list" ? { persistedQueries: false as const } : {}),
     formatError,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: options.shutdownGraceMs ?? 10_000 }),
       // No cache hints are used: skip the plugin's per-field work.
       ApolloServerPluginCacheControlDisabled(),
       options.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
-      { async serverWillStart() { return { async drainServer() { await wsHandle.dispose(); } }; } },
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              // 1012 "service restart": apps reconnect (to another replica) and resume, see README.
+              for (const socket of wsServer.clients) socket.close(1012, "Service restart: reconnect");
+              await wsHandle.dispose();
+            },
+          };
+        },
+      },
+      {
+        async requestDidStart() {
+          return {
+            async willSendResponse({ operation, errors }) {
+              options.metrics?.graphqlRequests.inc({
+                transport: "http",
+                operation_type: operation?.operation ?? "unknown",
+                outcome: errors?.length ? "error" : "ok",
+              });
+            },
+          };
+        },
+      },
     ],
   });
   await apollo.start();
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (options.ops?.(req, res)) return;
     const url = new URL(req.url ?? "/", "http://gateway");
     if (url.pathname === "/healthz") return send(res, 200, { "content-type": "application/json" }, '{"status":"ok"}');
     if (url.pathname !== GRAPHQL_PATH) return send(res, 404, { "content-type": "text/plain" }, "Not found");
-    void serveGraphQL(req, res, url).catch((error: unknown) => {
+    // One id per request, echoed to the caller and carried into every log line down to the Hubject call.
+    const requestId = requestIdFrom(req.headers["x-request-id"]);
+    res.setHeader("x-request-id", requestId);
+    void withRequestId(requestId, () => serveGraphQL(req, res, url)).catch((error: unknown) => {
       logger.error({ err: error }, "GraphQL HTTP request failed");
       if (!res.headersSent) sendError(res, 500, INTERNAL_ERROR_MESSAGE, "INTERNAL_SERVER_ERROR");
       else res.end();

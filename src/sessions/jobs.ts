@@ -13,7 +13,7 @@ export interface JobRunner {
   stop(): Promise<void>;
 }
 
-export function startJobs(jobs: Job[], logger: Logger): JobRunner {
+export function startJobs(jobs: Job[], logger: Logger, options: { shouldRun?: () => Promise<boolean> } = {}): JobRunner {
   const running = new Map<string, Promise<unknown>>();
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
@@ -35,7 +35,11 @@ export function startJobs(jobs: Job[], logger: Logger): JobRunner {
   for (const job of jobs) {
     if (job.intervalMs <= 0) continue;
     const timer = setInterval(() => {
-      if (!stopped && !running.has(job.name)) void runOnce(job);
+      if (stopped || running.has(job.name)) return;
+      // Once per cluster: only the replica holding the lease runs the job (a scheduled run, not runNow).
+      void (options.shouldRun ? options.shouldRun() : Promise.resolve(true)).then((lead) => {
+        if (lead && !stopped && !running.has(job.name)) void runOnce(job);
+      });
     }, job.intervalMs);
     timer.unref();
     timers.push(timer);

@@ -65,6 +65,16 @@ export interface InboundOutcome {
   session: ChargingSession | null;
 }
 
+/** What the use cases report to metrics (GatewayMetrics implements it). */
+export interface SessionMetrics {
+  /** "ACCEPTED" or the ChargingError code the driver saw. */
+  remoteStart(outcome: string): void;
+  /** An app-started session reached CHARGING this long after it was requested. */
+  reachedCharging(seconds: number): void;
+  /** A message from Hubject: stored or duplicate, and how late it came after the event at the charger. */
+  inbound(type: string, result: "stored" | "duplicate", lagSeconds: number | null): void;
+}
+
 export interface SessionServiceOptions {
   store: SessionStore;
   hubject: RemoteCharging;
@@ -78,6 +88,7 @@ export interface SessionServiceOptions {
   joinTimeoutMs: number;
   /** Per-driver and EMP-wide rate limits; none by default. */
   limits?: MutationLimits;
+  metrics?: SessionMetrics;
 }
 
 const IDEMPOTENCY_KEY_MAX = 200;
@@ -205,6 +216,7 @@ export class SessionService {
    */
   async receive(parsed: ParsedInbound): Promise<InboundOutcome> {
     const { stored, seq } = await this.deps.store.recordInbound(parsed.message);
+    this.deps.metrics?.inbound(parsed.message.type, stored ? "stored" : "duplicate", lagOf(parsed));
     if (!stored || seq === null) return { duplicate: true, session: null };
     const session = await this.applyInbound(parsed, seq);
     if (!session) {
@@ -248,7 +260,8 @@ export class SessionService {
 
   /** Pushes the session again, unchanged, e.g. when it just turned stale. */
   announce(session: ChargingSession): void {
-    this.deps.events.publish(session);
+    // Same version as subscribers already have: only an explicit re-announcement passes their filter.
+    this.deps.events.publish(session, { reannounce: true });
   }
 
   /** Resolves when every upstream call this process started has settled (graceful shutdown). */
@@ -370,6 +383,7 @@ export class SessionService {
         break;
     }
     this.logOutcome("AuthorizeRemoteStart", session, outcome, error);
+    this.deps.metrics?.remoteStart(error?.code ?? "ACCEPTED");
     let settled = (await this.apply(session.id, event)) ?? session;
     if (settled.hubjectSessionId) settled = (await this.applyMessagesFor(settled)) ?? settled;
     return { session: settled, error };
@@ -505,6 +519,10 @@ export class SessionService {
       if (!next) return current;
       if (await this.deps.store.replace(next)) {
         this.deps.events.publish(next);
+        const firstCharging = current.status === "REQUESTED" || current.status === "OUTCOME_UNKNOWN" || current.status === "ACCEPTED";
+        if (firstCharging && next.status === "CHARGING" && next.origin === "APP") {
+          this.deps.metrics?.reachedCharging((next.updatedAt.getTime() - next.requestedAt.getTime()) / 1000);
+        }
         return next;
       }
     }
@@ -540,6 +558,22 @@ function resultOf(session: ChargingSession | null): ChargingResult {
   if (session.status === "REJECTED" && code) return { session, error: chargingErrorForOicpCode(code) };
   if (session.status === "OUTCOME_UNKNOWN") return { session, error: code ? chargingErrorForOicpCode(code) : TRANSPORT_ERRORS.outcomeUnknown() };
   return { session, error: null };
+}
+
+/** Seconds from the event at the charger to its arrival here, when the message says when it happened. */
+function lagOf(parsed: ParsedInbound): number | null {
+  const e = parsed.event;
+  const at =
+    e.type === "CHARGING_PROGRESS"
+      ? e.eventOccurred
+      : e.type === "CHARGING_STARTED"
+        ? e.chargingStart
+        : e.type === "CHARGING_ENDED"
+          ? e.chargingEnd
+          : e.type === "CDR_RECEIVED"
+            ? e.cdr.sessionEnd
+            : null;
+  return at ? Math.max(0, (parsed.message.receivedAt.getTime() - at.getTime()) / 1000) : null;
 }
 
 function toStatusCode(status: { code: string; description: string | null; additionalInfo: string | null }): StatusCode {

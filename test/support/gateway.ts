@@ -165,8 +165,9 @@ export async function startTestGateway(
       return { status: response.status, body: await response.json() };
     },
     async close({ removeData = true } = {}) {
-      await Promise.all(clients.map((c) => c.dispose()));
+      // The gateway first: its clients should see what a real shutdown sends them (1012).
       await gateway.close();
+      await Promise.all(clients.map((c) => c.dispose()));
       if (removeData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

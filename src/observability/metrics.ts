@@ -1,0 +1,68 @@
+// Prometheus metrics (prom-client). One registry per gateway instance, so that several gateways in
+// one process (tests) never share counters; /metrics serves it.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  readonly graphqlRequests = new Counter({
+    name: "gateway_graphql_requests_total",
+    help: "GraphQL operations by transport, type and outcome",
+    labelNames: ["transport", "operation_type", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly hubjectCalls = new Counter({
+    name: "gateway_hubject_calls_total",
+    help: "Calls to Hubject by operation, outcome (HTTP status, transport failure or circuit-open) and OICP status code",
+    labelNames: ["operation", "outcome", "oicp_code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly hubjectCallSeconds = new Histogram({
+    name: "gateway_hubject_call_duration_seconds",
+    help: "Duration of calls to Hubject (remote start/stop include the CPO's up to 60 s)",
+    labelNames: ["operation"] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 90],
+    registers: [this.registry],
+  });
+
+  readonly remoteStartOutcomes = new Counter({
+    name: "gateway_remote_start_outcomes_total",
+    help: "Remote starts by outcome: ACCEPTED, or the ChargingError code the driver saw",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly startToCharging = new Histogram({
+    name: "gateway_start_to_charging_seconds",
+    help: "Time from the driver's startCharging to the session reaching CHARGING",
+    buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+
+  readonly openSubscriptions = new Gauge({
+    name: "gateway_open_subscriptions",
+    help: "sessionUpdated subscriptions currently open on this replica",
+    registers: [this.registry],
+  });
+
+  readonly notificationLag = new Histogram({
+    name: "gateway_notification_lag_seconds",
+    help: "Time from the event at the charger (EventOccurred, ChargingStart, ChargingEnd, SessionEnd) to its arrival",
+    labelNames: ["type"] as const,
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600],
+    registers: [this.registry],
+  });
+
+  readonly inboundMessages = new Counter({
+    name: "gateway_inbound_messages_total",
+    help: "Messages Hubject sent us: stored, duplicate or rejected (022)",
+    labelNames: ["type", "result"] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "gateway_" });
+  }
+}
