@@ -102,59 +102,9 @@ export async function startTestGateway(
       return { status: response.status, body: (await response.json()) as any };
     },
     subscribe(token, query, variables) {
-      let resolveClosed!: (value: { code: number; reason: string } | null) => void;
-      const closed = new Promise<{ code: number; reason: string } | null>((resolve) => (resolveClosed = resolve));
-      const client = createClient({
-        url: gateway.websocketUrl,
-        webSocketImpl: WebSocket,
-        lazy: false,
-        retryAttempts: 0,
-        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
-        on: { closed: (event: any) => resolveClosed({ code: event?.code, reason: event?.reason }) },
-        onNonLazyError: () => undefined,
-      });
-      clients.push(client);
-      const events: any[] = [];
-      const errors: unknown[] = [];
-      const waiters: Array<{ predicate: (e: any) => boolean; resolve: (e: any) => void }> = [];
-      client.subscribe(
-        { query, variables: variables ?? {} },
-        {
-          next: (result) => {
-            if (result.errors) errors.push(...result.errors);
-            const event = result.data ? Object.values(result.data)[0] : undefined;
-            if (!event) return;
-            events.push(event);
-            for (const waiter of [...waiters]) {
-              if (waiter.predicate(event)) {
-                waiters.splice(waiters.indexOf(waiter), 1);
-                waiter.resolve(event);
-              }
-            }
-          },
-          error: (error) => errors.push(error),
-          complete: () => undefined,
-        },
-      );
-      return {
-        events,
-        errors,
-        closed,
-        waitFor(predicate, timeoutMs = 10_000) {
-          const seen = events.find(predicate);
-          if (seen) return Promise.resolve(seen);
-          return new Promise((resolve, reject) => {
-            const timer = setTimeout(
-              () => reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => e.status))}`)),
-              timeoutMs,
-            );
-            waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
-          });
-        },
-        async dispose() {
-          await client.dispose();
-        },
-      };
+      const subscription = subscribeAt(gateway.websocketUrl, token, query, variables);
+      clients.push(subscription.client);
+      return subscription;
     },
     async postOicp(path, body) {
       const response = await fetch(`${gateway.oicpUrl}${path}`, {
@@ -169,6 +119,68 @@ export async function startTestGateway(
       await gateway.close();
       await Promise.all(clients.map((c) => c.dispose()));
       if (removeData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A graphql-ws client on any gateway (another process, another replica). */
+export function subscribeAt(
+  websocketUrl: string,
+  token: string | null,
+  query: string,
+  variables?: Record<string, unknown>,
+): Subscription & { client: Client } {
+  let resolveClosed!: (value: { code: number; reason: string } | null) => void;
+  const closed = new Promise<{ code: number; reason: string } | null>((resolve) => (resolveClosed = resolve));
+  const client = createClient({
+    url: websocketUrl,
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    on: { closed: (event: any) => resolveClosed({ code: event?.code, reason: event?.reason }) },
+    onNonLazyError: () => undefined,
+  });
+  const events: any[] = [];
+  const errors: unknown[] = [];
+  const waiters: Array<{ predicate: (e: any) => boolean; resolve: (e: any) => void }> = [];
+  client.subscribe(
+    { query, variables: variables ?? {} },
+    {
+      next: (result) => {
+        if (result.errors) errors.push(...result.errors);
+        const event = result.data ? Object.values(result.data)[0] : undefined;
+        if (!event) return;
+        events.push(event);
+        for (const waiter of [...waiters]) {
+          if (waiter.predicate(event)) {
+            waiters.splice(waiters.indexOf(waiter), 1);
+            waiter.resolve(event);
+          }
+        }
+      },
+      error: (error) => errors.push(error),
+      complete: () => undefined,
+    },
+  );
+  return {
+    client,
+    events,
+    errors,
+    closed,
+    waitFor(predicate, timeoutMs = 10_000) {
+      const seen = events.find(predicate);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => e.status))}`)),
+          timeoutMs,
+        );
+        waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+      });
+    },
+    async dispose() {
+      await client.dispose();
     },
   };
 }
