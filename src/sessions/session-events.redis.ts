@@ -13,6 +13,7 @@
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { createPubSub, type PubSubEventTarget } from "@graphql-yoga/subscription";
 import { Redis, type RedisOptions } from "ioredis";
+import { cdrFromWire, cdrToWire, date, dateOrNull, isoOrNull, iso, record, str, strOrNull, WireError, type WireValue } from "./session.json.js";
 import type { Logger } from "../logger.js";
 import {
   createSessionFanOut,
@@ -249,8 +250,6 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
 
 export const SESSION_WIRE_FORMAT = 1;
 
-type WireCdr = { [K in keyof ChargeDetailRecord]: WireValue<ChargeDetailRecord[K]> };
-type WireValue<V> = V extends Date ? string : V extends ChargeDetailRecord ? WireCdr : V;
 export type WireSession = { [K in keyof ChargingSession]: WireValue<ChargingSession[K]> };
 export interface WireEnvelope {
   format: typeof SESSION_WIRE_FORMAT;
@@ -304,23 +303,6 @@ function sessionToWire(s: ChargingSession): WireSession {
   };
 }
 
-function cdrToWire(c: ChargeDetailRecord): WireCdr {
-  return {
-    hubjectSessionId: c.hubjectSessionId,
-    evseId: c.evseId,
-    evcoId: c.evcoId,
-    partnerProductId: c.partnerProductId,
-    sessionStart: iso(c.sessionStart),
-    sessionEnd: iso(c.sessionEnd),
-    chargingStart: iso(c.chargingStart),
-    chargingEnd: iso(c.chargingEnd),
-    consumedEnergyKwh: c.consumedEnergyKwh,
-    meterValueStart: c.meterValueStart,
-    meterValueEnd: c.meterValueEnd,
-    receivedAt: iso(c.receivedAt),
-    raw: c.raw,
-  };
-}
 
 function sessionFromWire(w: Record<string, unknown>): ChargingSession {
   return {
@@ -356,24 +338,6 @@ function statusCodeFromWire(w: Record<string, unknown>): StatusCode {
   return { code: str(w, "code", "lastStatusCode."), description: strOrNull(w, "description", "lastStatusCode."), additionalInfo: strOrNull(w, "additionalInfo", "lastStatusCode.") };
 }
 
-function cdrFromWire(w: Record<string, unknown>): ChargeDetailRecord {
-  const at = "chargeDetailRecord.";
-  return {
-    hubjectSessionId: str(w, "hubjectSessionId", at),
-    evseId: str(w, "evseId", at),
-    evcoId: strOrNull(w, "evcoId", at),
-    partnerProductId: strOrNull(w, "partnerProductId", at),
-    sessionStart: date(w, "sessionStart", at),
-    sessionEnd: date(w, "sessionEnd", at),
-    chargingStart: date(w, "chargingStart", at),
-    chargingEnd: date(w, "chargingEnd", at),
-    consumedEnergyKwh: str(w, "consumedEnergyKwh", at),
-    meterValueStart: strOrNull(w, "meterValueStart", at),
-    meterValueEnd: strOrNull(w, "meterValueEnd", at),
-    receivedAt: date(w, "receivedAt", at),
-    raw: record(w.raw, `${at}raw`),
-  };
-}
 
 // Every value of the unions, checked by the compiler in both directions.
 const ORIGINS = ["APP", "CHARGER"] as const satisfies readonly SessionOrigin[];
@@ -382,34 +346,6 @@ type Covers<Union, Listed> = [Exclude<Union, Listed>] extends [never] ? true : f
 const coversAll: [Covers<SessionOrigin, (typeof ORIGINS)[number]>, Covers<FiguresSource, (typeof FIGURES_SOURCES)[number]>] = [true, true];
 void coversAll;
 
-class WireError extends Error {}
-
-function iso(value: Date): string {
-  // An invalid Date has no ISO form: refuse it here rather than send a message nobody can read.
-  return value.toISOString();
-}
-const isoOrNull = (value: Date | null): string | null => (value === null ? null : iso(value));
-
-function record(value: unknown, field: string): Record<string, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new WireError(`${field}: not an object`);
-  return value as Record<string, unknown>;
-}
-function str(w: Record<string, unknown>, field: string, at = ""): string {
-  const value = w[field];
-  if (typeof value !== "string") throw new WireError(`${at}${field}: not a string`);
-  return value;
-}
-function strOrNull(w: Record<string, unknown>, field: string, at = ""): string | null {
-  return w[field] === null ? null : str(w, field, at);
-}
-function date(w: Record<string, unknown>, field: string, at = ""): Date {
-  const value = new Date(str(w, field, at));
-  if (Number.isNaN(value.getTime())) throw new WireError(`${at}${field}: not a date`);
-  return value;
-}
-function dateOrNull(w: Record<string, unknown>, field: string, at = ""): Date | null {
-  return w[field] === null ? null : date(w, field, at);
-}
 function version(w: Record<string, unknown>, field: string): number {
   const value = w[field];
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new WireError(`${field}: not a version`);

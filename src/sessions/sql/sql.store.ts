@@ -23,6 +23,7 @@ import type {
   SessionStore,
   StoredInboundMessage,
 } from "../session.store.js";
+import { cdrFromWire, cdrToWire, record } from "../session.json.js";
 import type { ChargingSessionsTable, Database, InboundMessagesTable, SqlFlavor } from "./database.js";
 import { migrateToLatest } from "./migrations.js";
 
@@ -346,55 +347,6 @@ const fromIsoOrNull = (value: string | null, column: string): Date | null =>
 /** JSON columns are text today; accepting an already parsed value keeps a later jsonb column working. */
 const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
 
-interface StoredChargeDetailRecord extends Omit<
-  ChargeDetailRecord,
-  "sessionStart" | "sessionEnd" | "chargingStart" | "chargingEnd" | "receivedAt"
-> {
-  sessionStart: string;
-  sessionEnd: string;
-  chargingStart: string;
-  chargingEnd: string;
-  receivedAt: string;
-}
-
-function cdrToJson(cdr: ChargeDetailRecord): string {
-  const stored: StoredChargeDetailRecord = {
-    hubjectSessionId: cdr.hubjectSessionId,
-    evseId: cdr.evseId,
-    evcoId: cdr.evcoId,
-    partnerProductId: cdr.partnerProductId,
-    sessionStart: toIso(cdr.sessionStart),
-    sessionEnd: toIso(cdr.sessionEnd),
-    chargingStart: toIso(cdr.chargingStart),
-    chargingEnd: toIso(cdr.chargingEnd),
-    consumedEnergyKwh: cdr.consumedEnergyKwh,
-    meterValueStart: cdr.meterValueStart,
-    meterValueEnd: cdr.meterValueEnd,
-    receivedAt: toIso(cdr.receivedAt),
-    raw: cdr.raw,
-  };
-  return JSON.stringify(stored);
-}
-
-function cdrFromJson(value: unknown): ChargeDetailRecord {
-  const s = parseJson(value) as StoredChargeDetailRecord;
-  return {
-    hubjectSessionId: s.hubjectSessionId,
-    evseId: s.evseId,
-    evcoId: s.evcoId ?? null,
-    partnerProductId: s.partnerProductId ?? null,
-    sessionStart: fromIso(s.sessionStart, "charge_detail_record.sessionStart"),
-    sessionEnd: fromIso(s.sessionEnd, "charge_detail_record.sessionEnd"),
-    chargingStart: fromIso(s.chargingStart, "charge_detail_record.chargingStart"),
-    chargingEnd: fromIso(s.chargingEnd, "charge_detail_record.chargingEnd"),
-    consumedEnergyKwh: s.consumedEnergyKwh,
-    meterValueStart: s.meterValueStart ?? null,
-    meterValueEnd: s.meterValueEnd ?? null,
-    receivedAt: fromIso(s.receivedAt, "charge_detail_record.receivedAt"),
-    raw: s.raw,
-  };
-}
-
 function sessionToRow(s: ChargingSession): SessionRow {
   return {
     id: s.id,
@@ -420,7 +372,7 @@ function sessionToRow(s: ChargingSession): SessionRow {
     figures_source: s.figuresSource,
     error_type: s.errorType,
     error_info: s.errorInfo,
-    charge_detail_record: s.chargeDetailRecord === null ? null : cdrToJson(s.chargeDetailRecord),
+    charge_detail_record: s.chargeDetailRecord === null ? null : JSON.stringify(cdrToWire(s.chargeDetailRecord)),
     version: s.version,
   };
 }
@@ -451,7 +403,8 @@ function rowToSession(r: SessionRow): ChargingSession {
     figuresSource: r.figures_source as FiguresSource | null,
     errorType: r.error_type,
     errorInfo: r.error_info,
-    chargeDetailRecord: r.charge_detail_record === null ? null : cdrFromJson(r.charge_detail_record),
+    chargeDetailRecord:
+      r.charge_detail_record === null ? null : cdrFromWire(record(parseJson(r.charge_detail_record), "charge_detail_record")),
     // PostgreSQL drivers may hand integers back as strings or bigints.
     version: Number(r.version),
   };
