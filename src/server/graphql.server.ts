@@ -2,7 +2,7 @@
 // graphql-ws on the same path /graphql. Both transports get the same protection, in this order:
 // size (HTTP body / websocket message), persisted-query allow-list (persisted-queries.ts), token
 // limit and validation with the document limits (armor.ts), and one error masking (error-masking.ts).
-import { ApolloServer, HeaderMap, type BaseContext } from "@apollo/server";
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
@@ -59,6 +59,12 @@ export interface GraphQLServerOptions {
   metrics?: GatewayMetrics | null;
   /** How long a shutdown waits for in-flight requests (Apollo's drain). Default 10 s. */
   shutdownGraceMs?: number;
+  /** More HTTP routes on this listener (e.g. the development app page); return true when handled. */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** More Apollo Server plugins (tracing, federation's subscription callbacks, …). */
+  plugins?: ApolloServerPlugin<GatewayContext & BaseContext>[];
+  /** Runs each HTTP GraphQL request inside (e.g. a trace context taken from the request headers). */
+  aroundRequest?: <T>(req: IncomingMessage, work: () => Promise<T>) => Promise<T>;
 }
 
 export interface GraphQLServer {
@@ -190,6 +196,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
           };
         },
       },
+      ...(options.plugins ?? []),
       {
         async requestDidStart() {
           return {
@@ -209,13 +216,15 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     if (options.ops?.(req, res)) return;
+    if (options.extraRoutes?.(req, res)) return;
     const url = new URL(req.url ?? "/", "http://gateway");
     if (url.pathname === "/healthz") return send(res, 200, { "content-type": "application/json" }, '{"status":"ok"}');
     if (url.pathname !== GRAPHQL_PATH) return send(res, 404, { "content-type": "text/plain" }, "Not found");
     // One id per request, echoed to the caller and carried into every log line down to the Hubject call.
     const requestId = requestIdFrom(req.headers["x-request-id"]);
     res.setHeader("x-request-id", requestId);
-    void withRequestId(requestId, () => serveGraphQL(req, res, url)).catch((error: unknown) => {
+    const around = options.aroundRequest ?? (<T>(_req: IncomingMessage, work: () => Promise<T>) => work());
+    void withRequestId(requestId, () => around(req, () => serveGraphQL(req, res, url))).catch((error: unknown) => {
       logger.error({ err: error }, "GraphQL HTTP request failed");
       if (!res.headersSent) sendError(res, 500, INTERNAL_ERROR_MESSAGE, "INTERNAL_SERVER_ERROR");
       else res.end();
