@@ -12,10 +12,8 @@ import { ChargingSessionConnection } from "../schema/connection.type.js";
 import { Evse } from "../schema/evse.type.js";
 import type { ChargingResult } from "../sessions/session.service.js";
 import { requireDriver, type GatewayContext } from "../server/context.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
 import { loadEvse } from "./evse-status.js";
-
-const MAX_PAGE = 100;
+import { MAX_PAGE, sessionPage } from "./session-page.js";
 
 function toPayload({ session, error }: ChargingResult) {
   return {
@@ -49,15 +47,7 @@ export class ChargingResolver {
     @Arg("active", () => Boolean, { nullable: true, description: "true: only sessions still going; false: only finished ones." })
     active?: boolean | null,
   ) {
-    const driver = requireDriver(ctx);
-    if (first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}.`, "first");
-    const { sessions, hasNextPage } = await ctx.sessions.listForDriver(driver, {
-      first,
-      after: after ? decodeCursor(after) : undefined,
-      active: active ?? undefined,
-    });
-    const edges = sessions.map((node) => ({ cursor: encodeCursor(node), node }));
-    return { edges, nodes: sessions, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return sessionPage(ctx, requireDriver(ctx), { first, after, active });
   }
 
   @Query(() => Evse, { nullable: true, description: "A charging point with its live status from Hubject." })

@@ -1,6 +1,7 @@
 import { Repeater } from "@graphql-yoga/subscription";
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import { unauthenticated } from "../errors.js";
+import { pushSpan } from "../observability/tracing-context.js";
 import { ChargingSession } from "../schema/charging-session.type.js";
 import { requireDriver, type GatewayContext } from "../server/context.js";
 import type { ChargingSession as Session } from "../sessions/session.js";
@@ -26,7 +27,8 @@ export class SessionUpdatesResolver {
     @Root() session: ChargingSession,
     @Arg("sessionId", () => ID, { nullable: true }) _sessionId?: string | null,
   ): ChargingSession {
-    return session;
+    // One span per delivered event, child of the span that produced the change (tracing.ts).
+    return pushSpan(session, () => session);
   }
 }
 

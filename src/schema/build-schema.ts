@@ -3,12 +3,19 @@ import { createPubSub } from "@graphql-yoga/subscription";
 import type { GraphQLSchema } from "graphql";
 import { GraphQLDateTime } from "graphql-scalars";
 import { buildSchema, buildSchemaSync, type BuildSchemaOptions } from "type-graphql";
+import { toSubgraphSchema } from "../federation/subgraph-schema.js";
 import { ChargingSessionFieldsResolver } from "../resolvers/charging-session.resolver.js";
 import { ChargingResolver } from "../resolvers/charging.resolver.js";
+import { DriverSessionsResolver } from "../resolvers/driver.resolver.js";
+import { entityReferenceResolvers } from "../resolvers/entity-references.js";
 import { SessionUpdatesResolver } from "../resolvers/session-updates.resolver.js";
+import { DriverEntity } from "./driver.type.js";
 
 const options: BuildSchemaOptions = {
-  resolvers: [ChargingResolver, ChargingSessionFieldsResolver, SessionUpdatesResolver],
+  resolvers: [ChargingResolver, ChargingSessionFieldsResolver, SessionUpdatesResolver, DriverSessionsResolver],
+  // Driver is reached only through the router (_entities), never from our Query: type-graphql
+  // leaves such types out unless they are named here.
+  orphanedTypes: [DriverEntity],
   scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
   validate: false,
   // type-graphql insists on a PubSub whenever a @Subscription exists, even one with its own
@@ -16,11 +23,15 @@ const options: BuildSchemaOptions = {
   pubSub: createPubSub(),
 };
 
-/** Built once per process; the schema holds no per-request state. */
-export function buildGatewaySchema(): Promise<GraphQLSchema> {
-  return buildSchema(options);
+/**
+ * Built once per process; the schema holds no per-request state. It is the Federation 2 subgraph
+ * schema (federation/subgraph-schema.ts): the apps' queries, mutations and subscription as before,
+ * plus _entities/_service for a router.
+ */
+export async function buildGatewaySchema(): Promise<GraphQLSchema> {
+  return toSubgraphSchema(await buildSchema(options), entityReferenceResolvers);
 }
 
 export function buildGatewaySchemaSync(): GraphQLSchema {
-  return buildSchemaSync(options);
+  return toSubgraphSchema(buildSchemaSync(options), entityReferenceResolvers);
 }

@@ -1,4 +1,4 @@
-import { Field, Float, ID, ObjectType, registerEnumType } from "type-graphql";
+import { Directive, Field, Float, ID, ObjectType, registerEnumType } from "type-graphql";
 import { SESSION_STATUSES, type FiguresSource, type SessionOrigin, type SessionStatus } from "../sessions/session.js";
 import { Evse } from "./evse.type.js";
 
@@ -80,7 +80,10 @@ export class ChargeDetailRecord {
   receivedAt!: Date;
 }
 
+// A federation entity: other subgraphs may hold a session id and let the router fetch the session
+// here (Query._entities, resolved in resolvers/entity-references.ts, only for its own driver).
 @ObjectType({ description: "One charging session of the signed-in driver." })
+@Directive('@key(fields: "id")')
 export class ChargingSession {
   @Field(() => ID, { description: "The gateway's id; also sent to Hubject as EMPPartnerSessionID." })
   id!: string;

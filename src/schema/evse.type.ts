@@ -1,4 +1,4 @@
-import { Field, ObjectType, registerEnumType } from "type-graphql";
+import { Directive, Field, ObjectType, registerEnumType } from "type-graphql";
 import type { OicpEvseStatus } from "../oicp/wire.js";
 
 export const EVSE_STATUS_VALUES = {
@@ -22,7 +22,10 @@ const FROM_OICP: Record<OicpEvseStatus, EvseStatus> = {
 };
 export const evseStatusFromOicp = (status: OicpEvseStatus): EvseStatus => FROM_OICP[status] ?? "UNKNOWN";
 
+// A federation entity keyed by the EvseID: a location or tariff subgraph can point at an EVSE and
+// the router asks here for its live status (batched into PullEvseStatusById, entity-references.ts).
 @ObjectType({ description: "A charging point (EVSE) reachable through Hubject." })
+@Directive('@key(fields: "id")')
 export class Evse {
   @Field(() => String, { description: "The EvseID, exactly as Hubject knows it." })
   id!: string;

@@ -63,7 +63,10 @@ export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimit
   });
   // Armor's rules report (code BAD_USER_INPUT) instead of throwing; Apollo re-codes validation
   // errors as GRAPHQL_VALIDATION_FAILED, and so does checkDocument below.
-  const { validationRules } = armor.protect();
+  const { validationRules: armorRules } = armor.protect();
+  // Federation's Query._service { sdl } is the whole schema: with introspection off it is refused
+  // too (routers compose from a supergraph file; see DEPLOYMENT.md).
+  const validationRules: ValidationRule[] = options.introspection ? armorRules : [...armorRules, NoServiceSdlRule];
   const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
   const wsRules: ValidationRule[] = [
     ...specifiedRules,
@@ -98,3 +101,12 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
     extensions: { ...error.extensions, code },
   });
 }
+
+/** Refuses Query._service (federation's SDL) — used when introspection is off. */
+const NoServiceSdlRule: ValidationRule = (context) => ({
+  Field(node) {
+    if (node.name.value === "_service" && context.getParentType()?.name === "Query") {
+      context.reportError(new GraphQLError("The subgraph SDL (_service) is not available: introspection is disabled.", { nodes: [node] }));
+    }
+  },
+});

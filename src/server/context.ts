@@ -1,6 +1,7 @@
 import DataLoader from "dataloader";
 import { unauthenticated } from "../errors.js";
 import type { OicpEvseStatus } from "../oicp/wire.js";
+import type { ChargingSession } from "../sessions/session.js";
 import type { SessionEvents } from "../sessions/session.events.js";
 import type { Driver, SessionService } from "../sessions/session.service.js";
 
@@ -13,6 +14,14 @@ export interface GatewayContext {
   staleAfterMs: number;
   /** One per request (HTTP) or per event (subscriptions): batches EVSE status lookups. */
   evseStatus: DataLoader<string, OicpEvseStatus>;
+  /**
+   * Federation: the ChargingSession references of one request (Query._entities), batched into
+   * one store.getMany and already narrowed to the caller's own sessions (another driver's id
+   * loads as null). Built by federation/loaders.ts#federationLoaders, bound to `driver`.
+   * Optional only so that a context built without it still type-checks: resolving a
+   * ChargingSession reference without it is a wiring bug and fails loudly.
+   */
+  sessionReferences: DataLoader<string, ChargingSession | null>;
 }
 
 export function requireDriver(context: GatewayContext): Driver {
