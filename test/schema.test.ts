@@ -20,5 +20,5 @@ it("the committed schema.graphql matches the schema the code builds", () => {
     status = failed.status;
     output = `${failed.stdout}${failed.stderr}`;
   }
-  expect(status, `schema.graphql is stale: run \`npm run codegen\` and commit it.\n${output}`).toBe(0);
+  expect(status, `schema.graphql or src/client/generated is stale: run \`npm run codegen\` and commit them.\n${output}`).toBe(0);
 }, 120_000);
