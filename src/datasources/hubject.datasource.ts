@@ -31,7 +31,9 @@ import {
   type RetryPolicy,
 } from "cockatiel";
 import got, { RequestError, TimeoutError, type Got } from "got";
+import { context, SpanKind, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
 import { createLogger, redactEvcoId, type Logger } from "../logger.js";
+import { defaultTracer } from "../observability/tracing-context.js";
 import {
   EVCO_ID,
   EVSE_ID,
@@ -82,6 +84,8 @@ export interface HubjectDatasourceOptions {
   /** Retries of the safe calls and the circuit breaker; defaults in DEFAULT_RESILIENCE. */
   resilience?: HubjectResilienceOptions;
   logger?: Logger;
+  /** One client span "hubject <Operation>" per exchange. Default: the global API's (no-op unless tracing was started). */
+  tracer?: Tracer;
 }
 
 export interface HubjectResilienceOptions {
@@ -309,6 +313,9 @@ export class HubjectDatasource {
   private readonly client: Got;
   private readonly log: Logger;
   private readonly observer: ((observation: HubjectExchangeObservation) => void) | undefined;
+  private readonly tracer: Tracer;
+  /** The spans' server.address, server.port and url.full prefix. */
+  private readonly spanTarget: { address: string; port: number; base: string };
   private closed = false;
   /** Effective retry and breaker settings. */
   readonly resilience: Readonly<Required<HubjectResilienceOptions>>;
@@ -325,6 +332,13 @@ export class HubjectDatasource {
     }
     this.providerId = options.providerId;
     this.observer = options.observer;
+    this.tracer = options.tracer ?? defaultTracer();
+    const parsedUrl = new URL(url);
+    this.spanTarget = {
+      address: parsedUrl.hostname,
+      port: Number(parsedUrl.port) || (parsedUrl.protocol === "https:" ? 443 : 80),
+      base: url.replace(/\/+$/, ""),
+    };
 
     this.remoteTimeoutMs = positive("remoteTimeoutMs", options.remoteTimeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS);
     if (this.remoteTimeoutMs <= CPO_REMOTE_WINDOW_MS && testOverrides?.allowShortRemoteTimeout !== true) {
@@ -642,6 +656,11 @@ export class HubjectDatasource {
       const detail = `circuit breaker open after ${this.resilience.breakerFailures} consecutive failed calls to Hubject; the request was not sent`;
       this.log.debug({ operation: request.operation }, "circuit open: call not sent");
       this.observer?.({ operation: request.operation, outcome: "circuit-open", oicpCode: null, seconds: 0 });
+      const span = this.startExchangeSpan(request);
+      span.setAttribute("hubject.circuit_open", true);
+      span.setAttribute("error.type", "circuit-open");
+      span.setStatus({ code: SpanStatusCode.ERROR, message: detail });
+      span.end();
       return { type: "circuit-open", detail };
     }
   }
@@ -763,9 +782,42 @@ export class HubjectDatasource {
     return breaker;
   }
 
-  /** The single place a request hits the network. */
+  /** The single place a request hits the network: one client span per exchange. */
   private async send(request: PostRequest): Promise<Exchange> {
     if (this.closed) return closedExchange();
+    const span = this.startExchangeSpan(request);
+    try {
+      const exchange = await this.exchange(request);
+      annotateExchangeSpan(span, exchange);
+      return exchange;
+    } catch (error) {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** "hubject <Operation>", a child of the active span (the GraphQL request, a job, …). */
+  private startExchangeSpan(request: PostRequest): Span {
+    return this.tracer.startSpan(
+      `hubject ${request.operation}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "oicp.operation": request.operation,
+          "http.request.method": "POST",
+          "server.address": this.spanTarget.address,
+          "server.port": this.spanTarget.port,
+          "url.full": `${this.spanTarget.base}/${request.path}`,
+        },
+      },
+      context.active(),
+    );
+  }
+
+  private async exchange(request: PostRequest): Promise<Exchange> {
     const started = Date.now();
     let exchange: Exchange;
     try {
@@ -1012,6 +1064,35 @@ function showsHubjectUnhealthy(exchange: Exchange): boolean {
   if (exchange.type === "circuit-open") return false;
   if (exchange.type === "transport-error") return exchange.failure !== "tls" && !LOCAL_FAILURE_CODES.has(exchange.code);
   return exchange.httpStatus === 408 || exchange.httpStatus >= 500;
+}
+
+/**
+ * The outcome on the exchange's span: HTTP status, OICP StatusCode, Hubject's Process-ID; an ERROR
+ * status for a transport failure, HTTP >= 400, a 2xx body that is not JSON, or a StatusCode other than 000.
+ */
+function annotateExchangeSpan(span: Span, exchange: Exchange): void {
+  if (!span.isRecording() || exchange.type === "circuit-open") return;
+  if (exchange.type === "transport-error") {
+    span.setAttribute("error.type", exchange.code);
+    span.setAttribute("hubject.failure", exchange.failure);
+    span.recordException({ name: exchange.code, message: exchange.detail });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `${exchange.failure}: ${exchange.detail}` });
+    return;
+  }
+  span.setAttribute("http.response.status_code", exchange.httpStatus);
+  if (exchange.processId) span.setAttribute("hubject.process_id", exchange.processId);
+  const code = oicpCodeOf(exchange.json);
+  if (code !== null) span.setAttribute("oicp.status_code", code);
+  if (exchange.httpStatus >= 400) {
+    span.setAttribute("error.type", String(exchange.httpStatus));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${exchange.httpStatus}${code ? ` (StatusCode ${code})` : ""}` });
+  } else if (exchange.json === undefined) {
+    span.setAttribute("error.type", "bad-response");
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${exchange.httpStatus} with a body that is not JSON` });
+  } else if (code !== null && code !== "000") {
+    span.setAttribute("error.type", `oicp-${code}`);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `StatusCode ${code}` });
+  }
 }
 
 /** TLS, 401 or StatusCode 017 in any answer, 403 (FACTS.md §1, §5). */

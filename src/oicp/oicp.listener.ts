@@ -10,8 +10,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { context, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import type { Logger } from "../logger.js";
 import type { OpsHandler } from "../observability/ops-endpoints.js";
+import { contextFromHeaders, defaultTracer, recordError } from "../observability/tracing-context.js";
 import { requestIdFrom, withRequestId } from "../observability/request-context.js";
 import type { SessionService } from "../sessions/session.service.js";
 import { BodyTooLargeError, readBody } from "../server/http-body.js";
@@ -36,6 +38,11 @@ export interface OicpListenerOptions {
   ops?: OpsHandler;
   /** Counts rejected messages (stored and duplicate ones are counted by the session service). */
   onRejected?: (operation: string) => void;
+  /**
+   * One server span "oicp <ChargingNotification|ChargeDetailRecord>" per inbound message, a child
+   * of the request's `traceparent` when it has one. Default: the global API's (no-op unless tracing was started).
+   */
+  tracer?: Tracer;
 }
 
 /**
@@ -62,6 +69,7 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
   const allowList = createIpAllowList(options.allowedIps);
   const tls = options.tls;
   const logger = options.logger;
+  const tracer = options.tracer ?? defaultTracer();
 
   function route(path: string): { route: Route; operatorId: string | null } | null {
     if (path === notificationPath) return { route: NOTIFICATIONS, operatorId: null };
@@ -97,7 +105,7 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
     const matched = route(path);
     if (!matched) return sendJson(res, 404, ack(false, "300", "Unknown endpoint"));
     if (req.method !== "POST") return sendJson(res, 405, ack(false, "022", "Use POST"));
-    void withRequestId(requestIdFrom(req.headers["x-request-id"]), () => handle(req, res, matched.route, matched.operatorId));
+    void withRequestId(requestIdFrom(req.headers["x-request-id"]), () => traced(req, res, matched.route, matched.operatorId));
   }
 
   let server: Server;
@@ -165,7 +173,33 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
     reloadTls: () => reloader?.check() ?? Promise.resolve(),
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse, route: Route, operatorId: string | null) {
+  /** handle() inside the message's server span: what the service publishes carries this trace. */
+  async function traced(req: IncomingMessage, res: ServerResponse, route: Route, operatorId: string | null) {
+    const parent = contextFromHeaders(req.headers);
+    const span = tracer.startSpan(
+      `oicp ${route.operation}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "oicp.operation": route.operation,
+          "http.request.method": "POST",
+          "url.path": (req.url ?? "/").split("?")[0]!,
+          ...(operatorId ? { "oicp.operator_id": operatorId } : {}),
+        },
+      },
+      parent,
+    );
+    try {
+      await context.with(trace.setSpan(parent, span), () => handle(req, res, route, operatorId, span));
+    } catch (error) {
+      recordError(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, route: Route, operatorId: string | null, span: Span) {
     const log = options.logger.child({ operation: route.operation, operatorId });
     let body: unknown;
     try {
@@ -174,15 +208,22 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
       const info = error instanceof BodyTooLargeError ? `Body larger than ${error.limit} bytes` : "Body is not valid JSON";
       log.warn({ problem: info }, "rejected inbound OICP message");
       options.onRejected?.(route.operation);
+      rejectedOnSpan(span, info);
       return sendJson(res, 200, ack(false, "022", "Data error", info));
     }
     const parsed = route.parse(body, new Date());
     if (!parsed.ok) {
       log.warn({ problem: parsed.problem }, "rejected inbound OICP message");
       options.onRejected?.(route.operation);
+      rejectedOnSpan(span, parsed.problem);
       return sendJson(res, 200, ack(false, "022", "Data error", parsed.problem));
     }
     const ids = parsed.value.ids;
+    if (span.isRecording()) {
+      span.setAttribute("oicp.message_type", parsed.value.message.type);
+      if (ids.hubjectSessionId) span.setAttribute("oicp.session_id", ids.hubjectSessionId);
+      if (ids.empPartnerSessionId) span.setAttribute("oicp.emp_partner_session_id", ids.empPartnerSessionId);
+    }
     const echo = {
       SessionID: ids.hubjectSessionId,
       CPOPartnerSessionID: ids.cpoPartnerSessionId,
@@ -194,13 +235,29 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
         { hubjectSessionId: ids.hubjectSessionId, type: parsed.value.message.type, duplicate: outcome.duplicate, sessionId: outcome.session?.id ?? null },
         "inbound OICP message stored",
       );
+      if (span.isRecording()) {
+        span.setAttribute("oicp.duplicate", outcome.duplicate);
+        if (outcome.session) span.setAttribute("emp.session.id", outcome.session.id);
+        span.setAttribute("oicp.status_code", "000");
+        span.setAttribute("http.response.status_code", 200);
+      }
       // Duplicates are acknowledged too (FACTS.md §6.6).
       return sendJson(res, 200, { ...ack(true, "000", "Success"), ...echo });
     } catch (error) {
       log.error({ err: error, hubjectSessionId: ids.hubjectSessionId }, "could not store inbound OICP message");
+      recordError(span, error, "could not store the message (answered 021)");
+      span.setAttribute("oicp.status_code", "021");
       return sendJson(res, 200, { ...ack(false, "021", "System error"), ...echo });
     }
   }
+}
+
+/** A message answered 022 (not stored): an ERROR span, so that a CPO's malformed messages show up. */
+function rejectedOnSpan(span: Span, problem: string) {
+  if (!span.isRecording()) return;
+  span.setAttribute("oicp.status_code", "022");
+  span.setAttribute("error.type", "oicp-022");
+  span.setStatus({ code: SpanStatusCode.ERROR, message: problem });
 }
 
 function ack(result: boolean, code: string, description: string, additionalInfo: string | null = null): OicpAcknowledgement {

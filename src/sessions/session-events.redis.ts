@@ -15,6 +15,7 @@ import { createPubSub, type PubSubEventTarget } from "@graphql-yoga/subscription
 import { Redis, type RedisOptions } from "ioredis";
 import { cdrFromWire, cdrToWire, date, dateOrNull, isoOrNull, iso, record, str, strOrNull, WireError, type WireValue } from "./session.json.js";
 import type { Logger } from "../logger.js";
+import { spanContextFromTraceHeaders, traceHeadersOf } from "../observability/tracing-context.js";
 import {
   createSessionFanOut,
   guardListeners,
@@ -241,6 +242,12 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
 // Wire format (used by the Redis adapter only; the in-process adapter passes objects)
 //
 //   {"format":1,"reannounce":false,"session":{...}}
+//   {"format":1,"reannounce":false,"session":{...},"traceparent":"00-<trace-id>-<span-id>-01"}
+//
+// `traceparent` (and `tracestate`, when the trace has one) are W3C Trace Context values naming
+// the span that published the change; they are only written with tracing on. Both are optional
+// and additive: a reader that does not know them ignores them, one that finds them missing or
+// malformed delivers the change without a trace. So `format` stays 1.
 //
 // `session` is a ChargingSession with every Date as an ISO-8601 UTC string with milliseconds
 // ("2024-05-01T10:00:00.000Z"), in the session and in its chargeDetailRecord; everything else
@@ -255,10 +262,15 @@ export interface WireEnvelope {
   format: typeof SESSION_WIRE_FORMAT;
   reannounce: boolean;
   session: WireSession;
+  /** W3C traceparent of the span that published the change (tracing on). */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export function serializeSessionEnvelope(envelope: SessionEnvelope): string {
   const wire: WireEnvelope = { format: SESSION_WIRE_FORMAT, reannounce: envelope.reannounce, session: sessionToWire(envelope.session) };
+  const trace = envelope.origin ? traceHeadersOf(envelope.origin) : undefined;
+  if (trace) Object.assign(wire, trace);
   return JSON.stringify(wire);
 }
 
@@ -267,7 +279,13 @@ export function deserializeSessionEnvelope(message: string): { envelope: Session
     const wire = record(JSON.parse(message), "message");
     if (wire.format !== SESSION_WIRE_FORMAT) return { error: `unknown format ${JSON.stringify(wire.format)}` };
     if (typeof wire.reannounce !== "boolean") return { error: "reannounce: not a boolean" };
-    return { envelope: { reannounce: wire.reannounce, session: sessionFromWire(record(wire.session, "session")) } };
+    const envelope: SessionEnvelope = { reannounce: wire.reannounce, session: sessionFromWire(record(wire.session, "session")) };
+    // Tracing never costs a change: a missing or malformed traceparent only loses the link.
+    if (typeof wire.traceparent === "string") {
+      const origin = spanContextFromTraceHeaders(wire.traceparent, typeof wire.tracestate === "string" ? wire.tracestate : undefined);
+      if (origin) envelope.origin = origin;
+    }
+    return { envelope };
   } catch (error) {
     return { error: error instanceof WireError || error instanceof SyntaxError ? error.message : "unreadable" };
   }

@@ -13,8 +13,15 @@
 // skipped intermediate version loses nothing: the client always ends with the latest state.
 // Only an explicit re-announcement (publish(session, { reannounce: true }), e.g. a session that
 // just turned stale, unchanged in the store) may repeat the version last delivered.
+//
+// Tracing: publish() captures the active span (the GraphQL request, the inbound OICP message, …)
+// in the envelope, and every delivered session is remembered with it (observability/
+// tracing-context.ts), so that the subscription's "push sessionUpdated" span becomes its child.
+// With tracing off there is no active span and nothing is captured.
 import { createPubSub, type PubSub, type PubSubEventTarget } from "@graphql-yoga/subscription";
+import type { SpanContext } from "@opentelemetry/api";
 import { logger as defaultLogger, type Logger } from "../logger.js";
+import { activeSpanContext, rememberOrigin } from "../observability/tracing-context.js";
 import type { ChargingSession } from "./session.js";
 
 export type SessionTopic = { sessionId: string } | { driverId: string };
@@ -42,6 +49,8 @@ export interface SessionEvents {
 export interface SessionEnvelope {
   session: ChargingSession;
   reannounce: boolean;
+  /** The span that published the change (tracing on, inside a span); Redis carries it as `traceparent`. */
+  origin?: SpanContext;
 }
 
 /** Routing keys are `${channelPrefix}session:updated` and `${channelPrefix}driver:updated`. */
@@ -91,6 +100,8 @@ export function createSessionFanOut(options: {
         return;
       }
       const envelope: SessionEnvelope = { session, reannounce: publishOptions?.reannounce === true };
+      const origin = activeSpanContext();
+      if (origin) envelope.origin = origin;
       try {
         pubSub.publish(sessionKey, session.id, envelope);
         pubSub.publish(driverKey, session.driverId, envelope);
@@ -180,6 +191,7 @@ class OrderedSubscription implements AsyncIterableIterator<ChargingSession> {
       return undefined;
     }
     this.delivered.set(session.id, session.version);
+    rememberOrigin(session, envelope.origin);
     return session;
   }
 }
