@@ -8,14 +8,18 @@ import type { Config } from "./config.js";
 import { createEvseStatusLoader } from "./datasources/evse-status.loader.js";
 import { checkClientCertificate } from "./datasources/client-certificate.js";
 import { HubjectDatasource } from "./datasources/hubject.datasource.js";
+import { createAppPage } from "./app-page/app-page.js";
 import { createLogger, type Logger } from "./logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
+import { startTracing } from "./observability/tracing.js";
 import { createOpsEndpoints, type ReadinessReport } from "./observability/ops-endpoints.js";
 import { createOicpListener } from "./oicp/oicp.listener.js";
 import { buildGatewaySchema } from "./schema/build-schema.js";
 import { createAuthenticator, type AuthenticatorOptions } from "./server/auth.js";
 import { createMutationLimits } from "./server/rate-limits.js";
 import { createGraphQLServer, GRAPHQL_PATH } from "./server/graphql.server.js";
+import { federationLoaders } from "./federation/loaders.js";
+import { federationServerPlugins } from "./federation/server-plugins.js";
 import { CdrBackfill } from "./sessions/cdr-backfill.js";
 import { startJobs, type JobRunner } from "./sessions/jobs.js";
 import { Reconciler } from "./sessions/reconciler.js";
@@ -71,6 +75,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   };
 
   try {
+    // First: the components take the tracer when they are built; its closer runs last.
+    const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, logger });
+    closers.push(() => tracing.shutdown());
     const metrics = config.metrics ? new GatewayMetrics() : null;
     const store = openSqlStore({ url: config.databaseUrl, logger: logger.child({ component: "store" }) });
     closers.push(() => store.close());
@@ -116,6 +123,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
           breakerHalfOpenAfterMs: config.hubjectResilience.breakerHalfOpenAfterMs,
         },
         logger: logger.child({ component: "hubject" }),
+        tracer: tracing.tracer,
         observer: metrics
           ? ({ operation, outcome, oicpCode, seconds }) => {
               metrics.hubjectCalls.inc({ operation, outcome, oicp_code: oicpCode ?? "none" });
@@ -214,6 +222,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
 
     const oicpServer = createOicpListener({
       ops,
+      tracer: tracing.tracer,
       onRejected: (operation) => metrics?.inboundMessages.inc({ type: operation, result: "rejected" }),
       sessions,
       logger: logger.child({ component: "oicp" }),
@@ -229,6 +238,20 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
     const oicpUrl = `${oicpServer.scheme}://${displayHost(config.oicp.host)}:${oicpPort}${config.oicp.pathPrefix}`;
     simulator?.setGatewayOicpUrl(`${oicpServer.scheme}://127.0.0.1:${oicpPort}${config.oicp.pathPrefix}`);
+
+    // The driver's page at /app, in development only (it can sign development tokens).
+    const appPage =
+      config.env !== "production"
+        ? createAppPage({
+            env: config.env,
+            catalogueUrl: simulator ? new URL("/simulator/catalogue", simulator.url).href : null,
+            devTokens:
+              config.auth.mode === "secret"
+                ? { secret: config.auth.secret, issuer: config.auth.issuer, audience: config.auth.audience }
+                : null,
+            logger: logger.child({ component: "app-page" }),
+          })
+        : undefined;
 
     const schema = await buildGatewaySchema();
     const graphql = await createGraphQLServer({
@@ -246,6 +269,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
         // so every pushed event shows the EVSE's current status.
         evseStatus: createEvseStatusLoader(hubject, { cache: transport === "http" }),
+        // Federation: ChargingSession references, one store.getMany per request, caller's sessions only.
+        ...federationLoaders(store, driver, transport),
         };
       },
       sandbox: config.sandbox,
@@ -258,6 +283,13 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       ops,
       metrics,
       shutdownGraceMs: config.shutdownGraceMs,
+      extraRoutes: appPage,
+      plugins: [
+        ...(tracing.graphqlPlugin ? [tracing.graphqlPlugin] : []),
+        // Subgraph plugins: inline ftv1 tracing off; Apollo's HTTP callback subscriptions towards the routers' URLs only.
+        ...federationServerPlugins({ subscriptionCallbackUrls: config.federation.subscriptionCallbackUrls, logger: logger.child({ component: "graphql" }) }),
+      ],
+      aroundRequest: tracing.aroundRequest,
     });
     const httpPort = await listen(graphql.server, config.http.port, config.http.host);
     closers.push(async () => {

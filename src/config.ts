@@ -49,6 +49,7 @@ const schema = z.object({
   OICP_TLS_CLIENT_CA: existingFile,
   OICP_TLS_ALLOWED_SUBJECTS: list,
   OICP_ALLOWED_IPS: list,
+  SUBSCRIPTION_CALLBACK_URLS: list,
   OICP_ALLOW_PLAIN_HTTP: flag,
   OICP_TLS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
   HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(102_400),
@@ -71,6 +72,10 @@ const schema = z.object({
   REDIS_URL: optionalText.refine((v) => v === undefined || /^rediss?:\/\/.+/.test(v), { message: "must be a redis:// or rediss:// URL" }),
   REDIS_CHANNEL_PREFIX: z.string().default("emp-gateway:"),
   METRICS_ENABLED: flag,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), {
+    message: "must be the http(s) base URL of an OTLP/HTTP receiver, e.g. http://otel-collector:4318",
+  }),
+  OTEL_SERVICE_NAME: optionalText,
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   HUBJECT_BASE_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), {
     message: "must be an http(s) URL such as https://service-qa.hubject.com/api/oicp",
@@ -140,11 +145,15 @@ export interface Config {
     introspection: boolean;
   };
   rateLimits: { mutationsPerDriverPerMinute: number; remoteStartsPerMinute: number };
+  /** Apollo Federation: the routers' subscription callback URLs (empty = HTTP callbacks off). */
+  federation: { subscriptionCallbackUrls: string[] };
   /** SQLite file path or a database URL (postgres:// for several replicas). */
   databaseUrl: string;
   /** Redis for fan-out and shared rate limits across replicas; null = in-process. */
   redis: { url: string; channelPrefix: string } | null;
   metrics: boolean;
+  /** OpenTelemetry over OTLP/HTTP; endpoint null = tracing off. */
+  tracing: { endpoint: string | null; serviceName: string };
   /** How long a shutdown waits for in-flight HTTP requests before closing their connections. */
   shutdownGraceMs: number;
   hubject:
@@ -230,6 +239,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && e.OICP_ALLOW_PLAIN_HTTP === true) {
     problems.push("OICP_ALLOW_PLAIN_HTTP: not allowed when NODE_ENV=production");
   }
+  for (const entry of e.SUBSCRIPTION_CALLBACK_URLS) {
+    if (!URL.canParse(entry) || !["http:", "https:"].includes(new URL(entry).protocol)) problems.push(`SUBSCRIPTION_CALLBACK_URLS: "${entry}" is not an http(s) URL`);
+  }
   for (const entry of e.OICP_ALLOWED_IPS) {
     if (!isIpOrCidr(entry)) problems.push(`OICP_ALLOWED_IPS: "${entry}" is not an IP address or CIDR range`);
   }
@@ -270,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         e.GRAPHQL_PERSISTED_QUERIES === "allow-list" ? { mode: "allow-list", file: e.GRAPHQL_PERSISTED_QUERIES_FILE! } : { mode: "off" },
       introspection: e.INTROSPECTION_ENABLED ?? e.SANDBOX_ENABLED ?? !production,
     },
+    federation: { subscriptionCallbackUrls: e.SUBSCRIPTION_CALLBACK_URLS },
     rateLimits: {
       mutationsPerDriverPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE,
       remoteStartsPerMinute: e.RATE_LIMIT_REMOTE_STARTS_PER_MINUTE,
@@ -277,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL ?? "./data/gateway.sqlite",
     redis: e.REDIS_URL ? { url: e.REDIS_URL, channelPrefix: e.REDIS_CHANNEL_PREFIX } : null,
     metrics: e.METRICS_ENABLED ?? true,
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, serviceName: e.OTEL_SERVICE_NAME ?? "emp-charging-gateway" },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     hubject,
     hubjectTimeouts: { remoteMs: e.HUBJECT_REMOTE_TIMEOUT_MS, requestMs: e.HUBJECT_REQUEST_TIMEOUT_MS },
