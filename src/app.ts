@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import type { Server } from "node:http";
 import type { Config } from "./config.js";
-import { createEvseStatusLoader } from "./datasources/evse-status.loader.js";
+import { createEvseStatusLoader, createSharedEvseStatusWindow } from "./datasources/evse-status.loader.js";
 import { checkClientCertificate } from "./datasources/client-certificate.js";
 import { HubjectDatasource } from "./datasources/hubject.datasource.js";
 import { createAppPage } from "./app-page/app-page.js";
@@ -239,6 +239,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const oicpUrl = `${oicpServer.scheme}://${displayHost(config.oicp.host)}:${oicpPort}${config.oicp.pathPrefix}`;
     simulator?.setGatewayOicpUrl(`${oicpServer.scheme}://127.0.0.1:${oicpPort}${config.oicp.pathPrefix}`);
 
+    // Status reads of concurrent requests share Hubject calls within a short window.
+    const evseStatusSource =
+      config.evseStatusWindowMs > 0 ? createSharedEvseStatusWindow(hubject, { windowMs: config.evseStatusWindowMs }) : hubject;
+
     // The driver's page at /app, in development only (it can sign development tokens).
     const appPage =
       config.env !== "production"
@@ -268,7 +272,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         staleAfterMs: config.staleAfterMs,
         // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
         // so every pushed event shows the EVSE's current status.
-        evseStatus: createEvseStatusLoader(hubject, { cache: transport === "http" }),
+        evseStatus: createEvseStatusLoader(evseStatusSource, { cache: transport === "http" }),
         // Federation: ChargingSession references, one store.getMany per request, caller's sessions only.
         ...federationLoaders(store, driver, transport),
         };

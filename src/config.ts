@@ -94,6 +94,7 @@ const schema = z.object({
   HUBJECT_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   SESSION_MATCH_WINDOW_MS: ms(15 * 60_000),
   MUTATION_WAIT_MS: ms(8_000),
+  EVSE_STATUS_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(5),
   SESSION_STALE_AFTER_MS: z.coerce.number().int().min(1_000).default(15 * 60_000),
   RECONCILE_INTERVAL_MS: ms(30_000),
   RECONCILE_GIVE_UP_MS: z.coerce.number().int().min(60_000, { message: "must be at least 60000: the CPO alone may take 60 s" }).default(10 * 60_000),
@@ -165,6 +166,8 @@ export interface Config {
   /** How long startCharging/stopCharging wait for Hubject before answering with the session as it stands. */
   mutationWaitMs: number;
   staleAfterMs: number;
+  /** EVSE status reads of concurrent requests within this window share Hubject calls (0: per request only). */
+  evseStatusWindowMs: number;
   /** Intervals of 0 turn a job off. */
   jobs: { reconcileIntervalMs: number; reconcileGiveUpMs: number; reconcileMaxStatusCalls: number; cdrBackfillIntervalMs: number; cdrBackfillLookbackMs: number };
   auth: AuthConfig;
@@ -302,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionMatchWindowMs: e.SESSION_MATCH_WINDOW_MS,
     mutationWaitMs: e.MUTATION_WAIT_MS,
     staleAfterMs: e.SESSION_STALE_AFTER_MS,
+    evseStatusWindowMs: e.EVSE_STATUS_WINDOW_MS,
     jobs: {
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       reconcileGiveUpMs: e.RECONCILE_GIVE_UP_MS,

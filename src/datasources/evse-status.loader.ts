@@ -31,3 +31,38 @@ export function createEvseStatusLoader(
     },
   );
 }
+
+/**
+ * Coalesces EVSE status reads of concurrent requests: ids asked for within `windowMs` go to
+ * Hubject together, in calls of at most 100. Safe to share across drivers: an EVSE's status is
+ * the same for everyone and the read is idempotent; nothing is cached beyond the window.
+ * Trade-off: each read waits up to `windowMs` longer, in exchange for far fewer calls against
+ * Hubject's 300 PullEvseStatusById calls a minute (FACTS.md §1).
+ */
+export function createSharedEvseStatusWindow(
+  ds: Pick<HubjectDatasource, "pullEvseStatusById">,
+  options: { windowMs: number },
+): Pick<HubjectDatasource, "pullEvseStatusById"> {
+  const shared = new DataLoader<string, OicpEvseStatus, string>(
+    async (evseIds) => {
+      const statuses = await ds.pullEvseStatusById(evseIds);
+      return evseIds.map((id) => statuses.get(id) ?? "Unknown");
+    },
+    {
+      cache: false,
+      maxBatchSize: MAX_EVSE_IDS_PER_STATUS_PULL,
+      batchScheduleFn: (dispatch) => setTimeout(dispatch, options.windowMs),
+    },
+  );
+  return {
+    async pullEvseStatusById(evseIds) {
+      const results = await shared.loadMany(evseIds);
+      const statuses = new Map<string, OicpEvseStatus>();
+      results.forEach((result, i) => {
+        if (result instanceof Error) throw result;
+        statuses.set(evseIds[i]!, result);
+      });
+      return statuses;
+    },
+  };
+}

@@ -15,6 +15,8 @@ import { requireDriver, type GatewayContext } from "../server/context.js";
 import { loadEvse } from "./evse-status.js";
 import { MAX_PAGE, sessionPage } from "./session-page.js";
 
+const MAX_EVSES = 500;
+
 function toPayload({ session, error }: ChargingResult) {
   return {
     session,
@@ -56,5 +58,17 @@ export class ChargingResolver {
     const evseId = id.trim();
     if (!isEvseId(evseId)) throw badInput(`"${evseId}" is not a valid EVSE ID (for example DE*ABC*E1234*1).`, "id");
     return loadEvse(ctx, evseId);
+  }
+
+  @Query(() => [Evse], {
+    description: `Several charging points with their live status, in the order asked (at most ${MAX_EVSES}); read from Hubject in calls of at most 100.`,
+  })
+  async evses(@Arg("ids", () => [String]) ids: string[], @Ctx() ctx: GatewayContext) {
+    requireDriver(ctx);
+    if (ids.length > MAX_EVSES) throw badInput(`Ask for at most ${MAX_EVSES} EVSEs at once.`, "ids");
+    const evseIds = ids.map((id) => id.trim());
+    const invalid = evseIds.find((id) => !isEvseId(id));
+    if (invalid !== undefined) throw badInput(`"${invalid}" is not a valid EVSE ID (for example DE*ABC*E1234*1).`, "ids");
+    return Promise.all(evseIds.map((evseId) => loadEvse(ctx, evseId)));
   }
 }
