@@ -1,0 +1,163 @@
+// Shared helpers for the benchmark scripts (plain Node ESM, no timed assertions).
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { SignJWT } from "jose";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const BENCH = path.join(ROOT, "bench");
+export const HOST = "127.0.0.1";
+export const JWT_SECRET = "bench-secret-0123456789-0123456789-abcdef";
+export const PROVIDER_ID = "DE-GQL";
+
+export const HAS_TASKSET = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+export const SERVER_CORE = "0";
+export const LOAD_CORE = "1";
+
+/** Spawns `node args…` pinned to `core` when taskset exists. */
+export function spawnNode(args, { core, env = {}, stdio = ["ignore", "pipe", "pipe"] } = {}) {
+  const fullEnv = { ...process.env, ...env };
+  const child =
+    HAS_TASKSET && core !== undefined
+      ? spawn("taskset", ["-c", core, process.execPath, ...args], { cwd: ROOT, env: fullEnv, stdio })
+      : spawn(process.execPath, args, { cwd: ROOT, env: fullEnv, stdio });
+  child.output = "";
+  const keep = (d) => {
+    child.output += d.toString();
+    if (child.output.length > 20000) child.output = child.output.slice(-10000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  return child;
+}
+
+export async function stopChild(child, graceMs = 5000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `url` until it answers with status < 500, at most `timeoutMs`. */
+export async function waitForHttp(url, { timeoutMs = 30000, child } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} answered:\n${child.output}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status < 500) return;
+      lastError = new Error(`HTTP ${res.status}`);
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms: ${lastError?.message}\n${child?.output ?? ""}`);
+}
+
+export async function driverToken(sub, evcoIds) {
+  return new SignJWT({ evco_ids: evcoIds })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime("2h")
+    .sign(new TextEncoder().encode(JWT_SECRET));
+}
+
+/** EvcoIDs that pass OICP's pattern: DE-GQL-C<8 digits>-<check char>. The check char is not verified by pattern. */
+export const evcoFor = (n) => `DE-GQL-C${String(n).padStart(8, "0")}-7`;
+
+/** Environment for a gateway child (as `npm start` runs it, minus production-only TLS/Hubject settings). */
+export function gatewayEnv(extra) {
+  return {
+    NODE_ENV: "development",
+    LOG_LEVEL: "warn",
+    SANDBOX_ENABLED: "false",
+    HOST,
+    OICP_HOST: HOST,
+    AUTH_JWT_SECRET: JWT_SECRET,
+    RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000",
+    RECONCILE_INTERVAL_MS: "0",
+    CDR_BACKFILL_INTERVAL_MS: "0",
+    ...extra,
+  };
+}
+
+/** Peak and current resident set size of a process, in MiB (Linux /proc). */
+export function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
+    return { hwmMiB: kb("VmHWM") / 1024, rssMiB: kb("VmRSS") / 1024 };
+  } catch {
+    return { hwmMiB: NaN, rssMiB: NaN };
+  }
+}
+
+/** The real node pid behind `taskset -c N node …` (taskset execs, so it is the same pid). */
+export const pidOf = (child) => child.pid;
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}
+
+export function summarize(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return {
+    n: s.length,
+    min: s[0] ?? NaN,
+    p50: percentile(s, 50),
+    p90: percentile(s, 90),
+    p99: percentile(s, 99),
+    max: s[s.length - 1] ?? NaN,
+  };
+}
+
+export const round = (v, digits = 2) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
+
+/** POSTs a GraphQL operation; resolves with status, parsed body and elapsed ms. */
+export async function gql(url, query, variables, token, { timeoutMs = 30000 } = {}) {
+  const t0 = performance.now();
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  const t1 = performance.now();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { raw: text };
+  }
+  return { status: res.status, body, ms: t1 - t0, t0, t1 };
+}
+
+/** Writes the workload result as the last stdout line, prefixed, for run.mjs. */
+export function emitResult(result) {
+  process.stdout.write(`\nBENCH_RESULT ${JSON.stringify(result)}\n`);
+}

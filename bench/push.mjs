@@ -1,0 +1,281 @@
+// PUSH workload: N graphql-ws clients (one driver each) subscribed to sessionUpdated (all of the
+// driver's sessions). Each driver gets one charger-started session (an OICP Start notification with
+// the driver's EvcoID), then the bench posts OICP Progress notifications to the gateway's OICP
+// listener, targeting N per second (one per session per second) for a fixed time, and measures
+// POST sent → event received at the client. The load process (this one) is pinned to the load core.
+import http from "node:http";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomUUID } from "node:crypto";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+import {
+  HOST,
+  SERVER_CORE,
+  driverToken,
+  emitResult,
+  evcoFor,
+  freePort,
+  gatewayEnv,
+  memoryOf,
+  round,
+  sleep,
+  spawnNode,
+  stopChild,
+  summarize,
+  waitForHttp,
+} from "./lib.mjs";
+
+const SIZES = (process.env.BENCH_PUSH_SIZES ?? "2000,10000").split(",").map(Number);
+const DURATION_S = Number(process.env.BENCH_PUSH_DURATION_S ?? 10);
+const DRAIN_MS = 3000;
+const POST_CONCURRENCY = 64;
+const NOTIFY_PATH = "/api/oicp/notificationmgmt/v11/charging-notifications";
+const SUBSCRIPTION = `subscription { sessionUpdated { id status consumedEnergyKwh } }`;
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "emp-bench-push-"));
+const children = [];
+const deadline = Date.now() + 150_000; // every stage checks this; run.mjs kills us at 180 s
+const hardStop = setTimeout(async () => {
+  console.error("push: hard time limit reached, stopping");
+  await Promise.all(children.map((c) => stopChild(c)));
+  process.exit(3);
+}, 170_000);
+hardStop.unref();
+
+const clockTicks = 100; // USER_HZ on Linux
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime + stime
+  } catch {
+    return NaN;
+  }
+}
+
+const timestamp = (d) => d.toISOString().replace("Z", "+00:00");
+
+/** Runs `fn(i)` for i in [0, n) with at most `limit` in flight. */
+async function pool(n, limit, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+async function stage(n) {
+  const [port, oicpPort, simPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const gateway = spawnNode(["dist/src/main.js"], {
+    core: SERVER_CORE,
+    env: gatewayEnv({
+      PORT: String(port),
+      OICP_PORT: String(oicpPort),
+      SIMULATOR_PORT: String(simPort),
+      DATABASE_URL: path.join(tmp, `push-${n}.sqlite`),
+      METRICS_ENABLED: "false",
+    }),
+  });
+  children.push(gateway);
+  const clients = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: POST_CONCURRENCY });
+  try {
+    await waitForHttp(`http://${HOST}:${port}/healthz`, { child: gateway });
+    await sleep(500);
+    const rssIdle = memoryOf(gateway.pid).rssMiB;
+    const tokens = await Promise.all(Array.from({ length: n }, (_, i) => driverToken(`push-${i}`, [evcoFor(i + 1)])));
+
+    // Receipts: driver i, energy value k → receive time.
+    const received = Array.from({ length: n }, () => new Map());
+    const seenAny = new Set();
+    let subscribed = 0;
+    let subscribeErrors = 0;
+    process.stderr.write(`push: ${n}: connecting ${n} graphql-ws clients … `);
+    await pool(n, 200, async (i) => {
+      if (Date.now() > deadline) return;
+      const client = createClient({
+        url: `ws://${HOST}:${port}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${tokens[i]}` },
+        lazy: false,
+        retryAttempts: 0,
+        keepAlive: 0,
+      });
+      clients.push(client);
+      await new Promise((resolve) => {
+        let done = false;
+        const finish = () => (done ? undefined : ((done = true), resolve()));
+        client.on("connected", () => {
+          client.subscribe(
+            { query: SUBSCRIPTION },
+            {
+              next: (msg) => {
+                seenAny.add(i);
+                const kwh = msg?.data?.sessionUpdated?.consumedEnergyKwh;
+                if (typeof kwh === "number" && !received[i].has(kwh)) received[i].set(kwh, performance.now());
+              },
+              error: () => subscribeErrors++,
+              complete: () => undefined,
+            },
+          );
+          subscribed++;
+          // give the subscribe message a moment to be registered before the next batch
+          setTimeout(finish, 0);
+        });
+        client.on("closed", finish);
+        client.on("error", () => {
+          subscribeErrors++;
+          finish();
+        });
+        setTimeout(finish, 10_000);
+      });
+    });
+    await sleep(1000);
+    const rssWithClients = memoryOf(gateway.pid).rssMiB;
+    process.stderr.write(`${subscribed} connected (${subscribeErrors} errors); RSS ${round(rssIdle, 1)} → ${round(rssWithClients, 1)} MiB … `);
+
+    const post = (body) =>
+      new Promise((resolve) => {
+        const data = JSON.stringify(body);
+        const t0 = performance.now();
+        const req = http.request(
+          `http://${HOST}:${oicpPort}${NOTIFY_PATH}`,
+          { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) }, timeout: 10_000 },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve({ ok: res.statusCode === 200, t0 }));
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", () => resolve({ ok: false, t0 }));
+        req.end(data);
+      });
+
+    // One charger-started session per driver (Start notification with the driver's contract).
+    const sessionIds = Array.from({ length: n }, () => randomUUID());
+    const evseFor = (i) => `DE*BEN*E${String(100000 + i)}*1`;
+    const started = new Date(Date.now() - 60_000);
+    const base = (i) => ({
+      SessionID: sessionIds[i],
+      Identification: { RemoteIdentification: { EvcoID: evcoFor(i + 1) } },
+      EvseID: evseFor(i),
+      SessionStart: timestamp(started),
+      ChargingStart: timestamp(started),
+      MeterValueStart: 0,
+    });
+    let startsOk = 0;
+    await pool(n, POST_CONCURRENCY, async (i) => {
+      if (Date.now() > deadline) return;
+      const r = await post({ Type: "Start", ...base(i), EventOccurred: timestamp(started) });
+      if (r.ok) startsOk++;
+    });
+    await sleep(1000);
+    const sessionsSeen = seenAny.size;
+    for (const m of received) m.clear();
+    process.stderr.write(`${startsOk} Start notifications acknowledged, ${sessionsSeen} seen by clients … `);
+
+    // Progress: tick k posts one notification per session with ConsumedEnergyProgress = k + 1.
+    const sent = []; // { i, kwh, t0 }
+    let postFailures = 0;
+    const cpu0 = cpuSeconds(gateway.pid);
+    const wall0 = performance.now();
+    const tickCount = DURATION_S;
+    let ticksDone = 0;
+    for (let k = 0; k < tickCount && Date.now() < deadline; k++) {
+      const tickStart = performance.now();
+      const kwh = k + 1;
+      const at = new Date(started.getTime() + (k + 1) * 1000);
+      await pool(n, POST_CONCURRENCY, async (i) => {
+        // Spread the tick's posts evenly over its second.
+        const due = tickStart + (i * 1000) / n;
+        const wait = due - performance.now();
+        if (wait >= 1) await sleep(wait);
+        const r = await post({
+          Type: "Progress",
+          ...base(i),
+          EventOccurred: timestamp(at),
+          ChargingDuration: (k + 1) * 1000 + 60_000,
+          ConsumedEnergyProgress: kwh,
+        });
+        if (r.ok) sent.push({ i, kwh, t0: r.t0 });
+        else postFailures++;
+      });
+      ticksDone++;
+      const rest = 1000 - (performance.now() - tickStart);
+      if (rest > 0) await sleep(rest);
+    }
+    const postWallS = (performance.now() - wall0) / 1000;
+    await sleep(DRAIN_MS);
+    const cpu1 = cpuSeconds(gateway.pid);
+    const wallS = (performance.now() - wall0) / 1000;
+
+    const latencies = [];
+    let lost = 0;
+    for (const s of sent) {
+      const t = received[s.i].get(s.kwh);
+      if (t === undefined) lost++;
+      else latencies.push(t - s.t0);
+    }
+    const l = summarize(latencies);
+    const row = {
+      subscribers: n,
+      connected: subscribed,
+      subscribeErrors,
+      targetPostsPerSecond: n,
+      postsPerSecond: round(sent.length / postWallS, 0),
+      durationS: round(postWallS, 1),
+      ticks: ticksDone,
+      sent: sent.length,
+      postFailures,
+      received: latencies.length,
+      lost,
+      latencyMs: { p50: round(l.p50), p99: round(l.p99), max: round(l.max) },
+      rssIdleMiB: round(rssIdle, 1),
+      rssWithClientsMiB: round(rssWithClients, 1),
+      kibPerSubscriber: round(((rssWithClients - rssIdle) * 1024) / Math.max(1, subscribed), 1),
+      gatewayPeakRssMiB: round(memoryOf(gateway.pid).hwmMiB, 1),
+      gatewayCpuPercent: round(((cpu1 - cpu0) / wallS) * 100, 0),
+    };
+    process.stderr.write(`${row.postsPerSecond} posts/s, p50 ${row.latencyMs.p50} ms p99 ${row.latencyMs.p99} ms, lost ${lost}\n`);
+    return row;
+  } finally {
+    await Promise.all(clients.map((c) => c.dispose()));
+    agent.destroy();
+    await stopChild(gateway);
+  }
+}
+
+try {
+  const rows = [];
+  for (const n of SIZES) {
+    if (Date.now() > deadline - 60_000) {
+      console.error(`push: skipping ${n} subscribers: not enough time left`);
+      break;
+    }
+    const row = await stage(n);
+    rows.push(row);
+    // Only go bigger if this size coped: everything delivered at (nearly) the target rate.
+    if (row.lost > 0 || row.postsPerSecond < 0.9 * n || row.connected < n) {
+      console.error(`push: not trying more subscribers: ${n} did not cope (lost ${row.lost}, ${row.postsPerSecond}/${n} posts/s)`);
+      break;
+    }
+  }
+  const first = rows[0];
+  emitResult({
+    workload: "push",
+    settings: { sizes: SIZES, durationS: DURATION_S, drainMs: DRAIN_MS, postConcurrency: POST_CONCURRENCY },
+    rows,
+    targets: first
+      ? [{ target: `PUSH: ${first.subscribers} subscribers, no lost events`, value: `${first.lost} lost of ${first.sent}`, met: first.lost === 0 && first.sent > 0 }]
+      : [],
+  });
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await Promise.all(children.map((c) => stopChild(c)));
+  rmSync(tmp, { recursive: true, force: true });
+  clearTimeout(hardStop);
+}

@@ -1,0 +1,166 @@
+// READ workload: an authenticated chargingSessions(first: 20) for a driver with 20 stored sessions,
+// against the gateway (dist/src/main.js, as `npm start` runs it) and the baselines.
+// Run pinned to the load core by run.mjs; servers are pinned to the server core.
+import autocannon from "autocannon";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  HOST,
+  SERVER_CORE,
+  driverToken,
+  emitResult,
+  evcoFor,
+  freePort,
+  gatewayEnv,
+  gql,
+  memoryOf,
+  round,
+  spawnNode,
+  stopChild,
+  waitForHttp,
+} from "./lib.mjs";
+
+const DURATION_S = Number(process.env.BENCH_READ_DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.BENCH_READ_WARMUP_S ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_READ_CONNECTIONS ?? 100);
+const SESSIONS = 20;
+
+const QUERY = `query Sessions { chargingSessions(first: 20) { nodes { id status evseId evcoId requestedAt consumedEnergyKwh } pageInfo { hasNextPage endCursor } } }`;
+const START = `mutation Start($input: StartChargingInput!) { startCharging(input: $input) { session { id status } error { __typename } } }`;
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "emp-bench-read-"));
+const children = [];
+const cleanup = async () => {
+  await Promise.all(children.map((c) => stopChild(c)));
+  rmSync(tmp, { recursive: true, force: true });
+};
+// Hard stop: the whole workload must end by itself.
+const hardStop = setTimeout(async () => {
+  console.error("read: hard time limit reached, stopping");
+  await cleanup();
+  process.exit(3);
+}, 4 * 60_000);
+hardStop.unref();
+
+function cannon(url, headers, duration) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ query: QUERY }),
+        connections: CONNECTIONS,
+        duration,
+        timeout: 10,
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+  });
+}
+
+async function measure(name, url, headers, pid, expected) {
+  // Correctness check first: the server must answer the same data.
+  const check = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ query: QUERY }),
+  });
+  const checkBody = await check.json();
+  const nodes = checkBody?.data?.chargingSessions?.nodes ?? [];
+  if (nodes.length !== SESSIONS) throw new Error(`${name}: expected ${SESSIONS} sessions, got ${JSON.stringify(checkBody).slice(0, 300)}`);
+  if (expected && JSON.stringify(checkBody.data) !== JSON.stringify(expected)) throw new Error(`${name}: answered different data than the gateway`);
+  process.stderr.write(`read: ${name}: warm-up ${WARMUP_S}s … `);
+  await cannon(url, headers, WARMUP_S);
+  process.stderr.write(`measure ${DURATION_S}s … `);
+  const r = await cannon(url, headers, DURATION_S);
+  const mem = pid ? memoryOf(pid) : {};
+  const row = {
+    server: name,
+    requests: r.requests.total,
+    reqPerSec: round(r.requests.average, 0),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    maxMs: r.latency.max,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    responseBytes: round(r.throughput.total / Math.max(1, r.requests.total), 0),
+    serverPeakRssMiB: round(mem.hwmMiB, 1),
+  };
+  process.stderr.write(`${row.reqPerSec} req/s, p99 ${row.p99Ms} ms\n`);
+  return row;
+}
+
+try {
+  // (a) The gateway as `npm start` runs it, on a temp SQLite file.
+  const [port, oicpPort, simPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const dbFile = path.join(tmp, "gateway.sqlite");
+  const gateway = spawnNode(["dist/src/main.js"], {
+    core: SERVER_CORE,
+    env: gatewayEnv({ PORT: String(port), OICP_PORT: String(oicpPort), SIMULATOR_PORT: String(simPort), DATABASE_URL: dbFile, METRICS_ENABLED: "true" }),
+  });
+  children.push(gateway);
+  const base = `http://${HOST}:${port}`;
+  await waitForHttp(`${base}/healthz`, { child: gateway });
+  const url = `${base}/graphql`;
+
+  // Seed 20 sessions through the gateway's own startCharging against its built-in simulator:
+  // unknown EvseIDs are refused at once (603) and the refused session is stored.
+  const evco = evcoFor(1);
+  const token = await driverToken("bench-driver-read", [evco]);
+  for (let i = 0; i < SESSIONS; i++) {
+    const r = await gql(url, START, { input: { evseId: `DE*SIM*E9${String(i).padStart(3, "0")}*1`, evcoId: evco } }, token);
+    if (!r.body?.data?.startCharging?.session?.id) throw new Error(`seeding failed: ${JSON.stringify(r.body).slice(0, 500)}`);
+  }
+  const auth = { authorization: `Bearer ${token}` };
+  const seeded = await gql(url, QUERY, undefined, token);
+  const data = seeded.body.data;
+  const dataFile = path.join(tmp, "data.json");
+  writeFileSync(dataFile, JSON.stringify(data));
+
+  const rows = [];
+  rows.push(await measure("gateway (dist/src/main.js)", url, auth, gateway.pid, null));
+  await stopChild(gateway);
+
+  // (b)–(e) the baselines, one at a time on the same core.
+  const baselines = [
+    ["apollo", "@apollo/server 5 default (startStandaloneServer)", "/"],
+    ["yoga", "graphql-yoga 5 default", "/graphql"],
+    ["jit", "graphql-jit on node:http", "/graphql"],
+    ["raw", "precomputed bytes on node:http (ceiling)", "/graphql"],
+  ];
+  for (const [kind, label, urlPath] of baselines) {
+    const p = await freePort();
+    const child = spawnNode(["bench/servers/baseline.mjs", kind, String(p), dataFile], { core: SERVER_CORE });
+    children.push(child);
+    await waitForHttp(`http://${HOST}:${p}/healthz`, { child });
+    rows.push(await measure(label, `http://${HOST}:${p}${urlPath}`, {}, child.pid, data));
+    await stopChild(child);
+  }
+
+  const [gw, apollo, yoga] = rows;
+  const ratios = {
+    gatewayOverApolloDefault: round(gw.reqPerSec / apollo.reqPerSec, 2),
+    gatewayOverYoga: round(gw.reqPerSec / yoga.reqPerSec, 2),
+  };
+  const targets = [
+    { target: "READ: gateway ≥ 1.3× default Apollo (req/s)", value: `${ratios.gatewayOverApolloDefault}×`, met: ratios.gatewayOverApolloDefault >= 1.3 },
+    { target: "READ: gateway ≥ Yoga (req/s)", value: `${ratios.gatewayOverYoga}×`, met: ratios.gatewayOverYoga >= 1 },
+    { target: "READ: gateway p99 < 25 ms", value: `${gw.p99Ms} ms`, met: gw.p99Ms < 25 },
+  ];
+  emitResult({
+    workload: "read",
+    settings: { connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, sessions: SESSIONS, query: QUERY, responseBytes: Buffer.byteLength(JSON.stringify({ data })) },
+    rows,
+    ratios,
+    targets,
+  });
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+  clearTimeout(hardStop);
+}

@@ -1,0 +1,221 @@
+// `npm run bench`: runs each workload in its own process pinned to the load core (the servers it
+// starts are pinned to the server core), prints a table, writes bench/results/latest.json and
+// bench/RESULTS.md. Every workload is bounded in count and time; no timed assertions.
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { BENCH, HAS_TASKSET, LOAD_CORE, ROOT, SERVER_CORE } from "./lib.mjs";
+
+const WORKLOADS = [
+  { name: "read", script: "bench/read.mjs", timeoutMs: 4 * 60_000 },
+  { name: "storm", script: "bench/storm.mjs", timeoutMs: 3 * 60_000 },
+  { name: "push", script: "bench/push.mjs", timeoutMs: 3 * 60_000, optional: true },
+];
+const only = process.argv.slice(2);
+
+function machine() {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? "unknown";
+  return {
+    cpuModel: model,
+    cores: os.cpus().length,
+    memoryGiB: Number((os.totalmem() / 1024 ** 3).toFixed(1)),
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    pinning: HAS_TASKSET ? `servers: taskset -c ${SERVER_CORE}; load generators: taskset -c ${LOAD_CORE}` : "taskset not found: processes are NOT pinned",
+  };
+}
+
+function runWorkload({ name, script, timeoutMs }) {
+  return new Promise((resolve) => {
+    const args = [process.execPath, script];
+    const child = HAS_TASKSET
+      ? spawn("taskset", ["-c", LOAD_CORE, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] })
+      : spawn(args[0], args.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d.toString()));
+    const timer = setTimeout(() => {
+      console.error(`${name}: exceeded ${timeoutMs / 1000} s, killing it`);
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+      if (!line) return resolve({ workload: name, failed: `exit ${code ?? signal}; no result`, output: out.slice(-2000) });
+      resolve(JSON.parse(line.slice("BENCH_RESULT ".length)));
+    });
+  });
+}
+
+function table(headers, rows) {
+  const cells = [headers, ...rows].map((r) => r.map((c) => (c === null || c === undefined ? "–" : String(c))));
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r) => "| " + r.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
+  return [line(cells[0]), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|", ...cells.slice(1).map(line)].join("\n");
+}
+
+function render(results) {
+  const parts = [];
+  for (const r of results) {
+    if (r.failed) {
+      parts.push(`### ${r.workload}: FAILED (${r.failed})`);
+      continue;
+    }
+    if (r.workload === "read") {
+      const s = r.settings;
+      parts.push(
+        `### READ — chargingSessions(first: 20), ${s.connections} connections, ${s.warmupS} s warm-up + ${s.durationS} s measured per server (autocannon), response ${s.responseBytes} bytes of JSON`,
+        table(
+          ["server", "req/s", "p50 ms", "p99 ms", "max ms", "non-2xx", "errors", "server peak RSS MiB"],
+          r.rows.map((x) => [x.server, x.reqPerSec, x.p50Ms, x.p99Ms, x.maxMs, x.non2xx, x.errors + x.timeouts, x.serverPeakRssMiB]),
+        ),
+        `gateway / apollo-default = ${r.ratios.gatewayOverApolloDefault}×; gateway / yoga = ${r.ratios.gatewayOverYoga}×`,
+      );
+    } else if (r.workload === "storm") {
+      const s = r.settings;
+      parts.push(
+        `### START STORM — simulated Hubject answers every AuthorizeRemoteStart after ${s.answerDelayMs} ms; RATE_LIMIT_REMOTE_STARTS_PER_MINUTE=${s.limitPerMinute} (its maximum); one driver per request; unknown EvseIDs (Hubject answers 603 after the full delay)`,
+        table(
+          ["phase", "drivers", "admitted", "RATE_LIMITED", "other", "upstream calls", "added p50/p99 ms", "before/after upstream p99 ms", "upstream p50 ms", "refusal p50/p99 ms", "sockets opened/peak", "RSS idle→peak MiB"],
+          r.rows.map((x) => [
+            x.phase,
+            x.concurrentDrivers + (x.warmupStarts ? ` (+${x.warmupStarts} warm-up)` : ""),
+            x.admitted,
+            x.rateLimited,
+            x.otherOutcomes,
+            x.authorizeRemoteStartCallsAtSimulator,
+            `${x.addedLatencyMs.p50} / ${x.addedLatencyMs.p99}`,
+            `${x.addedBeforeUpstreamMs?.p99} / ${x.addedAfterUpstreamMs?.p99}`,
+            x.upstreamMs.p50,
+            x.rateLimited ? `${x.rateLimitedLatencyMs.p50} / ${x.rateLimitedLatencyMs.p99}` : "–",
+            `${x.upstreamSocketsOpened} / ${x.upstreamSocketsPeakOpen}`,
+            `${x.gatewayRssIdleMiB} → ${x.gatewayPeakRssMiB}`,
+          ]),
+        ),
+      );
+    } else if (r.workload === "push") {
+      parts.push(
+        `### PUSH — graphql-ws subscribers, OICP ChargingNotification Progress posts → client receipt`,
+        table(
+          ["subscribers", "posts/s (target)", "duration s", "events sent", "received", "lost", "latency p50 ms", "p99 ms", "max ms", "RSS idle→with clients MiB", "KiB/subscriber", "gateway CPU %"],
+          r.rows.map((x) => [x.subscribers, `${x.postsPerSecond} (${x.targetPostsPerSecond})`, x.durationS, x.sent, x.received, x.lost, x.latencyMs.p50, x.latencyMs.p99, x.latencyMs.max, `${x.rssIdleMiB} → ${x.rssWithClientsMiB}`, x.kibPerSubscriber, x.gatewayCpuPercent]),
+        ),
+      );
+    }
+  }
+  const targets = results.flatMap((r) => r.targets ?? []);
+  if (targets.length) parts.push("### Targets", table(["target", "measured", "met?"], targets.map((t) => [t.target, t.value, t.met ? "met" : "NOT MET"])));
+  return parts.join("\n\n");
+}
+
+const started = new Date();
+const info = machine();
+console.error(`bench: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB, Node ${info.node}; ${info.pinning}`);
+const results = [];
+for (const w of WORKLOADS) {
+  if (only.length && !only.includes(w.name)) continue;
+  if (w.optional) {
+    try {
+      readFileSync(path.join(ROOT, w.script));
+    } catch {
+      continue;
+    }
+  }
+  results.push(await runWorkload(w));
+}
+const finished = new Date();
+const report = { command: "npm run bench", startedAt: started.toISOString(), finishedAt: finished.toISOString(), machine: info, results };
+mkdirSync(path.join(BENCH, "results"), { recursive: true });
+writeFileSync(path.join(BENCH, "results", "latest.json"), JSON.stringify(report, null, 2) + "\n");
+const text = render(results);
+writeFileSync(path.join(BENCH, "RESULTS.md"), resultsMarkdown(report, text));
+console.log(`\nMachine: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB RAM, Node ${info.node}. ${info.pinning}.\n`);
+console.log(text);
+console.log(`\nwritten: bench/results/latest.json, bench/RESULTS.md (${Math.round((finished - started) / 1000)} s)`);
+if (results.some((r) => r.failed)) process.exitCode = 1;
+
+function resultsMarkdown(report, text) {
+  const m = report.machine;
+  const notes = [];
+  const read = report.results.find((r) => r.workload === "read" && !r.failed);
+  const storm = report.results.find((r) => r.workload === "storm" && !r.failed);
+  const push = report.results.find((r) => r.workload === "push" && !r.failed);
+  if (read) {
+    notes.push(
+      "- READ: every server answers the same query with the same data (checked before measuring: the baselines must return byte-identical `data` to the gateway's). " +
+        "The baselines serve the gateway's SDL (schema.graphql) with one in-memory resolver: no authentication, no store, no validation rules beyond graphql-js's defaults. " +
+        "The gateway verifies an HS256 JWT per request, runs its armor rules, reads SQLite and records metrics. Baselines run with NODE_ENV unset (their defaults); the gateway with NODE_ENV=development (production needs real Hubject TLS settings).",
+    );
+    const gw = read.rows[0];
+    if (!(read.ratios.gatewayOverApolloDefault >= 1.3) || !(read.ratios.gatewayOverYoga >= 1) || !(gw.p99Ms < 25)) {
+      notes.push(
+        `- READ targets not met in this run: the gateway served ${gw.reqPerSec} req/s (p99 ${gw.p99Ms} ms) against ${read.rows[1].reqPerSec} req/s for default Apollo and ${read.rows[2].reqPerSec} req/s for Yoga. ` +
+          "With 100 connections on one core, p99 is queueing: 100 in-flight requests ÷ throughput. Where the gateway's time goes was not profiled by this bench.",
+      );
+    }
+  }
+  if (storm) {
+    const [within, poolRow, big] = storm.rows;
+    notes.push(
+      "- STORM: added latency = (simulator receives the AuthorizeRemoteStart − client sends startCharging) + (client receives the answer − simulator writes its answer), measured with one clock (simulator and clients share the load process). " +
+        "Requests use unknown EvseIDs (one per driver, so no two drivers compete for an EVSE); the simulated Hubject answers 603 after exactly the configured delay, so each admitted request really waits 2 s upstream.",
+    );
+    if (within && within.upstreamSocketsPeakOpen === 64 && within.addedLatencyMs.p99 > 1000) {
+      notes.push(
+        `- STORM (within-limit) misses the 15 ms target by design of the upstream pool: the gateway opened at most ${within.upstreamSocketsPeakOpen} sockets to Hubject (DEFAULT_MAX_SOCKETS = 64 in src/datasources/hubject.datasource.ts, not settable by environment), ` +
+          `so of ${within.concurrentDrivers} simultaneous starts, ${within.concurrentDrivers - 64} wait for a socket for a whole 2 s answer: p99 ${within.addedLatencyMs.p99} ms. ` +
+          "The EMP-wide budget is 100 starts a minute, so a pool below 100 can put a full upstream round trip on top of a start inside the budget.",
+      );
+    }
+    if (poolRow && !(poolRow.addedLatencyMs.p99 < 15)) {
+      notes.push(
+        `- STORM (within-pool-warm): even with every request getting a socket (64 at once, gateway warmed with 30 starts), added p99 is ${poolRow.addedLatencyMs.p99} ms (before upstream p99 ${poolRow.addedBeforeUpstreamMs.p99} ms, after ${poolRow.addedAfterUpstreamMs.p99} ms); the time is spent before the call reaches Hubject. Likely cause (not profiled): 64 mutations arriving at the same instant queue for one core.`,
+      );
+    }
+    if (big) {
+      notes.push(
+        `- STORM (storm): ${big.concurrentDrivers} distinct drivers at once with RATE_LIMIT_REMOTE_STARTS_PER_MINUTE=100 (the maximum config allows — Hubject's limit for the whole EMP): ` +
+          `${big.authorizeRemoteStartCallsAtSimulator} AuthorizeRemoteStart calls reached Hubject, ${big.rateLimited} requests were refused with RATE_LIMITED (p50 ${big.rateLimitedLatencyMs.p50} ms, p99 ${big.rateLimitedLatencyMs.p99} ms, all refused within ${big.allRefusalsAnsweredWithinMs} ms), ${big.otherOutcomes} other outcomes. ` +
+          "Here the limit is the point of the test: the refusals are answered from one core, as fast as the gateway can authenticate and execute them; the admitted starts' added latency includes waiting behind that work and behind the 64-socket pool.",
+      );
+    }
+  }
+  if (push) {
+    notes.push(
+      "- PUSH: each client is one driver subscribed to `sessionUpdated` (all its sessions); each driver has one charger-started session (an OICP Start notification carrying the driver's EvcoID). " +
+        "Progress notifications are posted to the OICP listener spread evenly over each second (≤ 64 in flight); latency = POST sent → event received by the client; lost = acknowledged posts whose event never arrived within 3 s after the last post. " +
+        "RSS per subscriber = (RSS with all clients subscribed − RSS idle) ÷ subscribers, no forced GC. CPU = gateway utime+stime over the posting window + drain.",
+    );
+    for (const row of push.rows) {
+      if (row.postsPerSecond < 0.9 * row.targetPostsPerSecond) {
+        notes.push(
+          `- PUSH (${row.subscribers} subscribers): the target of ${row.targetPostsPerSecond} notifications a second was NOT reached: ${row.postsPerSecond}/s were acknowledged (each post waits for the gateway's OICP acknowledgement, ≤ 64 in flight; gateway CPU ${row.gatewayCpuPercent}% of one core). ` +
+            "The run therefore lasted longer than the nominal duration, and the larger subscriber count was not attempted. This bench does not separate how much of the shortfall is the gateway and how much the single load process.",
+        );
+      }
+    }
+  }
+  return [
+    "# Benchmarks",
+    "",
+    `Generated by \`${report.command}\` (bench/run.mjs) on ${report.startedAt} (finished ${report.finishedAt}). Only numbers measured in that run; raw figures in bench/results/latest.json.`,
+    "",
+    "## Machine",
+    "",
+    `- CPU: ${m.cpuModel}, ${m.cores} cores`,
+    `- Memory: ${m.memoryGiB} GiB`,
+    `- Node ${m.node}, ${m.platform}`,
+    `- Pinning: ${m.pinning}`,
+    "- Everything on 127.0.0.1; one server at a time.",
+    "",
+    "## Results",
+    "",
+    text,
+    "",
+    "## Notes",
+    "",
+    ...notes,
+    "",
+  ].join("\n");
+}
