@@ -345,7 +345,7 @@ export class SessionService {
         return this.respond(session.id, this.settling.get(session.id) ?? this.join(session.id));
       }
       await sleep(JOIN_POLL_MS);
-      sessionId = (await this.deps.store.claimIdempotencyKey(driver.id, key, "", sessionId)).sessionId;
+      sessionId = (await this.deps.store.idempotencySession(driver.id, key)) ?? sessionId;
     }
     return { session: null, error: TRANSPORT_ERRORS.outcomeUnknown() };
   }

@@ -98,6 +98,8 @@ export interface SessionStore {
 
   /** Idempotency: the session a driver's key already produced, or claims the key for `sessionId`. */
   claimIdempotencyKey(driverId: string, key: string, operation: string, sessionId: string): Promise<{ claimed: boolean; sessionId: string }>;
+  /** The session a driver's idempotency key points at, if the key was claimed. */
+  idempotencySession(driverId: string, key: string): Promise<string | undefined>;
   /** Points a claimed key at another session (its first call joined a start already in flight). */
   retargetIdempotencyKey(driverId: string, key: string, sessionId: string): Promise<void>;
 }

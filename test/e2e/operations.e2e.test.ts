@@ -87,8 +87,13 @@ describe("operations", () => {
       const outcome = lines.find((l) => String(l.msg).startsWith("AuthorizeRemoteStart"));
       expect(outcome).toMatchObject({ requestId: "req-4711", processId: upstream!.processId });
       // Without a header, the gateway makes one up and says which.
-      const other = await gw.graphql(`{ chargingSessions { nodes { id } } }`, {}, alice.token);
+      const other = await fetch(gw.gateway.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${alice.token}` },
+        body: JSON.stringify({ query: "{ chargingSessions { nodes { id } } }" }),
+      });
       expect(other.status).toBe(200);
+      expect(other.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
       await gw.close();
     }

@@ -273,17 +273,22 @@ export class SqlSessionStore implements SessionStore {
       .returning("session_id")
       .executeTakeFirst();
     if (inserted) return { claimed: true, sessionId: inserted.session_id };
-    const existing = await this.db
+    const existing = await this.idempotencySession(driverId, key);
+    if (existing === undefined) {
+      // Only possible if the row was deleted between the two statements.
+      throw new Error("Idempotency key vanished while being claimed; retry the request");
+    }
+    return { claimed: false, sessionId: existing };
+  }
+
+  async idempotencySession(driverId: string, key: string): Promise<string | undefined> {
+    const row = await this.db
       .selectFrom("idempotency_keys")
       .select("session_id")
       .where("driver_id", "=", driverId)
       .where("key", "=", key)
       .executeTakeFirst();
-    if (!existing) {
-      // Only possible if the row was deleted between the two statements.
-      throw new Error("Idempotency key vanished while being claimed; retry the request");
-    }
-    return { claimed: false, sessionId: existing.session_id };
+    return row?.session_id;
   }
 
   async retargetIdempotencyKey(driverId: string, key: string, sessionId: string): Promise<void> {
