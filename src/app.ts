@@ -79,7 +79,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, logger });
     closers.push(() => tracing.shutdown());
     const metrics = config.metrics ? new GatewayMetrics() : null;
-    const store = openSqlStore({ url: config.databaseUrl, logger: logger.child({ component: "store" }) });
+    const store = openSqlStore({ url: config.databaseUrl, sessionCacheSize: config.sessionCacheSize, logger: logger.child({ component: "store" }) });
     closers.push(() => store.close());
     await store.migrate();
 

@@ -69,6 +69,7 @@ const schema = z.object({
     .max(100, { message: "must be at most 100: Hubject allows 100 AuthorizeRemoteStart calls a minute for the whole EMP" })
     .default(100),
   DATABASE_URL: optionalText,
+  SESSION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   REDIS_URL: optionalText.refine((v) => v === undefined || /^rediss?:\/\/.+/.test(v), { message: "must be a redis:// or rediss:// URL" }),
   REDIS_CHANNEL_PREFIX: z.string().default("emp-gateway:"),
   METRICS_ENABLED: flag,
@@ -150,6 +151,8 @@ export interface Config {
   federation: { subscriptionCallbackUrls: string[] };
   /** SQLite file path or a database URL (postgres:// for several replicas). */
   databaseUrl: string;
+  /** Decoded sessions kept in memory for session lists, re-checked against the store's version on every read; 0 = off. */
+  sessionCacheSize: number;
   /** Redis for fan-out and shared rate limits across replicas; null = in-process. */
   redis: { url: string; channelPrefix: string } | null;
   metrics: boolean;
@@ -291,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       remoteStartsPerMinute: e.RATE_LIMIT_REMOTE_STARTS_PER_MINUTE,
     },
     databaseUrl: e.DATABASE_URL ?? "./data/gateway.sqlite",
+    sessionCacheSize: e.SESSION_CACHE_SIZE,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, channelPrefix: e.REDIS_CHANNEL_PREFIX } : null,
     metrics: e.METRICS_ENABLED ?? true,
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, serviceName: e.OTEL_SERVICE_NAME ?? "emp-charging-gateway" },

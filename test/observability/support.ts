@@ -176,7 +176,7 @@ export async function startTracedStack(options: {
   try {
     const simulator = await startSimulator({ providerId: "DE-GQL", host: "127.0.0.1", port: 0, pace: { ...FAST_PACE, ...options.pace }, logger });
     closers.push(() => simulator.close());
-    const store = openSqlStore({ url: config.databaseUrl, logger });
+    const store = openSqlStore({ url: config.databaseUrl, sessionCacheSize: config.sessionCacheSize, logger });
     closers.push(() => store.close());
     await store.migrate();
     const hubject = new HubjectDatasource({ baseUrl: simulator.url, providerId: "DE-GQL", logger, tracer: options.tracer });

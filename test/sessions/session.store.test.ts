@@ -58,7 +58,7 @@ async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
       url: pathToFileURL(file).href,
       file,
       schema: "",
-      open: () => new SqlSessionStore(createSqliteDatabase(file)),
+      open: (options = {}) => new SqlSessionStore(createSqliteDatabase(file), { sessionCacheSize: options.sessionCacheSize }),
       cleanup: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
@@ -476,6 +476,61 @@ for (const engine of ENGINES) {
         const store = await openStore();
         await expect(store.listForDriver({ driverId: "driver-1", first: 0 })).rejects.toThrow(RangeError);
         await expect(store.listForDriver({ driverId: "driver-1", first: 101 })).rejects.toThrow(RangeError);
+      });
+
+      it("pages the same with the session cache off and with a cache smaller than a page", async () => {
+        const writer = await openStore();
+        const expected = (await seed(writer)).sort(newestFirst);
+        for (const sessionCacheSize of [0, 5]) {
+          const store = await openStore({ sessionCacheSize });
+          for (let round = 0; round < 2; round++) {
+            const ids: string[] = [];
+            let after: { requestedAt: Date; id: string } | undefined;
+            for (;;) {
+              const page = await store.listForDriver({ driverId: "driver-1", first: 20, after });
+              ids.push(...page.sessions.map((s) => s.id));
+              const last = page.sessions.at(-1);
+              if (!page.hasNextPage || !last) break;
+              after = { requestedAt: last.requestedAt, id: last.id };
+            }
+            expect(ids, `cache ${sessionCacheSize}, round ${round}`).toEqual(expected.map((s) => s.id));
+          }
+          const page = await store.listForDriver({ driverId: "driver-1", first: 3 });
+          expect(page.sessions).toEqual(expected.slice(0, 3));
+        }
+        await expect(openStore({ sessionCacheSize: -1 })).rejects.toThrow(RangeError);
+      });
+
+      it("never serves a session stale from its cache: a change made by another process shows on the next read", async () => {
+        const mine = await openStore();
+        const other = await openStore(); // another connection, like another replica
+        const created: ChargingSession[] = [];
+        for (let i = 0; i < 5; i++) created.push(await mine.insert(newSession({ requestedAt: at(i) })));
+
+        const first = await mine.listForDriver({ driverId: "driver-1", first: 10 });
+        expect(first.sessions.map((s) => s.version)).toEqual([1, 1, 1, 1, 1]);
+        // Read twice without a change: the same decoded objects, frozen so that no caller can alter them.
+        const again = await mine.listForDriver({ driverId: "driver-1", first: 10 });
+        again.sessions.forEach((s, i) => expect(s).toBe(first.sessions[i]));
+        expect(again.sessions.every((s) => Object.isFrozen(s))).toBe(true);
+
+        // The other process moves the newest session on; this process writes the oldest itself.
+        const newest = created[4]!;
+        const charging: ChargingSession = { ...newest, status: "CHARGING", consumedEnergyKwh: "1.5", version: 2, updatedAt: at(10) };
+        expect(await other.replace(charging)).toBe(true);
+        const oldest = created[0]!;
+        const ended: ChargingSession = { ...oldest, status: "CHARGING_ENDED", version: 2, updatedAt: at(11) };
+        expect(await mine.replace(ended)).toBe(true);
+
+        const after = await mine.listForDriver({ driverId: "driver-1", first: 10 });
+        expect(after.sessions[0]).toEqual(charging);
+        expect(after.sessions[4]).toEqual(ended);
+        for (const i of [1, 2, 3]) expect(after.sessions[i]).toBe(first.sessions[i]);
+        // And a third change by the other process, read through the filter on status.
+        const completed: ChargingSession = { ...charging, status: "COMPLETED", version: 3, updatedAt: at(12) };
+        expect(await other.replace(completed)).toBe(true);
+        expect((await mine.listForDriver({ driverId: "driver-1", first: 10, active: false })).sessions).toEqual([completed]);
+        expect((await mine.listForDriver({ driverId: "driver-1", first: 10 })).sessions[0]).toEqual(completed);
       });
     });
 

@@ -251,6 +251,8 @@ export function createPostgresDatabase(url: string, options: PostgresOptions = {
 
 export interface OpenSqlStoreOptions extends PostgresOptions {
   url: string;
+  /** See SqlSessionStoreOptions.sessionCacheSize. */
+  sessionCacheSize?: number;
 }
 
 /**
@@ -262,7 +264,7 @@ export function openSqlStore(options: OpenSqlStoreOptions): SqlSessionStore {
   const location = parseSqlUrl(options.url);
   if (location.flavor === "postgres") {
     const { schema } = postgresConnection(location.url);
-    return new SqlSessionStore(createPostgresDatabase(location.url, options), { flavor: "postgres", schema });
+    return new SqlSessionStore(createPostgresDatabase(location.url, options), { flavor: "postgres", schema, sessionCacheSize: options.sessionCacheSize });
   }
-  return new SqlSessionStore(createSqliteDatabase(location.file), { flavor: "sqlite" });
+  return new SqlSessionStore(createSqliteDatabase(location.file), { flavor: "sqlite", sessionCacheSize: options.sessionCacheSize });
 }

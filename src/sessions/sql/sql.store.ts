@@ -5,6 +5,7 @@
 // Safety across processes comes from the database alone: replace() is a conditional
 // update on `version`, dedupe and idempotency are unique keys. No in-process locks.
 import type { Kysely, Selectable } from "kysely";
+import { LRUCache } from "lru-cache";
 import {
   SESSION_STATUSES,
   TERMINAL_STATUSES,
@@ -32,21 +33,49 @@ const AWAITING_ANSWER_STATUSES: readonly SessionStatus[] = ["REQUESTED", "OUTCOM
 const TERMINAL: readonly SessionStatus[] = [...TERMINAL_STATUSES];
 /** Keeps `IN (...)` lists well under SQLite's and PostgreSQL's bound-parameter limits. */
 const IN_LIST_CHUNK = 500;
+/** Sessions kept decoded in memory for listForDriver (Config.store.sessionCacheSize). */
+export const DEFAULT_SESSION_CACHE_SIZE = 10_000;
 
 type SessionRow = Selectable<ChargingSessionsTable>;
 type InboundRow = Selectable<InboundMessagesTable>;
+
+export interface SqlSessionStoreOptions {
+  flavor?: SqlFlavor;
+  /** PostgreSQL: the schema the URL selected (`?schema=`). */
+  schema?: string | null;
+  /** How many decoded sessions listForDriver keeps in memory; 0 turns the cache off. Default 10 000. */
+  sessionCacheSize?: number;
+}
 
 export class SqlSessionStore implements SessionStore {
   readonly flavor: SqlFlavor;
   /** PostgreSQL: the schema the URL selected (`?schema=`), which migrate() creates if missing. */
   private readonly schema: string | null;
+  /**
+   * Decoded sessions by id, checked against the database's `version` on every read, so it can
+   * never serve a stale session: each change to a row goes through replace(), which raises its
+   * version (whichever process writes it). A page read asks the database for ids and versions
+   * only and decodes just the rows it does not hold at that version. Entries are frozen.
+   */
+  private readonly cache: LRUCache<string, ChargingSession> | null;
 
   constructor(
     private readonly db: Kysely<Database>,
-    options: { flavor?: SqlFlavor; schema?: string | null } = {},
+    options: SqlSessionStoreOptions = {},
   ) {
     this.flavor = options.flavor ?? "sqlite";
     this.schema = options.schema ?? null;
+    const cacheSize = options.sessionCacheSize ?? DEFAULT_SESSION_CACHE_SIZE;
+    if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new RangeError(`sessionCacheSize must be an integer ≥ 0, got ${cacheSize}`);
+    this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : null;
+  }
+
+  /** Keeps a session this process has just written or read at its current version. */
+  private remember(session: ChargingSession): ChargingSession {
+    if (!this.cache) return session;
+    const frozen = Object.isFrozen(session) ? session : Object.freeze(session);
+    this.cache.set(frozen.id, frozen);
+    return frozen;
   }
 
   async migrate(): Promise<void> {
@@ -60,7 +89,7 @@ export class SqlSessionStore implements SessionStore {
   async insert(input: NewSession): Promise<ChargingSession> {
     const session = newSession(input);
     await this.db.insertInto("charging_sessions").values(sessionToRow(session)).execute();
-    return session;
+    return this.remember(session);
   }
 
   async tryInsert(input: NewSession): Promise<ChargingSession | null> {
@@ -72,7 +101,7 @@ export class SqlSessionStore implements SessionStore {
       .onConflict((oc) => oc.doNothing())
       .returning("id")
       .executeTakeFirst();
-    return row ? session : null;
+    return row ? this.remember(session) : null;
   }
 
   async findRequested(driverId: string, evseId: string): Promise<ChargingSession | undefined> {
@@ -184,7 +213,10 @@ export class SqlSessionStore implements SessionStore {
     if (!Number.isInteger(first) || first < 1 || first > 100) {
       throw new RangeError(`listForDriver: first must be an integer in 1..100, got ${first}`);
     }
-    let q = this.db.selectFrom("charging_sessions").selectAll().where("driver_id", "=", driverId);
+    const cache = this.cache;
+    let q = cache
+      ? this.db.selectFrom("charging_sessions").select(["id", "version"]).where("driver_id", "=", driverId)
+      : this.db.selectFrom("charging_sessions").selectAll().where("driver_id", "=", driverId);
     if (active === true) q = q.where("status", "not in", TERMINAL);
     if (active === false) q = q.where("status", "in", TERMINAL);
     if (after !== undefined) {
@@ -199,7 +231,23 @@ export class SqlSessionStore implements SessionStore {
       .orderBy("id", "desc")
       .limit(first + 1)
       .execute();
-    return { sessions: rows.slice(0, first).map(rowToSession), hasNextPage: rows.length > first };
+    const hasNextPage = rows.length > first;
+    const page = rows.slice(0, first);
+    if (!cache) return { sessions: (page as SessionRow[]).map(rowToSession), hasNextPage };
+
+    // Ids and versions came from the database just now: decode only what the cache lacks.
+    const sessions: (ChargingSession | undefined)[] = page.map(({ id, version }) => {
+      const cached = cache.get(id);
+      return cached && cached.version === Number(version) ? cached : undefined;
+    });
+    const missing = page.filter((_, i) => sessions[i] === undefined).map((r) => r.id);
+    if (missing.length > 0) {
+      // A row may have moved on since the page read; its newer version is as good (its place
+      // in the order, requested_at and id, never changes).
+      const fetched = new Map((await this.getMany(missing)).map((s) => [s.id, this.remember(s)]));
+      page.forEach(({ id }, i) => (sessions[i] ??= fetched.get(id)));
+    }
+    return { sessions: sessions.filter((s): s is ChargingSession => s !== undefined), hasNextPage };
   }
 
   async replace(next: ChargingSession): Promise<boolean> {
@@ -210,7 +258,9 @@ export class SqlSessionStore implements SessionStore {
       .where("id", "=", id)
       .where("version", "=", next.version - 1)
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const replaced = Number(result.numUpdatedRows) === 1;
+    if (replaced) this.remember(next);
+    return replaced;
   }
 
   async recordInbound(message: InboundMessage): Promise<{ stored: boolean; seq: number | null }> {
