@@ -279,6 +279,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       },
       sandbox: config.sandbox,
       introspection: config.graphql.introspection,
+      execution: config.graphql.execution,
       limits: config.graphql.limits,
       persistedQueries: config.graphql.persistedQueries,
       maxBodyBytes: config.graphql.maxBodyBytes,

@@ -61,6 +61,7 @@ const schema = z.object({
   GRAPHQL_PERSISTED_QUERIES: z.enum(["off", "allow-list"]).default("off"),
   GRAPHQL_PERSISTED_QUERIES_FILE: existingFile,
   INTROSPECTION_ENABLED: flag,
+  GRAPHQL_EXECUTION: z.enum(["jit", "graphql-js"]).default("jit"),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: positiveInt(10),
   RATE_LIMIT_REMOTE_STARTS_PER_MINUTE: z.coerce
     .number()
@@ -145,6 +146,8 @@ export interface Config {
     /** allow-list: only operations in the persisted-query file run (production clients). */
     persistedQueries: { mode: "off" } | { mode: "allow-list"; file: string };
     introspection: boolean;
+    /** jit: queries and mutations over HTTP run compiled (graphql-jit); graphql-js: interpreted. */
+    execution: "jit" | "graphql-js";
   };
   rateLimits: { mutationsPerDriverPerMinute: number; remoteStartsPerMinute: number };
   /** Apollo Federation: the routers' subscription callback URLs (empty = HTTP callbacks off). */
@@ -287,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       persistedQueries:
         e.GRAPHQL_PERSISTED_QUERIES === "allow-list" ? { mode: "allow-list", file: e.GRAPHQL_PERSISTED_QUERIES_FILE! } : { mode: "off" },
       introspection: e.INTROSPECTION_ENABLED ?? e.SANDBOX_ENABLED ?? !production,
+      execution: e.GRAPHQL_EXECUTION,
     },
     federation: { subscriptionCallbackUrls: e.SUBSCRIPTION_CALLBACK_URLS },
     rateLimits: {

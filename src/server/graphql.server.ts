@@ -20,6 +20,7 @@ import { bearerToken, msUntilExpiry, type AuthenticatedDriver, type Authenticato
 import type { GatewayContext } from "./context.js";
 import { createErrorFormatter, formatWsError, INTERNAL_ERROR_MESSAGE } from "./error-masking.js";
 import { BodyTooLargeError, readBody } from "./http-body.js";
+import { createJitGateway } from "./jit-executor.js";
 import { createPersistedQueryGuard, withoutPersistedQuery, type PersistedQueriesOption, type PersistedQueryDecision } from "./persisted-queries.js";
 
 /** setTimeout holds at most ~24.8 days; a token living longer is re-checked on every event anyway. */
@@ -43,6 +44,8 @@ export interface GraphQLServerOptions {
    * "Did you mean …" suggestions are also removed from error messages. Default: `sandbox`.
    */
   introspection?: boolean;
+  /** How queries and mutations over HTTP execute (Config.graphql.execution). Default "jit". */
+  execution?: "jit" | "graphql-js";
   /** Document limits, the same on HTTP and graphql-ws (Config.graphql.limits). Default: DEFAULT_LIMITS. */
   limits?: GraphQLLimits;
   /**
@@ -168,7 +171,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
   );
 
   const apollo = new ApolloServer<GatewayContext & BaseContext>({
-    schema,
+    ...((options.execution ?? "jit") === "jit" ? { gateway: createJitGateway(schema) } : { schema }),
     introspection,
     csrfPrevention: true,
     // main.ts owns SIGINT/SIGTERM and shuts everything down in order; Apollo's own handlers
