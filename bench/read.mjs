@@ -25,6 +25,10 @@ const DURATION_S = Number(process.env.BENCH_READ_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_READ_WARMUP_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_READ_CONNECTIONS ?? 100);
 const SESSIONS = 20;
+// Profiling: BENCH_CPU_PROF_DIR=dir writes the gateway's V8 CPU profile there (node --cpu-prof);
+// BENCH_READ_GATEWAY_ONLY=1 skips the baselines (see bench/profile-summary.mjs).
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
+const GATEWAY_ONLY = process.env.BENCH_READ_GATEWAY_ONLY === "1";
 
 const QUERY = `query Sessions { chargingSessions(first: 20) { nodes { id status evseId evcoId requestedAt consumedEnergyKwh } pageInfo { hasNextPage endCursor } } }`;
 const START = `mutation Start($input: StartChargingInput!) { startCharging(input: $input) { session { id status } error { __typename } } }`;
@@ -97,7 +101,8 @@ try {
   // (a) The gateway as `npm start` runs it, on a temp SQLite file.
   const [port, oicpPort, simPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const dbFile = path.join(tmp, "gateway.sqlite");
-  const gateway = spawnNode(["dist/src/main.js"], {
+  const profArgs = CPU_PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(CPU_PROF_DIR)] : [];
+  const gateway = spawnNode([...profArgs, "dist/src/main.js"], {
     core: SERVER_CORE,
     env: gatewayEnv({ PORT: String(port), OICP_PORT: String(oicpPort), SIMULATOR_PORT: String(simPort), DATABASE_URL: dbFile, METRICS_ENABLED: "true" }),
   });
@@ -123,9 +128,8 @@ try {
   const rows = [];
   rows.push(await measure("gateway (dist/src/main.js)", url, auth, gateway.pid, null));
   await stopChild(gateway);
-
   // (b)–(e) the baselines, one at a time on the same core.
-  const baselines = [
+  const baselines = GATEWAY_ONLY ? [] : [
     ["apollo", "@apollo/server 5 default (startStandaloneServer)", "/"],
     ["yoga", "graphql-yoga 5 default", "/graphql"],
     ["jit", "graphql-jit on node:http", "/graphql"],
@@ -141,18 +145,20 @@ try {
   }
 
   const [gw, apollo, yoga] = rows;
-  const ratios = {
-    gatewayOverApolloDefault: round(gw.reqPerSec / apollo.reqPerSec, 2),
-    gatewayOverYoga: round(gw.reqPerSec / yoga.reqPerSec, 2),
-  };
-  const targets = [
+  const ratios = GATEWAY_ONLY
+    ? {}
+    : {
+        gatewayOverApolloDefault: round(gw.reqPerSec / apollo.reqPerSec, 2),
+        gatewayOverYoga: round(gw.reqPerSec / yoga.reqPerSec, 2),
+      };
+  const targets = GATEWAY_ONLY ? [] : [
     { target: "READ: gateway ≥ 1.3× default Apollo (req/s)", value: `${ratios.gatewayOverApolloDefault}×`, met: ratios.gatewayOverApolloDefault >= 1.3 },
     { target: "READ: gateway ≥ Yoga (req/s)", value: `${ratios.gatewayOverYoga}×`, met: ratios.gatewayOverYoga >= 1 },
     { target: "READ: gateway p99 < 25 ms", value: `${gw.p99Ms} ms`, met: gw.p99Ms < 25 },
   ];
   emitResult({
     workload: "read",
-    settings: { connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, sessions: SESSIONS, query: QUERY, responseBytes: Buffer.byteLength(JSON.stringify({ data })) },
+    settings: { connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, gatewayOnly: GATEWAY_ONLY, profiled: Boolean(CPU_PROF_DIR), sessions: SESSIONS, query: QUERY, responseBytes: Buffer.byteLength(JSON.stringify({ data })) },
     rows,
     ratios,
     targets,
