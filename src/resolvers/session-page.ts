@@ -1,5 +1,6 @@
 import { badInput } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
+import type { ChargingSession } from "../sessions/session.js";
 import type { Driver } from "../sessions/session.service.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 
@@ -19,6 +20,20 @@ export async function sessionPage(ctx: GatewayContext, driver: Driver, { first, 
     after: after ? decodeCursor(after) : undefined,
     active: active ?? undefined,
   });
-  const edges = sessions.map((node) => ({ cursor: encodeCursor(node), node }));
-  return { edges, nodes: sessions, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  const last = sessions.at(-1);
+  // Edges and their cursors are made only if the query selects them (most apps read nodes).
+  return {
+    get edges() {
+      return sessions.map((node) => new SessionEdge(node));
+    },
+    nodes: sessions,
+    pageInfo: { hasNextPage, endCursor: last ? encodeCursor(last) : null },
+  };
+}
+
+class SessionEdge {
+  constructor(readonly node: ChargingSession) {}
+  get cursor(): string {
+    return encodeCursor(this.node);
+  }
 }
