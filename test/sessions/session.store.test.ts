@@ -12,7 +12,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ChargeDetailRecord, ChargingSession, SessionStatus } from "../../src/sessions/session.js";
 import type { InboundMessage, NewSession } from "../../src/sessions/session.store.js";
 import {
-  createSqliteDatabase,
   openSqlStore,
   parseSqlUrl,
   postgresClientConfig,
@@ -58,7 +57,7 @@ async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
       url: pathToFileURL(file).href,
       file,
       schema: "",
-      open: (options = {}) => new SqlSessionStore(createSqliteDatabase(file), { sessionCacheSize: options.sessionCacheSize }),
+      open: (options = {}) => openSqlStore({ ...options, url: file }),
       cleanup: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
@@ -499,6 +498,34 @@ for (const engine of ENGINES) {
           expect(page.sessions).toEqual(expected.slice(0, 3));
         }
         await expect(openStore({ sessionCacheSize: -1 })).rejects.toThrow(RangeError);
+      });
+
+      itOn("sqlite", "answers a repeated page read from memory until anyone commits, this process or another", async () => {
+        const store = await openStore();
+        for (let i = 0; i < 3; i++) await store.insert(newSession({ requestedAt: at(i) }));
+        const first = await store.listForDriver({ driverId: "driver-1", first: 10 });
+        expect(await store.listForDriver({ driverId: "driver-1", first: 10 })).toBe(first);
+        expect(Object.isFrozen(first) && Object.isFrozen(first.sessions)).toBe(true);
+
+        // This store writes: the next read is a new page with the new session.
+        const added = await store.insert(newSession({ requestedAt: at(5) }));
+        const second = await store.listForDriver({ driverId: "driver-1", first: 10 });
+        expect(second).not.toBe(first);
+        expect(second.sessions.map((s) => s.id)[0]).toBe(added.id);
+
+        // Another connection to the file (as another process) changes a row behind the store's back.
+        const raw = new BetterSqlite3(db.file);
+        try {
+          raw.prepare("update charging_sessions set status = 'COMPLETED', version = version + 1 where id = ?").run(added.id);
+        } finally {
+          raw.close();
+        }
+        const third = await store.listForDriver({ driverId: "driver-1", first: 10 });
+        expect(third.sessions[0]).toMatchObject({ id: added.id, status: "COMPLETED", version: 2 });
+        expect((await store.listForDriver({ driverId: "driver-1", first: 10, active: true })).sessions.map((s) => s.id)).not.toContain(added.id);
+        // A write that changes nothing (a lost race) still moves the stamp on: no harm, one more read.
+        expect(await store.replace({ ...added, version: 2 })).toBe(false);
+        expect(await store.listForDriver({ driverId: "driver-1", first: 10 })).not.toBe(third);
       });
 
       it("never serves a session stale from its cache: a change made by another process shows on the next read", async () => {

@@ -6,7 +6,8 @@ import { userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, type Generated } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, type Generated, type SqliteDatabase } from "kysely";
+import { LRUCache } from "lru-cache";
 import pg from "pg";
 import type { Logger } from "../../logger.js";
 import type { SessionStatus } from "../session.js";
@@ -95,6 +96,15 @@ export interface Database {
  * instead of failing at once. `:memory:` gives a private in-memory database.
  */
 export function createSqliteDatabase(file: string): Kysely<Database> {
+  return openSqlite(file).db;
+}
+
+/**
+ * The Kysely instance and, for the store's page cache, SQLite's `PRAGMA data_version`: a number
+ * that changes whenever another connection (another process) commits to the file. Commits on
+ * this connection leave it alone; the store counts its own writes.
+ */
+function openSqlite(file: string): { db: Kysely<Database>; dataVersion: () => number } {
   const inMemory = file === ":memory:" || file === "";
   if (!inMemory) mkdirSync(dirname(resolve(file)), { recursive: true });
   const sqlite = new BetterSqlite3(file);
@@ -106,7 +116,36 @@ export function createSqliteDatabase(file: string): Kysely<Database> {
     sqlite.close();
     throw error;
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
+    dataVersion: () => dataVersion.get() as number,
+  };
+}
+
+/** Distinct SQL texts the store sends are a few dozen; this bounds the cache should that change. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * better-sqlite3 compiles a statement on every prepare(), and Kysely prepares each query it runs.
+ * The store's queries repeat with new parameters only, so compiled statements are kept by SQL
+ * text. A statement still iterating (a stream) is busy: then a fresh one is compiled instead.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new LRUCache<string, BetterSqlite3.Statement>({ max: STATEMENT_CACHE_SIZE });
+  return {
+    prepare(sql: string) {
+      const cached = statements.get(sql);
+      if (cached && !cached.busy) return cached;
+      const statement = sqlite.prepare(sql);
+      if (!cached) statements.set(sql, statement);
+      return statement;
+    },
+    close() {
+      statements.clear();
+      sqlite.close();
+    },
+  };
 }
 
 export type SqlLocation = { flavor: "sqlite"; file: string } | { flavor: "postgres"; url: string };
@@ -266,5 +305,6 @@ export function openSqlStore(options: OpenSqlStoreOptions): SqlSessionStore {
     const { schema } = postgresConnection(location.url);
     return new SqlSessionStore(createPostgresDatabase(location.url, options), { flavor: "postgres", schema, sessionCacheSize: options.sessionCacheSize });
   }
-  return new SqlSessionStore(createSqliteDatabase(location.file), { flavor: "sqlite", sessionCacheSize: options.sessionCacheSize });
+  const { db, dataVersion } = openSqlite(location.file);
+  return new SqlSessionStore(db, { flavor: "sqlite", sessionCacheSize: options.sessionCacheSize, externalChanges: dataVersion });
 }

@@ -45,7 +45,16 @@ export interface SqlSessionStoreOptions {
   schema?: string | null;
   /** How many decoded sessions listForDriver keeps in memory; 0 turns the cache off. Default 10 000. */
   sessionCacheSize?: number;
+  /**
+   * A number that changes whenever another connection commits (SQLite's PRAGMA data_version).
+   * With it, a page read repeated while nothing was written is answered from memory.
+   */
+  externalChanges?: () => number;
 }
+
+/** Pages kept per store when externalChanges is given (a page is a list of cached sessions). */
+const PAGE_CACHE_SIZE = 1_000;
+type SessionPage = { sessions: ChargingSession[]; hasNextPage: boolean };
 
 export class SqlSessionStore implements SessionStore {
   readonly flavor: SqlFlavor;
@@ -58,6 +67,15 @@ export class SqlSessionStore implements SessionStore {
    * only and decodes just the rows it does not hold at that version. Entries are frozen.
    */
   private readonly cache: LRUCache<string, ChargingSession> | null;
+  /**
+   * Whole pages, stamped with (externalChanges(), writes of this store) as they were before the
+   * page was read: a commit by anyone since then changes the stamp and the page is read again.
+   * The write counter is raised after each session write completes, so a read overlapping a
+   * write can only be stamped older than the write, never newer.
+   */
+  private readonly pages: LRUCache<string, { stamp: string; page: SessionPage }> | null;
+  private readonly externalChanges: (() => number) | null;
+  private sessionWrites = 0;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -68,6 +86,17 @@ export class SqlSessionStore implements SessionStore {
     const cacheSize = options.sessionCacheSize ?? DEFAULT_SESSION_CACHE_SIZE;
     if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new RangeError(`sessionCacheSize must be an integer ≥ 0, got ${cacheSize}`);
     this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : null;
+    this.externalChanges = options.externalChanges ?? null;
+    this.pages = this.cache && this.externalChanges ? new LRUCache({ max: PAGE_CACHE_SIZE }) : null;
+  }
+
+  /** Runs a write to charging_sessions and then moves the page stamp on, whatever its outcome. */
+  private async sessionWrite<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.sessionWrites++;
+    }
   }
 
   /** Keeps a session this process has just written or read at its current version. */
@@ -88,19 +117,21 @@ export class SqlSessionStore implements SessionStore {
 
   async insert(input: NewSession): Promise<ChargingSession> {
     const session = newSession(input);
-    await this.db.insertInto("charging_sessions").values(sessionToRow(session)).execute();
+    await this.sessionWrite(() => this.db.insertInto("charging_sessions").values(sessionToRow(session)).execute());
     return this.remember(session);
   }
 
   async tryInsert(input: NewSession): Promise<ChargingSession | null> {
     const session = newSession(input);
     // ON CONFLICT DO NOTHING without a target covers every unique index, partial ones included.
-    const row = await this.db
-      .insertInto("charging_sessions")
-      .values(sessionToRow(session))
-      .onConflict((oc) => oc.doNothing())
-      .returning("id")
-      .executeTakeFirst();
+    const row = await this.sessionWrite(() =>
+      this.db
+        .insertInto("charging_sessions")
+        .values(sessionToRow(session))
+        .onConflict((oc) => oc.doNothing())
+        .returning("id")
+        .executeTakeFirst(),
+    );
     return row ? this.remember(session) : null;
   }
 
@@ -208,11 +239,24 @@ export class SqlSessionStore implements SessionStore {
     return row && rowToSession(row);
   }
 
-  async listForDriver(query: SessionPageQuery): Promise<{ sessions: ChargingSession[]; hasNextPage: boolean }> {
+  async listForDriver(query: SessionPageQuery): Promise<SessionPage> {
     const { driverId, first, after, active } = query;
     if (!Number.isInteger(first) || first < 1 || first > 100) {
       throw new RangeError(`listForDriver: first must be an integer in 1..100, got ${first}`);
     }
+    if (!this.pages || !this.externalChanges) return this.readPage(query);
+    const stamp = `${this.externalChanges()}:${this.sessionWrites}`;
+    const key = `${driverId}\u0000${first}\u0000${active ?? ""}\u0000${after ? `${after.requestedAt.toISOString()}|${after.id}` : ""}`;
+    const kept = this.pages.get(key);
+    if (kept?.stamp === stamp) return kept.page;
+    const page = await this.readPage(query);
+    Object.freeze(page.sessions);
+    this.pages.set(key, { stamp, page: Object.freeze(page) });
+    return page;
+  }
+
+  private async readPage(query: SessionPageQuery): Promise<SessionPage> {
+    const { driverId, first, after, active } = query;
     const cache = this.cache;
     let q = cache
       ? this.db.selectFrom("charging_sessions").select(["id", "version"]).where("driver_id", "=", driverId)
@@ -252,12 +296,14 @@ export class SqlSessionStore implements SessionStore {
 
   async replace(next: ChargingSession): Promise<boolean> {
     const { id, ...changes } = sessionToRow(next);
-    const result = await this.db
-      .updateTable("charging_sessions")
-      .set(changes)
-      .where("id", "=", id)
-      .where("version", "=", next.version - 1)
-      .executeTakeFirst();
+    const result = await this.sessionWrite(() =>
+      this.db
+        .updateTable("charging_sessions")
+        .set(changes)
+        .where("id", "=", id)
+        .where("version", "=", next.version - 1)
+        .executeTakeFirst(),
+    );
     const replaced = Number(result.numUpdatedRows) === 1;
     if (replaced) this.remember(next);
     return replaced;
