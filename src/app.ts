@@ -117,6 +117,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         tls,
         remoteTimeoutMs,
         requestTimeoutMs: config.hubjectTimeouts.requestMs,
+        maxSockets: config.hubjectMaxSockets,
         resilience: {
           retryAttempts: config.hubjectResilience.retryAttempts,
           breakerFailures: config.hubjectResilience.breakerFailures,

@@ -94,6 +94,12 @@ const schema = z.object({
     .refine((v) => v > 60_000, { message: "must be above 60000: the CPO has 60 s to answer a remote start/stop" })
     .default(90_000),
   HUBJECT_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  HUBJECT_MAX_SOCKETS: z.coerce
+    .number()
+    .int()
+    .min(100, { message: "must be at least 100: every one of the EMP's 100 remote starts a minute may hold a socket for up to 60 s" })
+    .max(4_096)
+    .default(256),
   SESSION_MATCH_WINDOW_MS: ms(15 * 60_000),
   MUTATION_WAIT_MS: ms(8_000),
   EVSE_STATUS_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(5),
@@ -167,6 +173,8 @@ export interface Config {
     | { mode: "remote"; baseUrl: string; providerId: string; tls: { certFile?: string; keyFile?: string; caFile?: string } }
     | { mode: "simulator"; providerId: string; simulatorPort: number; pace: { startDelayMs: number; progressIntervalMs: number; cdrDelayMs: number } };
   hubjectTimeouts: { remoteMs: number; requestMs: number };
+  /** Keep-alive sockets to Hubject (per protocol agent). */
+  hubjectMaxSockets: number;
   hubjectResilience: { retryAttempts: number; breakerFailures: number; breakerHalfOpenAfterMs: number };
   sessionMatchWindowMs: number;
   /** How long startCharging/stopCharging wait for Hubject before answering with the session as it stands. */
@@ -305,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     hubject,
     hubjectTimeouts: { remoteMs: e.HUBJECT_REMOTE_TIMEOUT_MS, requestMs: e.HUBJECT_REQUEST_TIMEOUT_MS },
+    hubjectMaxSockets: e.HUBJECT_MAX_SOCKETS,
     hubjectResilience: {
       retryAttempts: e.HUBJECT_RETRY_ATTEMPTS,
       breakerFailures: e.HUBJECT_BREAKER_FAILURES,

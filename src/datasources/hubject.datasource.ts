@@ -79,7 +79,7 @@ export interface HubjectDatasourceOptions {
   remoteTimeoutMs?: number;
   /** Every other call. Default 15 s. */
   requestTimeoutMs?: number;
-  /** Keep-alive pool size per agent. Default 64. */
+  /** Keep-alive pool size per agent. Default DEFAULT_MAX_SOCKETS (256). */
   maxSockets?: number;
   /** Retries of the safe calls and the circuit breaker; defaults in DEFAULT_RESILIENCE. */
   resilience?: HubjectResilienceOptions;
@@ -202,7 +202,13 @@ export class HubjectError extends Error {
 
 export const DEFAULT_REMOTE_TIMEOUT_MS = 90_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
-export const DEFAULT_MAX_SOCKETS = 64;
+/**
+ * Each remote start/stop holds its socket until the CPO answers (up to the 60 s window), and the
+ * EMP may have 100 starts a minute in flight (FACTS.md): a pool below that queues starts behind
+ * whole upstream round trips (bench/RESULTS.md, start storm). 256 leaves room for stops, status
+ * and CDR calls. Config: HUBJECT_MAX_SOCKETS.
+ */
+export const DEFAULT_MAX_SOCKETS = 256;
 /** Hubject gives the CPO 60 s to answer a remote start/stop (FACTS.md §1, E18). */
 export const CPO_REMOTE_WINDOW_MS = 60_000;
 /** PullEvseStatusByID takes at most 100 EvseIDs (FACTS.md §2.4). */

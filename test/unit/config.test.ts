@@ -87,4 +87,17 @@ describe("config", () => {
     expect(loadConfig({}).graphql.introspection).toBe(true);
     expect(loadConfig(PRODUCTION).graphql.introspection).toBe(false);
   });
+
+  it("reads the performance settings: Hubject socket pool, session cache, execution engine", () => {
+    const defaults = loadConfig({});
+    expect(defaults.hubjectMaxSockets).toBe(256);
+    expect(defaults.sessionCacheSize).toBe(10_000);
+    expect(defaults.graphql.execution).toBe("jit");
+    const set = loadConfig({ HUBJECT_MAX_SOCKETS: "512", SESSION_CACHE_SIZE: "0", GRAPHQL_EXECUTION: "graphql-js" });
+    expect([set.hubjectMaxSockets, set.sessionCacheSize, set.graphql.execution]).toEqual([512, 0, "graphql-js"]);
+    const problems = problemsOf({ HUBJECT_MAX_SOCKETS: "64", SESSION_CACHE_SIZE: "-1", GRAPHQL_EXECUTION: "fast" }).join("\n");
+    expect(problems).toMatch(/HUBJECT_MAX_SOCKETS: must be at least 100/);
+    expect(problems).toMatch(/SESSION_CACHE_SIZE/);
+    expect(problems).toMatch(/GRAPHQL_EXECUTION/);
+  });
 });
