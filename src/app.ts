@@ -27,6 +27,7 @@ import { createRedisSessionEvents } from "./sessions/session-events.redis.js";
 import { createInProcessSessionEvents } from "./sessions/session.events.js";
 import { SessionService } from "./sessions/session.service.js";
 import type { SessionStore } from "./sessions/session.store.js";
+import type { GatewayContext } from "./server/context.js";
 import { openSqlStore } from "./sessions/sql/database.js";
 import { createLeaderLease } from "./sessions/sql/leader.js";
 import { startSimulator, type HubjectSimulator, type SimulatorPace } from "./simulator/hubject.simulator.js";
@@ -266,16 +267,24 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         if (driver) {
           sessions.rememberContracts(driver).catch((error: unknown) => logger.warn({ err: error }, "could not record the driver's contracts"));
         }
+        // The loaders are made on first use: most requests and most of the (hours-long) websocket
+        // subscriptions never need them.
+        let evseStatus: GatewayContext["evseStatus"] | undefined;
+        let federation: ReturnType<typeof federationLoaders> | undefined;
         return {
-        driver,
-        sessions,
-        events,
-        staleAfterMs: config.staleAfterMs,
-        // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
-        // so every pushed event shows the EVSE's current status.
-        evseStatus: createEvseStatusLoader(evseStatusSource, { cache: transport === "http" }),
-        // Federation: ChargingSession references, one store.getMany per request, caller's sessions only.
-        ...federationLoaders(store, driver, transport),
+          driver,
+          sessions,
+          events,
+          staleAfterMs: config.staleAfterMs,
+          // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
+          // so every pushed event shows the EVSE's current status.
+          get evseStatus() {
+            return (evseStatus ??= createEvseStatusLoader(evseStatusSource, { cache: transport === "http" }));
+          },
+          // Federation: ChargingSession references, one store.getMany per request, caller's sessions only.
+          get sessionReferences() {
+            return (federation ??= federationLoaders(store, driver, transport)).sessionReferences;
+          },
         };
       },
       sandbox: config.sandbox,

@@ -9,6 +9,7 @@
 // used either: error-masking.ts hides suggestions on both transports, including the
 // "Did you mean the enum value …" form armor's pattern misses.
 import { ApolloArmor } from "@escape.tech/graphql-armor";
+import { LRUCache } from "lru-cache";
 import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
@@ -48,6 +49,10 @@ export interface DocumentLimits {
   checkDocument(query: string): { document: DocumentNode } | { errors: GraphQLError[] };
 }
 
+/** Valid websocket documents kept parsed: at most this many, and this many characters of source. */
+const CHECKED_DOCUMENTS = 500;
+const CHECKED_DOCUMENT_CHARS = 2_000_000;
+
 export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimits, options: { introspection: boolean }): DocumentLimits {
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`GraphQL limit ${name} must be a positive integer, got ${String(value)}`);
@@ -74,10 +79,16 @@ export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimit
     ...validationRules,
   ];
 
+  // Every app subscribes with the same few documents, and after a restart thousands reconnect at
+  // once: a valid document is parsed and validated once (ASTs are never modified downstream).
+  const checked = new LRUCache<string, DocumentNode>({ max: CHECKED_DOCUMENTS, maxSize: CHECKED_DOCUMENT_CHARS, sizeCalculation: (_doc, query) => query.length });
+
   return {
     validationRules,
     parseOptions,
     checkDocument(query) {
+      const known = checked.get(query);
+      if (known) return { document: known };
       let document: DocumentNode;
       try {
         document = parse(query, parseOptions);
@@ -87,6 +98,7 @@ export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimit
       }
       const errors = validate(schema, document, wsRules);
       if (errors.length > 0) return { errors: errors.map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED")) };
+      checked.set(query, document);
       return { document };
     },
   };
