@@ -21,8 +21,11 @@ import {
   waitForHttp,
 } from "./lib.mjs";
 
-const DURATION_S = Number(process.env.BENCH_READ_DURATION_S ?? 10);
+const DURATION_S = Number(process.env.BENCH_READ_DURATION_S ?? 5);
 const WARMUP_S = Number(process.env.BENCH_READ_WARMUP_S ?? 3);
+// The machine is shared and drifts: every server is measured ROUNDS times, interleaved (each
+// round visits all servers, in a rotated order), and each figure is the median of its rounds.
+const ROUNDS = Number(process.env.BENCH_READ_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_READ_CONNECTIONS ?? 100);
 const SESSIONS = 20;
 // Profiling: BENCH_CPU_PROF_DIR=dir writes the gateway's V8 CPU profile there (node --cpu-prof);
@@ -64,37 +67,64 @@ function cannon(url, headers, duration) {
   });
 }
 
-async function measure(name, url, headers, pid, expected) {
-  // Correctness check first: the server must answer the same data.
-  const check = await fetch(url, {
+/** Checks that a server answers the same data as the gateway, then warms it up. */
+async function prepare(server) {
+  const check = await fetch(server.url, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", ...server.headers },
     body: JSON.stringify({ query: QUERY }),
   });
   const checkBody = await check.json();
   const nodes = checkBody?.data?.chargingSessions?.nodes ?? [];
-  if (nodes.length !== SESSIONS) throw new Error(`${name}: expected ${SESSIONS} sessions, got ${JSON.stringify(checkBody).slice(0, 300)}`);
-  if (expected && JSON.stringify(checkBody.data) !== JSON.stringify(expected)) throw new Error(`${name}: answered different data than the gateway`);
-  process.stderr.write(`read: ${name}: warm-up ${WARMUP_S}s … `);
-  await cannon(url, headers, WARMUP_S);
-  process.stderr.write(`measure ${DURATION_S}s … `);
-  const r = await cannon(url, headers, DURATION_S);
-  const mem = pid ? memoryOf(pid) : {};
-  const row = {
-    server: name,
-    requests: r.requests.total,
+  if (nodes.length !== SESSIONS) throw new Error(`${server.name}: expected ${SESSIONS} sessions, got ${JSON.stringify(checkBody).slice(0, 300)}`);
+  if (server.expected && JSON.stringify(checkBody.data) !== JSON.stringify(server.expected)) throw new Error(`${server.name}: answered different data than the gateway`);
+  process.stderr.write(`read: ${server.name}: checked, warm-up ${WARMUP_S}s\n`);
+  await cannon(server.url, server.headers, WARMUP_S);
+}
+
+async function sample(server, roundNo) {
+  const r = await cannon(server.url, server.headers, DURATION_S);
+  const s = {
     reqPerSec: round(r.requests.average, 0),
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
     maxMs: r.latency.max,
+    requests: r.requests.total,
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
     responseBytes: round(r.throughput.total / Math.max(1, r.requests.total), 0),
+  };
+  process.stderr.write(`read: round ${roundNo}: ${server.name}: ${s.reqPerSec} req/s, p99 ${s.p99Ms} ms\n`);
+  return s;
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function rowOf(server) {
+  const samples = server.samples;
+  const sum = (key) => samples.reduce((a, x) => a + x[key], 0);
+  const mem = memoryOf(server.pid);
+  return {
+    server: server.name,
+    rounds: samples.length,
+    reqPerSecRounds: samples.map((x) => x.reqPerSec),
+    reqPerSec: round(median(samples.map((x) => x.reqPerSec)), 0),
+    p50Ms: median(samples.map((x) => x.p50Ms)),
+    p99Ms: median(samples.map((x) => x.p99Ms)),
+    p99MsRounds: samples.map((x) => x.p99Ms),
+    maxMs: Math.max(...samples.map((x) => x.maxMs)),
+    requests: sum("requests"),
+    non2xx: sum("non2xx"),
+    errors: sum("errors"),
+    timeouts: sum("timeouts"),
+    responseBytes: samples[0]?.responseBytes,
     serverPeakRssMiB: round(mem.hwmMiB, 1),
   };
-  process.stderr.write(`${row.reqPerSec} req/s, p99 ${row.p99Ms} ms\n`);
-  return row;
 }
 
 try {
@@ -125,10 +155,8 @@ try {
   const dataFile = path.join(tmp, "data.json");
   writeFileSync(dataFile, JSON.stringify(data));
 
-  const rows = [];
-  rows.push(await measure("gateway (dist/src/main.js)", url, auth, gateway.pid, null));
-  await stopChild(gateway);
-  // (b)–(e) the baselines, one at a time on the same core.
+  // (b)–(e) the baselines, all started now on the same core (an idle server costs no CPU).
+  const servers = [{ name: "gateway (dist/src/main.js)", url, headers: auth, pid: gateway.pid, expected: null, samples: [] }];
   const baselines = GATEWAY_ONLY ? [] : [
     ["apollo", "@apollo/server 5 default (startStandaloneServer)", "/"],
     ["yoga", "graphql-yoga 5 default", "/graphql"],
@@ -140,9 +168,17 @@ try {
     const child = spawnNode(["bench/servers/baseline.mjs", kind, String(p), dataFile], { core: SERVER_CORE });
     children.push(child);
     await waitForHttp(`http://${HOST}:${p}/healthz`, { child });
-    rows.push(await measure(label, `http://${HOST}:${p}${urlPath}`, {}, child.pid, data));
-    await stopChild(child);
+    servers.push({ name: label, url: `http://${HOST}:${p}${urlPath}`, headers: {}, pid: child.pid, expected: data, samples: [] });
   }
+  for (const server of servers) await prepare(server);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < servers.length; k++) {
+      const server = servers[(k + r) % servers.length];
+      server.samples.push(await sample(server, r + 1));
+    }
+  }
+  const rows = servers.map(rowOf);
+  const ratioRounds = (other) => servers[0].samples.map((x, i) => round(x.reqPerSec / other.samples[i].reqPerSec, 2));
 
   const [gw, apollo, yoga] = rows;
   const ratios = GATEWAY_ONLY
@@ -150,6 +186,9 @@ try {
     : {
         gatewayOverApolloDefault: round(gw.reqPerSec / apollo.reqPerSec, 2),
         gatewayOverYoga: round(gw.reqPerSec / yoga.reqPerSec, 2),
+        // Per round (the same round's samples, minutes apart at most): the spread the noise gives.
+        gatewayOverApolloDefaultRounds: ratioRounds(servers[1]),
+        gatewayOverYogaRounds: ratioRounds(servers[2]),
       };
   const targets = GATEWAY_ONLY ? [] : [
     { target: "READ: gateway ≥ 1.3× default Apollo (req/s)", value: `${ratios.gatewayOverApolloDefault}×`, met: ratios.gatewayOverApolloDefault >= 1.3 },
@@ -158,7 +197,7 @@ try {
   ];
   emitResult({
     workload: "read",
-    settings: { connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, gatewayOnly: GATEWAY_ONLY, profiled: Boolean(CPU_PROF_DIR), sessions: SESSIONS, query: QUERY, responseBytes: Buffer.byteLength(JSON.stringify({ data })) },
+    settings: { connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, rounds: ROUNDS, gatewayOnly: GATEWAY_ONLY, profiled: Boolean(CPU_PROF_DIR), sessions: SESSIONS, query: QUERY, responseBytes: Buffer.byteLength(JSON.stringify({ data })) },
     rows,
     ratios,
     targets,
