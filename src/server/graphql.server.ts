@@ -309,8 +309,9 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
   };
 }
 
+/** A whole body at once, with its length: no chunked encoding, one write. */
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string) {
-  res.writeHead(status, headers);
+  res.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(body)) });
   res.end(body);
 }
 

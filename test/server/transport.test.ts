@@ -31,6 +31,21 @@ async function postText(body: string | ReadableStream<Uint8Array>, headers: Reco
   return { status: response.status, contentType: response.headers.get("content-type") ?? "", text: await response.text() };
 }
 
+describe("responses", () => {
+  it("a GraphQL answer carries its Content-Length and is not chunked", async () => {
+    const response = await fetch(gw.gateway.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${alice.token}` },
+      body: JSON.stringify({ query: "{ chargingSessions(first: 5) { nodes { id } pageInfo { hasNextPage } } }" }),
+    });
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(response.headers.get("transfer-encoding")).toBeNull();
+    expect(Number(response.headers.get("content-length"))).toBe(Buffer.byteLength(text));
+    expect(JSON.parse(text)).toEqual({ data: { chargingSessions: { nodes: [], pageInfo: { hasNextPage: false } } } });
+  });
+});
+
 describe("request size", () => {
   it("HTTP: a body at the limit is served; one byte more gets 413 with a JSON error", async () => {
     expect(Buffer.byteLength(bodyOf(MAX_BODY_BYTES))).toBe(MAX_BODY_BYTES);
