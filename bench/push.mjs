@@ -147,11 +147,11 @@ async function stage(n) {
           { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) }, timeout: 10_000 },
           (res) => {
             res.resume();
-            res.on("end", () => resolve({ ok: res.statusCode === 200, t0 }));
+            res.on("end", () => resolve({ ok: res.statusCode === 200, t0, why: `HTTP ${res.statusCode}` }));
           },
         );
         req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", () => resolve({ ok: false, t0 }));
+        req.on("error", (error) => resolve({ ok: false, t0, why: error.message }));
         req.end(data);
       });
 
@@ -181,6 +181,7 @@ async function stage(n) {
     // Progress: RATE posts a second, sessions in turn; each post raises its session's energy by 1.
     const sent = []; // { i, kwh, t0 }
     let postFailures = 0;
+    const failureReasons = {};
     const kwhOf = new Array(n).fill(0);
     let cursor = 0;
     const cpu0 = cpuSeconds(gateway.pid);
@@ -210,7 +211,10 @@ async function stage(n) {
           ConsumedEnergyProgress: kwh,
         });
         if (r.ok) sent.push({ i, kwh, t0: r.t0 });
-        else postFailures++;
+        else {
+          postFailures++;
+          failureReasons[r.why] = (failureReasons[r.why] ?? 0) + 1;
+        }
       });
       ticksDone++;
       const rest = 1000 - (performance.now() - tickStart);
@@ -239,6 +243,7 @@ async function stage(n) {
       ticks: ticksDone,
       sent: sent.length,
       postFailures,
+      failureReasons,
       received: latencies.length,
       lost,
       latencyMs: { p50: round(l.p50), p99: round(l.p99), max: round(l.max) },

@@ -188,6 +188,9 @@ function resultsMarkdown(report, text) {
         "RSS per subscriber = (RSS with all clients subscribed − RSS idle) ÷ subscribers, no forced GC. CPU = gateway utime+stime over the posting window + drain.",
     );
     for (const row of push.rows) {
+      if (row.postFailures > 0) {
+        notes.push(`- PUSH (${row.subscribers} subscribers): ${row.postFailures} posts were not acknowledged with 200 (${Object.entries(row.failureReasons ?? {}).map(([why, n]) => `${n} × ${why}`).join(", ")}); they are left out of latency and loss.`);
+      }
       if (row.postsPerSecond < 0.9 * row.targetPostsPerSecond) {
         notes.push(
           `- PUSH (${row.subscribers} subscribers): the target of ${row.targetPostsPerSecond} notifications a second was NOT reached: ${row.postsPerSecond}/s were acknowledged (each post waits for the gateway's OICP acknowledgement, ≤ 64 in flight; gateway CPU ${row.gatewayCpuPercent}% of one core). ` +
