@@ -16,6 +16,15 @@ export const HAS_TASKSET = spawnSync("taskset", ["-c", "0", "true"]).status === 
 export const SERVER_CORE = "0";
 export const LOAD_CORE = "1";
 
+/**
+ * `node` flags for the gateway: BENCH_CPU_PROF_DIR=dir writes its V8 CPU profile there
+ * (summarise with bench/profile-summary.mjs).
+ */
+export function gatewayNodeArgs() {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(dir)] : [];
+}
+
 /** Spawns `node args…` pinned to `core` when taskset exists. */
 export function spawnNode(args, { core, env = {}, stdio = ["ignore", "pipe", "pipe"] } = {}) {
   const fullEnv = { ...process.env, ...env };

@@ -19,6 +19,7 @@ import {
   evcoFor,
   freePort,
   gatewayEnv,
+  gatewayNodeArgs,
   memoryOf,
   round,
   sleep,
@@ -70,7 +71,7 @@ async function pool(n, limit, fn) {
 
 async function stage(n) {
   const [port, oicpPort, simPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const gateway = spawnNode(["dist/src/main.js"], {
+  const gateway = spawnNode([...gatewayNodeArgs(), "dist/src/main.js"], {
     core: SERVER_CORE,
     env: gatewayEnv({
       PORT: String(port),

@@ -13,6 +13,7 @@ import {
   evcoFor,
   freePort,
   gatewayEnv,
+  gatewayNodeArgs,
   gql,
   memoryOf,
   round,
@@ -131,8 +132,7 @@ try {
   // (a) The gateway as `npm start` runs it, on a temp SQLite file.
   const [port, oicpPort, simPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const dbFile = path.join(tmp, "gateway.sqlite");
-  const profArgs = CPU_PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(CPU_PROF_DIR)] : [];
-  const gateway = spawnNode([...profArgs, "dist/src/main.js"], {
+  const gateway = spawnNode([...gatewayNodeArgs(), "dist/src/main.js"], {
     core: SERVER_CORE,
     env: gatewayEnv({ PORT: String(port), OICP_PORT: String(oicpPort), SIMULATOR_PORT: String(simPort), DATABASE_URL: dbFile, METRICS_ENABLED: "true" }),
   });

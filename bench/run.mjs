@@ -170,7 +170,7 @@ function resultsMarkdown(report, text) {
       if (row.addedLatencyMs.p99 < 15) continue;
       notes.push(
         `- STORM (${row.phase}): ${row.concurrentDrivers} starts sent at the same instant; added p99 ${row.addedLatencyMs.p99} ms, of which before the call reached Hubject p99 ${row.addedBeforeUpstreamMs.p99} ms and after its answer p99 ${row.addedAfterUpstreamMs.p99} ms. ` +
-          `Every start is a full mutation on one core (new token verified, limits, idempotency, store insert, Hubject call); the last of ${row.concurrentDrivers} simultaneous ones waits for the ${row.concurrentDrivers - 1} before it, so its added latency is about ${row.concurrentDrivers - 1} × one start's CPU time (here ≈ ${round(row.addedBeforeUpstreamMs.p99 / Math.max(1, row.concurrentDrivers - 1), 2)} ms). A 15 ms p99 for a burst of this size would need under 0.15 ms of CPU per start.`,
+          `The gateway serves the simultaneous starts one after another on one thread: each new driver's start commits its contracts and its session to SQLite (an fsync each) and does its CPU work before its Hubject call, so the last of ${row.concurrentDrivers} waits for the ${row.concurrentDrivers - 1} before it (≈ ${round(row.addedBeforeUpstreamMs.p99 / Math.max(1, row.concurrentDrivers - 1), 2)} ms each here; see "Profile and fixes"). A 15 ms p99 for a burst of this size would need under 0.15 ms per start.`,
       );
     }
     if (big) {
@@ -184,7 +184,7 @@ function resultsMarkdown(report, text) {
   if (push) {
     notes.push(
       "- PUSH: each client is one driver subscribed to `sessionUpdated` (all its sessions); each driver has one charger-started session (an OICP Start notification carrying the driver's EvcoID). " +
-        "Progress notifications are posted to the OICP listener spread evenly over each second (≤ 64 in flight); latency = POST sent → event received by the client; lost = acknowledged posts whose event never arrived within 3 s after the last post. " +
+        `Progress notifications are posted to the OICP listener at ${push.settings.ratePerSecond ?? "?"} a second for ${push.settings.durationS} s, to the sessions in turn, spread evenly over each second (≤ 64 in flight); latency = POST sent → event received by the client; lost = acknowledged posts whose event never arrived within 3 s after the last post. ` +
         "RSS per subscriber = (RSS with all clients subscribed − RSS idle) ÷ subscribers, no forced GC. CPU = gateway utime+stime over the posting window + drain.",
     );
     for (const row of push.rows) {

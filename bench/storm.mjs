@@ -16,6 +16,7 @@ import {
   evcoFor,
   freePort,
   gatewayEnv,
+  gatewayNodeArgs,
   memoryOf,
   round,
   sleep,
@@ -91,7 +92,7 @@ async function phase(name, n, { warmup = 0 } = {}) {
     };
   });
 
-  const gateway = spawnNode(["dist/src/main.js"], {
+  const gateway = spawnNode([...gatewayNodeArgs(), "dist/src/main.js"], {
     core: SERVER_CORE,
     env: gatewayEnv({
       PORT: String(port),
