@@ -123,6 +123,17 @@ export function memoryOf(pid) {
   }
 }
 
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+/** CPU seconds (user + system) a process has used so far (Linux /proc). */
+export function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime + stime
+  } catch {
+    return NaN;
+  }
+}
+
 /** The real node pid behind `taskset -c N node …` (taskset execs, so it is the same pid). */
 export const pidOf = (child) => child.pid;
 

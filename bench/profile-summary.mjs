@@ -1,7 +1,8 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time by package / file and the top functions.
-// Usage: node bench/profile-summary.mjs <file.cpuprofile> [topN] [lastSeconds]
+// Usage: node bench/profile-summary.mjs <file.cpuprofile> [topN] [lastSeconds | from-to]
 // lastSeconds keeps only the samples of the profile's final seconds (the measured window: the
-// gateway is stopped right after the measurement, so start-up and seeding fall outside it).
+// gateway is stopped right after the measurement, so start-up and seeding fall outside it);
+// from-to (seconds after the profile's start, e.g. 3.9-4.3) keeps that window.
 // Used with `BENCH_CPU_PROF_DIR=dir BENCH_READ_GATEWAY_ONLY=1 node bench/read.mjs` (see bench/RESULTS.md).
 import { readFileSync } from "node:fs";
 
@@ -16,11 +17,13 @@ const profile = JSON.parse(readFileSync(file, "utf8"));
 // Self time per node: samples × the interval that follows each sample.
 const selfUs = new Map();
 const { samples, timeDeltas } = profile;
-const from = lastArg ? profile.endTime - Number(lastArg) * 1e6 : -Infinity;
+const windowArg = /^([\d.]+)-([\d.]+)$/.exec(lastArg ?? "");
+const from = windowArg ? profile.startTime + Number(windowArg[1]) * 1e6 : lastArg ? profile.endTime - Number(lastArg) * 1e6 : -Infinity;
+const to = windowArg ? profile.startTime + Number(windowArg[2]) * 1e6 : Infinity;
 let t = profile.startTime;
 for (let i = 0; i < samples.length; i++) {
   t += timeDeltas[i];
-  if (t < from) continue;
+  if (t < from || t > to) continue;
   const dt = timeDeltas[i + 1] ?? 0;
   selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + dt);
 }

@@ -18,6 +18,7 @@ import {
   emitResult,
   evcoFor,
   freePort,
+  cpuSeconds,
   gatewayEnv,
   gatewayNodeArgs,
   memoryOf,
@@ -46,16 +47,6 @@ const hardStop = setTimeout(async () => {
   process.exit(3);
 }, 260_000);
 hardStop.unref();
-
-const clockTicks = 100; // USER_HZ on Linux
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime + stime
-  } catch {
-    return NaN;
-  }
-}
 
 const timestamp = (d) => d.toISOString().replace("Z", "+00:00");
 

@@ -170,7 +170,7 @@ function resultsMarkdown(report, text) {
       if (row.addedLatencyMs.p99 < 15) continue;
       notes.push(
         `- STORM (${row.phase}): ${row.concurrentDrivers} starts sent at the same instant; added p99 ${row.addedLatencyMs.p99} ms, of which before the call reached Hubject p99 ${row.addedBeforeUpstreamMs.p99} ms and after its answer p99 ${row.addedAfterUpstreamMs.p99} ms. ` +
-          `The gateway serves the simultaneous starts one after another on one thread: each new driver's start commits its contracts and its session to SQLite (an fsync each) and does its CPU work before its Hubject call, so the last of ${row.concurrentDrivers} waits for the ${row.concurrentDrivers - 1} before it (≈ ${round(row.addedBeforeUpstreamMs.p99 / Math.max(1, row.concurrentDrivers - 1), 2)} ms each here; see "Profile and fixes"). A 15 ms p99 for a burst of this size would need under 0.15 ms per start.`,
+          `The burst is CPU-bound in the gateway: from the first request to the moment its last start reached Hubject, ${row.burstWallMsUntilLastCall} ms passed and the gateway used ${row.burstGatewayCpuMsUntilLastCall} ms of CPU (≈ ${round(row.burstGatewayCpuMsUntilLastCall / Math.max(1, row.concurrentDrivers), 2)} ms per start: a new driver's token, limits, two store writes, a new socket and request to Hubject; see "Profile and fixes"). The starts are served one after another on one thread, so the last waits for all the others; a 15 ms p99 for a burst of ${row.concurrentDrivers} would need under 0.15 ms per start.`,
       );
     }
     if (big) {

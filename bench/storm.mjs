@@ -15,6 +15,7 @@ import {
   emitResult,
   evcoFor,
   freePort,
+  cpuSeconds,
   gatewayEnv,
   gatewayNodeArgs,
   memoryOf,
@@ -54,6 +55,32 @@ const hardStop = setTimeout(async () => {
 }, 3 * 60_000);
 hardStop.unref();
 
+/**
+ * The store of one phase: a fresh SQLite file (the default, as `npm start` runs), or with
+ * BENCH_STORM_DATABASE_URL=postgres://… a fresh schema in that database (a multi-replica store).
+ */
+const pgSchemas = [];
+function databaseUrlFor(name) {
+  const pg = process.env.BENCH_STORM_DATABASE_URL;
+  if (!pg) return path.join(tmp, `${name}.sqlite`);
+  const schema = `bench_storm_${name.replace(/[^a-z0-9]/gi, "_").toLowerCase()}_${Date.now()}`;
+  pgSchemas.push(schema);
+  return `${pg}${pg.includes("?") ? "&" : "?"}schema=${schema}`;
+}
+
+/** Drops the PostgreSQL schemas the phases made (BENCH_STORM_DATABASE_URL only). */
+async function dropSchemas() {
+  if (!pgSchemas.length) return;
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: process.env.BENCH_STORM_DATABASE_URL });
+  await client.connect();
+  try {
+    for (const schema of pgSchemas.splice(0)) await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** One phase: a fresh simulator + gateway, `n` distinct drivers start at the same moment. */
 async function phase(name, n, { warmup = 0 } = {}) {
   const [port, oicpPort] = await Promise.all([freePort(), freePort()]);
@@ -77,8 +104,14 @@ async function phase(name, n, { warmup = 0 } = {}) {
   });
   // Upstream timing keyed by EMPPartnerSessionID (= the gateway's session id) from the answer.
   const upstream = new Map();
+  // The gateway's CPU time when the burst starts and when its last start reaches Hubject.
+  const burst = { expected: Infinity, arrivals: 0, cpuAtStart: NaN, cpuAtLastCall: NaN, lastCallAt: NaN, pid: 0 };
   simServer.prependListener("request", (req, res) => {
     const arrivedAt = performance.now();
+    if (req.url?.includes("authorize-remote/start") && ++burst.arrivals === burst.expected) {
+      burst.cpuAtLastCall = cpuSeconds(burst.pid);
+      burst.lastCallAt = arrivedAt;
+    }
     const end = res.end;
     res.end = function (chunk, ...rest) {
       const answeredAt = performance.now();
@@ -97,7 +130,7 @@ async function phase(name, n, { warmup = 0 } = {}) {
     env: gatewayEnv({
       PORT: String(port),
       OICP_PORT: String(oicpPort),
-      DATABASE_URL: path.join(tmp, `${name}.sqlite`),
+      DATABASE_URL: databaseUrlFor(name),
       HUBJECT_BASE_URL: sim.url,
       HUBJECT_PROVIDER_ID: PROVIDER_ID,
       OICP_ALLOW_PLAIN_HTTP: "true",
@@ -158,6 +191,7 @@ async function phase(name, n, { warmup = 0 } = {}) {
       upstream.clear();
     }
     process.stderr.write(`storm: ${name}: ${n} concurrent startCharging … `);
+    Object.assign(burst, { expected: Math.min(n, LIMIT - warmup), arrivals: 0, pid: gateway.pid, cpuAtStart: cpuSeconds(gateway.pid) });
     const started = performance.now();
     const results = await Promise.all(Array.from({ length: n }, (_, i) => post(i)));
     const wallMs = performance.now() - started;
@@ -206,6 +240,9 @@ async function phase(name, n, { warmup = 0 } = {}) {
       rateLimitedLatencyMs: s(refusedMs),
       allRefusalsAnsweredWithinMs: round(refusedMs.length ? Math.max(...refusedMs) : NaN),
       wallMs: round(wallMs, 0),
+      // Is the burst CPU-bound in the gateway? Its CPU time vs the wall time until the last call.
+      burstWallMsUntilLastCall: round(burst.lastCallAt - started, 1),
+      burstGatewayCpuMsUntilLastCall: round((burst.cpuAtLastCall - burst.cpuAtStart) * 1000, 0),
       upstreamSocketsOpened: sockets,
       upstreamSocketsPeakOpen: peakOpenSockets,
       gatewayRssIdleMiB: round(rssIdle, 1),
@@ -247,12 +284,13 @@ try {
       met: storm.authorizeRemoteStartCallsAtSimulator <= LIMIT && storm.rateLimited + storm.admitted === STORM,
     },
   ];
-  emitResult({ workload: "storm", settings: { answerDelayMs: ANSWER_DELAY_MS, limitPerMinute: LIMIT, stormSize: STORM }, rows: [within, pool, storm], targets });
+  emitResult({ workload: "storm", settings: { answerDelayMs: ANSWER_DELAY_MS, limitPerMinute: LIMIT, stormSize: STORM, store: process.env.BENCH_STORM_DATABASE_URL ? "postgres" : "sqlite" }, rows: [within, pool, storm], targets });
 } catch (error) {
   console.error(error);
   process.exitCode = 1;
 } finally {
   await Promise.all(children.map((c) => stopChild(c)));
+  await dropSchemas().catch((error) => console.error(`storm: could not drop the PostgreSQL schemas: ${error.message}`));
   rmSync(tmp, { recursive: true, force: true });
   clearTimeout(hardStop);
 }
