@@ -109,6 +109,14 @@ function render(results) {
   return parts.join("\n\n");
 }
 
+if (only.includes("--render")) {
+  // Re-renders RESULTS.md from the last run's figures (after editing bench/PROFILE.md or the notes).
+  const report = JSON.parse(readFileSync(path.join(BENCH, "results", "latest.json"), "utf8"));
+  writeFileSync(path.join(BENCH, "RESULTS.md"), resultsMarkdown(report, render(report.results)));
+  console.log("re-rendered bench/RESULTS.md from bench/results/latest.json");
+  process.exit(0);
+}
+
 const started = new Date();
 const info = machine();
 console.error(`bench: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB, Node ${info.node}; ${info.pinning}`);
