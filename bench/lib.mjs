@@ -181,3 +181,31 @@ export async function gql(url, query, variables, token, { timeoutMs = 30000 } = 
 export function emitResult(result) {
   process.stdout.write(`\nBENCH_RESULT ${JSON.stringify(result)}\n`);
 }
+
+/**
+ * The store of a benchmarked gateway: a fresh SQLite file under `dir` (the default, as `npm start`
+ * runs), or with BENCH_DATABASE_URL=postgres://… a fresh schema in that database (the store of a
+ * multi-replica deployment), dropped by dropBenchSchemas().
+ */
+const benchSchemas = [];
+export function databaseUrlFor(dir, name) {
+  const pg = process.env.BENCH_DATABASE_URL;
+  if (!pg) return path.join(dir, `${name}.sqlite`);
+  const schema = `bench_${name.replace(/[^a-z0-9]/gi, "_").toLowerCase()}_${Date.now()}`;
+  benchSchemas.push(schema);
+  return `${pg}${pg.includes("?") ? "&" : "?"}schema=${schema}`;
+}
+
+export const storeKind = () => (process.env.BENCH_DATABASE_URL ? "postgres" : "sqlite");
+
+export async function dropBenchSchemas() {
+  if (!benchSchemas.length) return;
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL });
+  await client.connect();
+  try {
+    for (const schema of benchSchemas.splice(0)) await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
+}

@@ -5,6 +5,7 @@
 // measures POST sent → event received at the client. Issue 7's figure: 10,000 subscribers, 500/s
 // for 30 s. The load process (this one) is pinned to the load core.
 import http from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,11 +20,14 @@ import {
   evcoFor,
   freePort,
   cpuSeconds,
+  databaseUrlFor,
+  dropBenchSchemas,
   gatewayEnv,
   gatewayNodeArgs,
   memoryOf,
   round,
   sleep,
+  storeKind,
   spawnNode,
   stopChild,
   summarize,
@@ -50,6 +54,40 @@ hardStop.unref();
 
 const timestamp = (d) => d.toISOString().replace("Z", "+00:00");
 
+/**
+ * The gateway's GC pauses so far, by kind (prom-client's nodejs_gc_duration_seconds): total
+ * seconds, count, and how many took longer than 100 ms.
+ */
+async function gcPauses(metricsUrl) {
+  const text = await (await fetch(metricsUrl)).text();
+  const out = {};
+  // prom-client resets its event-loop-delay histogram at every scrape: the figures cover the
+  // time since the previous scrape.
+  const lag = (name) => Number(new RegExp(`^gateway_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? NaN);
+  Object.defineProperty(out, "eventLoopDelay", { value: { p99Ms: round(lag("p99") * 1000, 1), maxMs: round(lag("max") * 1000, 1) }, enumerable: false });
+  for (const line of text.split("\n")) {
+    const m = /^gateway_nodejs_gc_duration_seconds_(sum|count|bucket)\{([^}]*)\} ([\d.e+-]+)$/.exec(line);
+    if (!m) continue;
+    const kind = /kind="([^"]+)"/.exec(m[2])?.[1] ?? "?";
+    const k = (out[kind] ??= { seconds: 0, count: 0, le100ms: 0 });
+    if (m[1] === "sum") k.seconds = Number(m[3]);
+    else if (m[1] === "count") k.count = Number(m[3]);
+    else if (/le="0\.1"/.test(m[2])) k.le100ms = Number(m[3]);
+  }
+  return out;
+}
+
+function gcDelta(before, after) {
+  const out = {};
+  for (const [kind, a] of Object.entries(after)) {
+    const b = before[kind] ?? { seconds: 0, count: 0, le100ms: 0 };
+    const count = a.count - b.count;
+    if (count <= 0) continue;
+    out[kind] = { pauses: count, totalMs: round((a.seconds - b.seconds) * 1000, 0), over100ms: count - (a.le100ms - b.le100ms) };
+  }
+  return out;
+}
+
 /** Runs `fn(i)` for i in [0, n) with at most `limit` in flight. */
 async function pool(n, limit, fn) {
   let next = 0;
@@ -68,8 +106,9 @@ async function stage(n) {
       PORT: String(port),
       OICP_PORT: String(oicpPort),
       SIMULATOR_PORT: String(simPort),
-      DATABASE_URL: path.join(tmp, `push-${n}.sqlite`),
-      METRICS_ENABLED: "false",
+      DATABASE_URL: databaseUrlFor(tmp, `push_${n}`),
+      // Only for its garbage-collection histogram (read before and after the posting window).
+      METRICS_ENABLED: "true",
     }),
   });
   children.push(gateway);
@@ -176,7 +215,11 @@ async function stage(n) {
     const failureReasons = {};
     const kwhOf = new Array(n).fill(0);
     let cursor = 0;
+    const gc0 = await gcPauses(`http://${HOST}:${port}/metrics`);
     const cpu0 = cpuSeconds(gateway.pid);
+    // This (load) process's own event-loop delay: its stalls would show as latency too.
+    const loadDelay = monitorEventLoopDelay({ resolution: 10 });
+    loadDelay.enable();
     const wall0 = performance.now();
     const tickCount = DURATION_S;
     let ticksDone = 0;
@@ -215,6 +258,8 @@ async function stage(n) {
     const postWallS = (performance.now() - wall0) / 1000;
     await sleep(DRAIN_MS);
     const cpu1 = cpuSeconds(gateway.pid);
+    const gc1 = await gcPauses(`http://${HOST}:${port}/metrics`);
+    loadDelay.disable();
     const wallS = (performance.now() - wall0) / 1000;
 
     const latencies = [];
@@ -244,6 +289,10 @@ async function stage(n) {
       kibPerSubscriber: round(((rssWithClients - rssIdle) * 1024) / Math.max(1, subscribed), 1),
       gatewayPeakRssMiB: round(memoryOf(gateway.pid).hwmMiB, 1),
       gatewayCpuPercent: round(((cpu1 - cpu0) / wallS) * 100, 0),
+      // Garbage collection during the posting window and drain, from the gateway's own metrics.
+      gc: gcDelta(gc0, gc1),
+      gatewayEventLoopDelayMs: gc1.eventLoopDelay,
+      loadEventLoopDelayMs: { p99Ms: round(loadDelay.percentile(99) / 1e6, 1), maxMs: round(loadDelay.max / 1e6, 1) },
     };
     process.stderr.write(`${row.postsPerSecond} posts/s, p50 ${row.latencyMs.p50} ms p99 ${row.latencyMs.p99} ms, lost ${lost}\n`);
     return row;
@@ -272,7 +321,7 @@ try {
   const first = rows[0];
   emitResult({
     workload: "push",
-    settings: { sizes: SIZES, ratePerSecond: RATE, durationS: DURATION_S, drainMs: DRAIN_MS, postConcurrency: POST_CONCURRENCY },
+    settings: { store: storeKind(), sizes: SIZES, ratePerSecond: RATE, durationS: DURATION_S, drainMs: DRAIN_MS, postConcurrency: POST_CONCURRENCY },
     rows,
     targets: rows.flatMap((row) => [
       { target: `PUSH (${row.subscribers} subscribers): no lost events`, value: `${row.lost} lost of ${row.sent}`, met: row.lost === 0 && row.sent > 0 },
@@ -286,6 +335,7 @@ try {
   process.exitCode = 1;
 } finally {
   await Promise.all(children.map((c) => stopChild(c)));
+  await dropBenchSchemas().catch((error) => console.error(`push: could not drop the PostgreSQL schemas: ${error.message}`));
   rmSync(tmp, { recursive: true, force: true });
   clearTimeout(hardStop);
 }

@@ -16,11 +16,14 @@ import {
   evcoFor,
   freePort,
   cpuSeconds,
+  databaseUrlFor,
+  dropBenchSchemas,
   gatewayEnv,
   gatewayNodeArgs,
   memoryOf,
   round,
   sleep,
+  storeKind,
   spawnNode,
   stopChild,
   summarize,
@@ -54,32 +57,6 @@ const hardStop = setTimeout(async () => {
   process.exit(3);
 }, 3 * 60_000);
 hardStop.unref();
-
-/**
- * The store of one phase: a fresh SQLite file (the default, as `npm start` runs), or with
- * BENCH_STORM_DATABASE_URL=postgres://… a fresh schema in that database (a multi-replica store).
- */
-const pgSchemas = [];
-function databaseUrlFor(name) {
-  const pg = process.env.BENCH_STORM_DATABASE_URL;
-  if (!pg) return path.join(tmp, `${name}.sqlite`);
-  const schema = `bench_storm_${name.replace(/[^a-z0-9]/gi, "_").toLowerCase()}_${Date.now()}`;
-  pgSchemas.push(schema);
-  return `${pg}${pg.includes("?") ? "&" : "?"}schema=${schema}`;
-}
-
-/** Drops the PostgreSQL schemas the phases made (BENCH_STORM_DATABASE_URL only). */
-async function dropSchemas() {
-  if (!pgSchemas.length) return;
-  const { default: pg } = await import("pg");
-  const client = new pg.Client({ connectionString: process.env.BENCH_STORM_DATABASE_URL });
-  await client.connect();
-  try {
-    for (const schema of pgSchemas.splice(0)) await client.query(`drop schema if exists "${schema}" cascade`);
-  } finally {
-    await client.end();
-  }
-}
 
 /** One phase: a fresh simulator + gateway, `n` distinct drivers start at the same moment. */
 async function phase(name, n, { warmup = 0 } = {}) {
@@ -130,7 +107,7 @@ async function phase(name, n, { warmup = 0 } = {}) {
     env: gatewayEnv({
       PORT: String(port),
       OICP_PORT: String(oicpPort),
-      DATABASE_URL: databaseUrlFor(name),
+      DATABASE_URL: databaseUrlFor(tmp, `storm_${name}`),
       HUBJECT_BASE_URL: sim.url,
       HUBJECT_PROVIDER_ID: PROVIDER_ID,
       OICP_ALLOW_PLAIN_HTTP: "true",
@@ -284,13 +261,13 @@ try {
       met: storm.authorizeRemoteStartCallsAtSimulator <= LIMIT && storm.rateLimited + storm.admitted === STORM,
     },
   ];
-  emitResult({ workload: "storm", settings: { answerDelayMs: ANSWER_DELAY_MS, limitPerMinute: LIMIT, stormSize: STORM, store: process.env.BENCH_STORM_DATABASE_URL ? "postgres" : "sqlite" }, rows: [within, pool, storm], targets });
+  emitResult({ workload: "storm", settings: { answerDelayMs: ANSWER_DELAY_MS, limitPerMinute: LIMIT, stormSize: STORM, store: storeKind() }, rows: [within, pool, storm], targets });
 } catch (error) {
   console.error(error);
   process.exitCode = 1;
 } finally {
   await Promise.all(children.map((c) => stopChild(c)));
-  await dropSchemas().catch((error) => console.error(`storm: could not drop the PostgreSQL schemas: ${error.message}`));
+  await dropBenchSchemas().catch((error) => console.error(`storm: could not drop the PostgreSQL schemas: ${error.message}`));
   rmSync(tmp, { recursive: true, force: true });
   clearTimeout(hardStop);
 }
