@@ -18,11 +18,13 @@ export const LOAD_CORE = "1";
 
 /**
  * `node` flags for the gateway: BENCH_CPU_PROF_DIR=dir writes its V8 CPU profile there
- * (summarise with bench/profile-summary.mjs).
+ * (summarise with bench/profile-summary.mjs); BENCH_GATEWAY_NODE_FLAGS adds flags.
  */
 export function gatewayNodeArgs() {
   const dir = process.env.BENCH_CPU_PROF_DIR;
-  return dir ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(dir)] : [];
+  // BENCH_GATEWAY_NODE_FLAGS: more node/V8 flags for the gateway only (e.g. GC settings).
+  const extra = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
+  return [...extra, ...(dir ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(dir)] : [])];
 }
 
 /** Spawns `node args…` pinned to `core` when taskset exists. */
@@ -131,6 +133,17 @@ export function cpuSeconds(pid) {
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime + stime
   } catch {
     return NaN;
+  }
+}
+
+/** One core's time so far from /proc/stat, in ms: what the kernel and the hypervisor took too. */
+export function coreTimes(core) {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith(`cpu${core} `));
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map((v) => (Number(v) * 1000) / CLOCK_TICKS);
+    return { user, nice, system, idle, iowait, irq, softirq, steal };
+  } catch {
+    return null;
   }
 }
 

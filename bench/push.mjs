@@ -19,6 +19,7 @@ import {
   emitResult,
   evcoFor,
   freePort,
+  coreTimes,
   cpuSeconds,
   databaseUrlFor,
   dropBenchSchemas,
@@ -216,6 +217,7 @@ async function stage(n) {
     const kwhOf = new Array(n).fill(0);
     let cursor = 0;
     const gc0 = await gcPauses(`http://${HOST}:${port}/metrics`);
+    const core0 = coreTimes(SERVER_CORE);
     const cpu0 = cpuSeconds(gateway.pid);
     // This (load) process's own event-loop delay: its stalls would show as latency too.
     const loadDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -259,6 +261,7 @@ async function stage(n) {
     await sleep(DRAIN_MS);
     const cpu1 = cpuSeconds(gateway.pid);
     const gc1 = await gcPauses(`http://${HOST}:${port}/metrics`);
+    const core1 = coreTimes(SERVER_CORE);
     loadDelay.disable();
     const wallS = (performance.now() - wall0) / 1000;
 
@@ -292,6 +295,8 @@ async function stage(n) {
       // Garbage collection during the posting window and drain, from the gateway's own metrics.
       gc: gcDelta(gc0, gc1),
       gatewayEventLoopDelayMs: gc1.eventLoopDelay,
+      // The server core over the window: time stolen by the hypervisor, waiting for I/O, interrupts.
+      serverCoreMs: core0 && core1 ? Object.fromEntries(["steal", "iowait", "irq", "softirq", "system", "user", "idle"].map((k) => [k, round(core1[k] - core0[k], 0)])) : null,
       loadEventLoopDelayMs: { p99Ms: round(loadDelay.percentile(99) / 1e6, 1), maxMs: round(loadDelay.max / 1e6, 1) },
     };
     process.stderr.write(`${row.postsPerSecond} posts/s, p50 ${row.latencyMs.p50} ms p99 ${row.latencyMs.p99} ms, lost ${lost}\n`);
