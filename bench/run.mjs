@@ -243,7 +243,7 @@ function resultsMarkdown(report, text) {
     `- Memory: ${m.memoryGiB} GiB`,
     `- Node ${m.node}, ${m.platform}`,
     `- Pinning: ${m.pinning}`,
-    "- Everything on 127.0.0.1; one server at a time.",
+    "- Everything on 127.0.0.1; one server under load at a time (in READ all servers are started first and measured in turns).",
     "",
     "## Results",
     "",
