@@ -33,7 +33,7 @@ const AWAITING_ANSWER_STATUSES: readonly SessionStatus[] = ["REQUESTED", "OUTCOM
 const TERMINAL: readonly SessionStatus[] = [...TERMINAL_STATUSES];
 /** Keeps `IN (...)` lists well under SQLite's and PostgreSQL's bound-parameter limits. */
 const IN_LIST_CHUNK = 500;
-/** Sessions kept decoded in memory for listForDriver (Config.store.sessionCacheSize). */
+/** Sessions kept decoded in memory for listForDriver (Config.sessionCacheSize, SESSION_CACHE_SIZE). */
 export const DEFAULT_SESSION_CACHE_SIZE = 10_000;
 
 type SessionRow = Selectable<ChargingSessionsTable>;
