@@ -56,26 +56,25 @@ hardStop.unref();
 const timestamp = (d) => d.toISOString().replace("Z", "+00:00");
 
 /**
- * The gateway's GC pauses so far, by kind (prom-client's nodejs_gc_duration_seconds): total
- * seconds, count, and how many took longer than 100 ms.
+ * From the gateway's /metrics: its GC pauses so far by kind (prom-client's
+ * nodejs_gc_duration_seconds: total seconds, count, how many took at most 100 ms), and its
+ * event-loop delay since the previous scrape (prom-client resets that histogram on every scrape).
  */
-async function gcPauses(metricsUrl) {
+async function gatewayMetrics(metricsUrl) {
   const text = await (await fetch(metricsUrl)).text();
-  const out = {};
-  // prom-client resets its event-loop-delay histogram at every scrape: the figures cover the
-  // time since the previous scrape.
   const lag = (name) => Number(new RegExp(`^gateway_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? NaN);
-  Object.defineProperty(out, "eventLoopDelay", { value: { p99Ms: round(lag("p99") * 1000, 1), maxMs: round(lag("max") * 1000, 1) }, enumerable: false });
+  const eventLoopDelay = { p99Ms: round(lag("p99") * 1000, 1), maxMs: round(lag("max") * 1000, 1) };
+  const gc = {};
   for (const line of text.split("\n")) {
     const m = /^gateway_nodejs_gc_duration_seconds_(sum|count|bucket)\{([^}]*)\} ([\d.e+-]+)$/.exec(line);
     if (!m) continue;
     const kind = /kind="([^"]+)"/.exec(m[2])?.[1] ?? "?";
-    const k = (out[kind] ??= { seconds: 0, count: 0, le100ms: 0 });
+    const k = (gc[kind] ??= { seconds: 0, count: 0, le100ms: 0 });
     if (m[1] === "sum") k.seconds = Number(m[3]);
     else if (m[1] === "count") k.count = Number(m[3]);
     else if (/le="0\.1"/.test(m[2])) k.le100ms = Number(m[3]);
   }
-  return out;
+  return { gc, eventLoopDelay };
 }
 
 function gcDelta(before, after) {
@@ -216,7 +215,7 @@ async function stage(n) {
     const failureReasons = {};
     const kwhOf = new Array(n).fill(0);
     let cursor = 0;
-    const gc0 = await gcPauses(`http://${HOST}:${port}/metrics`);
+    const metrics0 = await gatewayMetrics(`http://${HOST}:${port}/metrics`);
     const core0 = coreTimes(SERVER_CORE);
     const cpu0 = cpuSeconds(gateway.pid);
     // This (load) process's own event-loop delay: its stalls would show as latency too.
@@ -260,7 +259,7 @@ async function stage(n) {
     const postWallS = (performance.now() - wall0) / 1000;
     await sleep(DRAIN_MS);
     const cpu1 = cpuSeconds(gateway.pid);
-    const gc1 = await gcPauses(`http://${HOST}:${port}/metrics`);
+    const metrics1 = await gatewayMetrics(`http://${HOST}:${port}/metrics`);
     const core1 = coreTimes(SERVER_CORE);
     loadDelay.disable();
     const wallS = (performance.now() - wall0) / 1000;
@@ -293,8 +292,8 @@ async function stage(n) {
       gatewayPeakRssMiB: round(memoryOf(gateway.pid).hwmMiB, 1),
       gatewayCpuPercent: round(((cpu1 - cpu0) / wallS) * 100, 0),
       // Garbage collection during the posting window and drain, from the gateway's own metrics.
-      gc: gcDelta(gc0, gc1),
-      gatewayEventLoopDelayMs: gc1.eventLoopDelay,
+      gc: gcDelta(metrics0.gc, metrics1.gc),
+      gatewayEventLoopDelayMs: metrics1.eventLoopDelay,
       // The server core over the window: time stolen by the hypervisor, waiting for I/O, interrupts.
       serverCoreMs: core0 && core1 ? Object.fromEntries(["steal", "iowait", "irq", "softirq", "system", "user", "idle"].map((k) => [k, round(core1[k] - core0[k], 0)])) : null,
       loadEventLoopDelayMs: { p99Ms: round(loadDelay.percentile(99) / 1e6, 1), maxMs: round(loadDelay.max / 1e6, 1) },

@@ -16,6 +16,7 @@ import { createOpsEndpoints, type ReadinessReport } from "./observability/ops-en
 import { createOicpListener } from "./oicp/oicp.listener.js";
 import { buildGatewaySchema } from "./schema/build-schema.js";
 import { createAuthenticator, type AuthenticatorOptions } from "./server/auth.js";
+import type { GatewayContext } from "./server/context.js";
 import { createMutationLimits } from "./server/rate-limits.js";
 import { createGraphQLServer, GRAPHQL_PATH } from "./server/graphql.server.js";
 import { federationLoaders } from "./federation/loaders.js";
@@ -27,7 +28,6 @@ import { createRedisSessionEvents } from "./sessions/session-events.redis.js";
 import { createInProcessSessionEvents } from "./sessions/session.events.js";
 import { SessionService } from "./sessions/session.service.js";
 import type { SessionStore } from "./sessions/session.store.js";
-import type { GatewayContext } from "./server/context.js";
 import { openSqlStore } from "./sessions/sql/database.js";
 import { createLeaderLease } from "./sessions/sql/leader.js";
 import { startSimulator, type HubjectSimulator, type SimulatorPace } from "./simulator/hubject.simulator.js";

@@ -2,40 +2,40 @@
 // can tell: graphql-jit calls it from code it generated (its stack names graphql-jit's compiler).
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginUsageReportingDisabled } from "@apollo/server/plugin/disabled";
-import { makeExecutableSchema } from "@graphql-tools/schema";
+import { buildSchema, type GraphQLFieldResolver, type GraphQLObjectType } from "graphql";
 import { afterEach, describe, expect, it } from "vitest";
 import { createJitGateway } from "../../src/server/jit-executor.js";
 
 const calls: { field: string; compiled: boolean }[] = [];
 const compiledCaller = (): boolean => (new Error().stack ?? "").includes("graphql-jit");
 
-const schema = makeExecutableSchema({
-  typeDefs: /* GraphQL */ `
-    type Item { id: ID! label: String! }
-    type Query { hello(name: String!): String! items(first: Int = 2): [Item!]! boom: String }
-    type Mutation { rename(id: ID!, label: String!): Item! }
-    type Subscription { ticks: Int! }
-  `,
-  resolvers: {
-    Query: {
-      hello: (_: unknown, { name }: { name: string }) => {
-        calls.push({ field: "hello", compiled: compiledCaller() });
-        return `hello ${name}`;
-      },
-      items: (_: unknown, { first }: { first: number }) => Array.from({ length: first }, (_, i) => ({ id: String(i), label: `item ${i}` })),
-      boom: () => {
-        throw new Error("boom");
-      },
+const schema = buildSchema(/* GraphQL */ `
+  type Item { id: ID! label: String! }
+  type Query { hello(name: String!): String! items(first: Int = 2): [Item!]! boom: String }
+  type Mutation { rename(id: ID!, label: String!): Item! }
+`);
+const resolvers: Record<string, Record<string, GraphQLFieldResolver<unknown, unknown, any>>> = {
+  Query: {
+    hello: (_, { name }: { name: string }) => {
+      calls.push({ field: "hello", compiled: compiledCaller() });
+      return `hello ${name}`;
     },
-    Mutation: {
-      rename: (_: unknown, { id, label }: { id: string; label: string }) => {
-        calls.push({ field: "rename", compiled: compiledCaller() });
-        return { id, label };
-      },
+    items: (_, { first }: { first: number }) => Array.from({ length: first }, (_, i) => ({ id: String(i), label: `item ${i}` })),
+    boom: () => {
+      throw new Error("boom");
     },
-    Subscription: { ticks: { subscribe: async function* () {}, resolve: () => 1 } },
   },
-});
+  Mutation: {
+    rename: (_, { id, label }: { id: string; label: string }) => {
+      calls.push({ field: "rename", compiled: compiledCaller() });
+      return { id, label };
+    },
+  },
+};
+for (const [typeName, fields] of Object.entries(resolvers)) {
+  const type = schema.getType(typeName) as GraphQLObjectType;
+  for (const [fieldName, resolve] of Object.entries(fields)) type.getFields()[fieldName]!.resolve = resolve;
+}
 
 let server: ApolloServer<BaseContext> | null = null;
 afterEach(async () => {
