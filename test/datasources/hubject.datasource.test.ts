@@ -10,7 +10,8 @@ import {
   type RemoteCallOutcome,
 } from "../../src/datasources/hubject.datasource.js";
 import { oicpPaths } from "../../src/oicp/wire.js";
-import { oicpRequestPath, readOicpExample, validateOicpRequest } from "../support/openapi.js";
+import { example } from "../support/examples.js";
+import { oicpRequestPath, validateOicpRequest } from "../support/openapi.js";
 import { closedPort, FakeHubject, type RecordedRequest } from "./fake-hubject.js";
 import { EMP_SESSION, EVCO, EVSE, HUBJECT_SESSION, PROVIDER } from "./ids.js";
 
@@ -57,7 +58,7 @@ afterEach(async () => {
 
 describe("requests are exactly what OICP wants", () => {
   it("remote start with PartnerProductID: path, headers, body = example 01, valid against the OAS (errata applied)", async () => {
-    hubject.answer({ json: readOicpExample("02-remote-start.response.accepted.json"), headers: { "Process-ID": "proc-42" } });
+    hubject.answer({ json: example("02-remote-start.response.accepted"), headers: { "Process-ID": "proc-42" } });
 
     const outcome = await datasource().authorizeRemoteStart(startRequest);
 
@@ -66,7 +67,7 @@ describe("requests are exactly what OICP wants", () => {
     expect(req.path).toBe("/api/oicp/charging/v21/providers/DE-DCB/authorize-remote/start");
     expect(req.path).toBe(oicpRequestPath("eRoamingAuthorizeRemoteStart", PROVIDER));
     expect(req.headers["content-type"]).toBe("application/json");
-    expect(req.body).toEqual(readOicpExample("01-remote-start.request.json"));
+    expect(req.body).toEqual(example("01-remote-start.request"));
     expect(validateOicpRequest("eRoamingAuthorizeRemoteStart", req.body)).toEqual({ valid: true, errors: [] });
 
     const body = req.body as Record<string, unknown>;
@@ -86,7 +87,7 @@ describe("requests are exactly what OICP wants", () => {
   });
 
   it("remote start without PartnerProductID leaves the field out", async () => {
-    hubject.answer({ json: readOicpExample("02-remote-start.response.accepted.json") });
+    hubject.answer({ json: example("02-remote-start.response.accepted") });
 
     await datasource().authorizeRemoteStart({ evseId: EVSE, evcoId: EVCO, empPartnerSessionId: EMP_SESSION });
     await datasource().authorizeRemoteStart({ evseId: EVSE, evcoId: EVCO, empPartnerSessionId: EMP_SESSION, partnerProductId: null });
@@ -98,7 +99,7 @@ describe("requests are exactly what OICP wants", () => {
   });
 
   it("remote stop uses the ProviderID in the path (E1) and sends example 11", async () => {
-    hubject.answer({ json: readOicpExample("12-remote-stop.response.accepted.json") });
+    hubject.answer({ json: example("12-remote-stop.response.accepted") });
 
     const outcome = await datasource().authorizeRemoteStop(stopRequest);
 
@@ -106,20 +107,20 @@ describe("requests are exactly what OICP wants", () => {
     expect(req.path).toBe("/api/oicp/charging/v21/providers/DE-DCB/authorize-remote/stop");
     expect(req.path).toBe(oicpRequestPath("eRoamingAuthorizeRemoteStop", PROVIDER));
     expect(req.headers["content-type"]).toBe("application/json");
-    expect(req.body).toEqual(readOicpExample("11-remote-stop.request.json"));
+    expect(req.body).toEqual(example("11-remote-stop.request"));
     expect(validateOicpRequest("eRoamingAuthorizeRemoteStop", req.body)).toEqual({ valid: true, errors: [] });
     expect(outcome).toMatchObject({ kind: "answered", result: true, hubjectSessionId: HUBJECT_SESSION });
   });
 
   it("remote stop without partner ids sends only SessionID, ProviderID, EvseID", async () => {
-    hubject.answer({ json: readOicpExample("12-remote-stop.response.accepted.json") });
+    hubject.answer({ json: example("12-remote-stop.response.accepted") });
     await datasource().authorizeRemoteStop({ hubjectSessionId: HUBJECT_SESSION, evseId: EVSE, empPartnerSessionId: null });
     expect(only().body).toEqual({ SessionID: HUBJECT_SESSION, ProviderID: PROVIDER, EvseID: EVSE });
     expect(validateOicpRequest("eRoamingAuthorizeRemoteStop", only().body).valid).toBe(true);
   });
 
   it("status by id posts to /status-records-by-id (E4) and maps every asked id", async () => {
-    hubject.answer({ json: readOicpExample("17-pull-evse-status-by-id.response.json") });
+    hubject.answer({ json: example("17-pull-evse-status-by-id.response") });
     const asked = ["DE*ABC*E1234*1", "DE*ABC*E1234*2", "DE*ABC*E9999*1"];
 
     const statuses = await datasource().pullEvseStatusById([...asked, "DE*ABC*E7777*1"]);
@@ -127,7 +128,7 @@ describe("requests are exactly what OICP wants", () => {
     const req = only();
     expect(req.path).toBe("/api/oicp/evsepull/v21/providers/DE-DCB/status-records-by-id");
     expect(req.path).toBe(oicpRequestPath("eRoamingPullEVSEStatusByID", PROVIDER));
-    expect(req.body).toEqual({ ...readOicpExample("16-pull-evse-status-by-id.request.json"), EvseID: [...asked, "DE*ABC*E7777*1"] });
+    expect(req.body).toEqual({ ...example("16-pull-evse-status-by-id.request"), EvseID: [...asked, "DE*ABC*E7777*1"] });
     expect(validateOicpRequest("eRoamingPullEVSEStatusByID", req.body)).toEqual({ valid: true, errors: [] });
     expect(Object.fromEntries(statuses)).toEqual({
       "DE*ABC*E1234*1": "Occupied",
@@ -148,14 +149,14 @@ describe("requests are exactly what OICP wants", () => {
   });
 
   it("status by id does not send malformed ids (one would fail the whole batch) and reports them Unknown", async () => {
-    hubject.answer({ json: readOicpExample("17-pull-evse-status-by-id.response.json") });
+    hubject.answer({ json: example("17-pull-evse-status-by-id.response") });
     const statuses = await datasource().pullEvseStatusById(["DE*ABC*E1234*1", "not an evse"]);
     expect((only().body as { EvseID: string[] }).EvseID).toEqual(["DE*ABC*E1234*1"]);
     expect(Object.fromEntries(statuses)).toEqual({ "DE*ABC*E1234*1": "Occupied", "not an evse": "Unknown" });
   });
 
   it("get CDRs sends example 18 with CDRForwarded (E6) and page/size in the query", async () => {
-    const cdr = readOicpExample("14-charge-detail-record.request.json");
+    const cdr = example("14-charge-detail-record.request");
     hubject.answer({
       json: { content: [cdr], number: 0, size: 100, totalElements: 1, totalPages: 1, first: true, last: true, numberOfElements: 1, StatusCode: { Code: "000" } },
     });
@@ -173,7 +174,7 @@ describe("requests are exactly what OICP wants", () => {
     expect(req.path).toBe("/api/oicp/cdrmgmt/v22/providers/DE-DCB/get-charge-detail-records-request");
     expect(req.path).toBe(oicpRequestPath("eRoamingGetChargeDetailRecords", PROVIDER));
     expect(Object.fromEntries(req.query)).toEqual({ page: "0", size: "100" });
-    expect(req.body).toEqual(readOicpExample("18-get-charge-detail-records.request.json"));
+    expect(req.body).toEqual(example("18-get-charge-detail-records.request"));
     expect(req.body).not.toHaveProperty("CDRForwarder");
     expect(validateOicpRequest("eRoamingGetChargeDetailRecords", req.body)).toEqual({ valid: true, errors: [] });
     expect(page).toEqual({ records: [cdr], last: true, totalPages: 1 });
@@ -182,7 +183,7 @@ describe("requests are exactly what OICP wants", () => {
   it("get CDRs: minimal request, lenient page parsing (HubProviderId E5, numbers in strings)", async () => {
     hubject.answer({
       json: {
-        content: [{ ...readOicpExample("14-charge-detail-record.request.json"), HubProviderID: null, HubProviderId: "DE*HUB", ConsumedEnergy: "21.343" }],
+        content: [{ ...example("14-charge-detail-record.request"), HubProviderID: null, HubProviderId: "DE*HUB", ConsumedEnergy: "21.343" }],
         number: 2,
         totalPages: 5,
         unknownField: { nested: true },
@@ -215,7 +216,7 @@ describe("StatusCode.Code stays a string", () => {
     ["03-remote-start.response.rejected-unknown-evse.json", false, "603", null],
     ["04-remote-start.response.cpo-timeout.json", false, "310", "0d9f4b1a-7c2e-4e8b-b6a1-3f5d7e9c1a2b"],
   ])("%s -> Result %s, Code %s", async (file, result, code, sessionId) => {
-    hubject.answer({ json: readOicpExample(file) });
+    hubject.answer({ json: example(file) });
     const outcome = await datasource().authorizeRemoteStart(startRequest);
     expect(outcome).toMatchObject({ kind: "answered", result, status: { code }, hubjectSessionId: sessionId });
     if (outcome.kind === "answered") expect(typeof outcome.status.code).toBe("string");
@@ -235,7 +236,7 @@ describe("HTTP outcomes of remote calls", () => {
   it.each<[string, Parameters<FakeHubject["answer"]>[0], Partial<RemoteCallOutcome> & Record<string, unknown>]>([
     [
       "401 with 017 -> failed/unauthorized",
-      { status: 401, json: readOicpExample("20-hubject-http401-unauthorized.response.json") },
+      { status: 401, json: example("20-hubject-http401-unauthorized.response") },
       { kind: "failed", reason: "unauthorized", httpStatus: 401, status: { code: "017", description: "Unauthorized Access", additionalInfo: null } },
     ],
     [
@@ -245,7 +246,7 @@ describe("HTTP outcomes of remote calls", () => {
     ],
     [
       "400 validation -> failed/invalid-request with 022",
-      { status: 400, json: readOicpExample("19-hubject-http400-validation-error.response.json") },
+      { status: 400, json: example("19-hubject-http400-validation-error.response") },
       { kind: "failed", reason: "invalid-request", httpStatus: 400, status: expect.objectContaining({ code: "022" }) },
     ],
     ["429 -> failed/rate-limited", { status: 429, json: {}, headers: { "Retry-After": "7" } }, { kind: "failed", reason: "rate-limited", httpStatus: 429 }],
@@ -269,7 +270,7 @@ describe("HTTP outcomes of remote calls", () => {
   });
 
   it("400 detail names Hubject's validationErrors", async () => {
-    hubject.answer({ status: 400, json: readOicpExample("19-hubject-http400-validation-error.response.json") });
+    hubject.answer({ status: 400, json: example("19-hubject-http400-validation-error.response") });
     const outcome = await datasource().authorizeRemoteStop(stopRequest);
     expect(outcome.kind === "failed" && outcome.detail).toContain("evseID: must match");
   });
@@ -298,7 +299,7 @@ describe("HTTP outcomes of remote calls", () => {
   });
 
   it("a slow answer inside the timeout is still answered", async () => {
-    hubject.answer({ json: readOicpExample("02-remote-start.response.accepted.json"), delayMs: 150 });
+    hubject.answer({ json: example("02-remote-start.response.accepted"), delayMs: 150 });
     const outcome = await datasource({ remoteTimeoutMs: 2_000 }, true).authorizeRemoteStart(startRequest);
     expect(outcome.kind).toBe("answered");
   });
@@ -337,9 +338,9 @@ describe("safe calls throw HubjectError (mapping, with retries switched off)", (
     ["500", { status: 500, text: "boom" }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 500 }],
     ["408", { status: 408, text: "" }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 408 }],
     ["429", { status: 429, json: {} }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 429 }],
-    ["401", { status: 401, json: readOicpExample("20-hubject-http401-unauthorized.response.json") }, { kind: "CONFIGURATION", retryable: false, httpStatus: 401 }],
+    ["401", { status: 401, json: example("20-hubject-http401-unauthorized.response") }, { kind: "CONFIGURATION", retryable: false, httpStatus: 401 }],
     ["403", { status: 403, text: "<html>Forbidden</html>" }, { kind: "CONFIGURATION", retryable: false, httpStatus: 403 }],
-    ["400", { status: 400, json: readOicpExample("19-hubject-http400-validation-error.response.json") }, { kind: "INVALID_REQUEST", retryable: false, httpStatus: 400 }],
+    ["400", { status: 400, json: example("19-hubject-http400-validation-error.response") }, { kind: "INVALID_REQUEST", retryable: false, httpStatus: 400 }],
     ["404", { status: 404, json: { message: "Data not found" } }, { kind: "CONFIGURATION", retryable: false, httpStatus: 404 }],
     ["200 not JSON", { status: 200, text: "<html/>" }, { kind: "BAD_RESPONSE", retryable: false, httpStatus: 200 }],
     ["200 StatusCode 001", { status: 200, json: { StatusCode: { Code: "001", Description: "Hubject system error" } } }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 200 }],
@@ -393,8 +394,8 @@ describe("connection handling and configuration", () => {
   it("keep-alive: sequential calls reuse one socket", async () => {
     hubject.responder = (req) =>
       req.path.endsWith("/status-records-by-id")
-        ? { json: readOicpExample("17-pull-evse-status-by-id.response.json") }
-        : { json: readOicpExample("02-remote-start.response.accepted.json") };
+        ? { json: example("17-pull-evse-status-by-id.response") }
+        : { json: example("02-remote-start.response.accepted") };
     const ds = datasource();
 
     await ds.pullEvseStatusById([EVSE]);
@@ -452,7 +453,7 @@ describe("logging", () => {
       },
     });
     const logger = pino({ level: "debug" }, sink);
-    hubject.answer({ json: readOicpExample("02-remote-start.response.accepted.json"), headers: { "Process-ID": "proc-77" } });
+    hubject.answer({ json: example("02-remote-start.response.accepted"), headers: { "Process-ID": "proc-77" } });
 
     await datasource({ logger }).authorizeRemoteStart(startRequest);
     hubject.answer({ status: 500, text: "" });

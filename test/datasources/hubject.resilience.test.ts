@@ -11,19 +11,19 @@ import {
   type HubjectResilienceOptions,
   type RemoteCallOutcome,
 } from "../../src/datasources/hubject.datasource.js";
-import { readOicpExample } from "../support/openapi.js";
+import { example } from "../support/examples.js";
 import { closedPort, FakeHubject, type Reply } from "./fake-hubject.js";
 import { EMP_SESSION, EVCO, EVSE, HUBJECT_SESSION, PROVIDER } from "./ids.js";
 
 const startRequest = { evseId: EVSE, evcoId: EVCO, empPartnerSessionId: EMP_SESSION };
 const stopRequest = { hubjectSessionId: HUBJECT_SESSION, evseId: EVSE };
 
-const OK: Reply = { json: readOicpExample("17-pull-evse-status-by-id.response.json") };
-const ACCEPTED: Reply = { json: readOicpExample("02-remote-start.response.accepted.json") };
-const UNKNOWN_EVSE: Reply = { json: readOicpExample("03-remote-start.response.rejected-unknown-evse.json") };
-const CPO_TIMEOUT: Reply = { json: readOicpExample("04-remote-start.response.cpo-timeout.json") };
-const UNAUTHORIZED: Reply = { status: 401, json: readOicpExample("20-hubject-http401-unauthorized.response.json"), headers: { "Process-ID": "p-017" } };
-const BAD_REQUEST: Reply = { status: 400, json: readOicpExample("19-hubject-http400-validation-error.response.json") };
+const OK: Reply = { json: example("17-pull-evse-status-by-id.response") };
+const ACCEPTED: Reply = { json: example("02-remote-start.response.accepted") };
+const UNKNOWN_EVSE: Reply = { json: example("03-remote-start.response.rejected-unknown-evse") };
+const CPO_TIMEOUT: Reply = { json: example("04-remote-start.response.cpo-timeout") };
+const UNAUTHORIZED: Reply = { status: 401, json: example("20-hubject-http401-unauthorized.response"), headers: { "Process-ID": "p-017" } };
+const BAD_REQUEST: Reply = { status: 400, json: example("19-hubject-http400-validation-error.response") };
 const FORBIDDEN: Reply = { status: 403, text: "<html><body><h1>403 Forbidden</h1></body></html>" };
 const http = (status: number): Reply => ({ status, text: "" });
 /** A 200 whose body carries only an OICP StatusCode (what Hubject sends when a pull fails). */
@@ -511,7 +511,7 @@ describe("configuration problems are logged at error level once per kind", () =>
 
 describe("chargeDetailRecordPages", () => {
   const cdr = (n: number) => ({
-    ...readOicpExample("14-charge-detail-record.request.json"),
+    ...example("14-charge-detail-record.request"),
     SessionID: `5c1a7e8e-3b8f-4f5a-9d2e-00000000000${n}`,
   });
   const page = (number: number, records: unknown[], totalPages: number) => ({

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HubjectDatasource, type HubjectDatasourceOptions } from "../../src/datasources/hubject.datasource.js";
-import { readOicpExample } from "../support/openapi.js";
+import { example } from "../support/examples.js";
 import { FakeHubject } from "./fake-hubject.js";
 
 const start = { evseId: "DE*ABC*E1234*1", evcoId: "DE-DCB-C12345678-X", empPartnerSessionId: "emp-1" };
@@ -41,7 +41,7 @@ describe("mutual TLS to Hubject", () => {
       requestCert: true,
       rejectUnauthorized: true,
     });
-    hubject.answer({ json: readOicpExample("02-remote-start.response.accepted.json") });
+    hubject.answer({ json: example("02-remote-start.response.accepted") });
   });
   afterEach(() => {
     for (const ds of datasources.splice(0)) ds.close();

@@ -1,4 +1,4 @@
-// The identifiers of the shared OICP examples (../shared/oicp/examples), used by the datasource tests.
+// The identifiers of the OICP example payloads (test/fixtures/oicp), used by the datasource tests.
 export const PROVIDER = "DE-DCB";
 export const EVSE = "DE*ABC*E1234*1";
 export const EVCO = "DE-DCB-C12345678-X";

@@ -3,14 +3,14 @@ import { describe, expect, it } from "vitest";
 import {
   countNullableKeywords,
   oicpRequestPath,
-  readOicpExample,
   validateAgainstRawOpenApi,
   validateOicpRequest,
 } from "../support/openapi.js";
+import { example } from "../support/examples.js";
 
 describe("OICP request validation against the EMP OpenAPI bundle", () => {
   it("E2: example 01 (no SessionID) is valid after the erratum, invalid against the raw schema", () => {
-    const example01 = readOicpExample("01-remote-start.request.json");
+    const example01 = example("01-remote-start.request");
     expect(validateOicpRequest("eRoamingAuthorizeRemoteStart", example01)).toEqual({ valid: true, errors: [] });
 
     const raw = validateAgainstRawOpenApi("eRoamingAuthorizeRemoteStart", example01);
@@ -19,24 +19,24 @@ describe("OICP request validation against the EMP OpenAPI bundle", () => {
   });
 
   it("the other request examples validate", () => {
-    expect(validateOicpRequest("eRoamingAuthorizeRemoteStop", readOicpExample("11-remote-stop.request.json")).valid).toBe(true);
-    expect(validateOicpRequest("eRoamingPullEVSEStatusByID", readOicpExample("16-pull-evse-status-by-id.request.json")).valid).toBe(true);
-    expect(validateOicpRequest("eRoamingGetChargeDetailRecords", readOicpExample("18-get-charge-detail-records.request.json")).valid).toBe(true);
+    expect(validateOicpRequest("eRoamingAuthorizeRemoteStop", example("11-remote-stop.request")).valid).toBe(true);
+    expect(validateOicpRequest("eRoamingPullEVSEStatusByID", example("16-pull-evse-status-by-id.request")).valid).toBe(true);
+    expect(validateOicpRequest("eRoamingGetChargeDetailRecords", example("18-get-charge-detail-records.request")).valid).toBe(true);
   });
 
   it("the schemas still bite: bad ids, missing fields, over 100 EvseIDs", () => {
-    const start = readOicpExample("01-remote-start.request.json");
+    const start = example("01-remote-start.request");
     expect(validateOicpRequest("eRoamingAuthorizeRemoteStart", { ...start, EvseID: "nope" }).valid).toBe(false);
     expect(validateOicpRequest("eRoamingAuthorizeRemoteStart", { ...start, ProviderID: undefined }).valid).toBe(false);
     expect(validateOicpRequest("eRoamingAuthorizeRemoteStop", { ProviderID: "DE-DCB", EvseID: "DE*ABC*E1" }).valid).toBe(false);
     const ids = Array.from({ length: 101 }, (_, i) => `DE*ABC*E${i}`);
     expect(validateOicpRequest("eRoamingPullEVSEStatusByID", { ProviderID: "DE-DCB", EvseID: ids }).valid).toBe(false);
-    const cdrs = readOicpExample("18-get-charge-detail-records.request.json");
+    const cdrs = example("18-get-charge-detail-records.request");
     expect(validateOicpRequest("eRoamingGetChargeDetailRecords", { ...cdrs, From: "yesterday" }).valid).toBe(false);
   });
 
   it("E6: CDRForwarded is checked as a boolean; the OAS spelling CDRForwarder is refused", () => {
-    const cdrs = readOicpExample("18-get-charge-detail-records.request.json");
+    const cdrs = example("18-get-charge-detail-records.request");
     expect(validateOicpRequest("eRoamingGetChargeDetailRecords", { ...cdrs, CDRForwarded: "no" }).valid).toBe(false);
     const { CDRForwarded, ...rest } = cdrs;
     expect(validateOicpRequest("eRoamingGetChargeDetailRecords", { ...rest, CDRForwarder: CDRForwarded }).valid).toBe(false);
@@ -46,8 +46,8 @@ describe("OICP request validation against the EMP OpenAPI bundle", () => {
   });
 
   it("E3: partner session ids are limited to 250 and PartnerProductID to 50 characters (the raw OAS ignores both)", () => {
-    const start = readOicpExample("01-remote-start.request.json");
-    const stop = readOicpExample("11-remote-stop.request.json");
+    const start = example("01-remote-start.request");
+    const stop = example("11-remote-stop.request");
     const cases = [
       ["eRoamingAuthorizeRemoteStart", { ...start, EMPPartnerSessionID: "x".repeat(251) }],
       ["eRoamingAuthorizeRemoteStart", { ...start, CPOPartnerSessionID: "x".repeat(251) }],

@@ -1,6 +1,6 @@
 // Validates the requests the gateway sends against Hubject's own EMP OpenAPI bundle
-// (/work/shared/oicp/openapi/bundled/emp-openapi.yaml), with the known errata applied here,
-// visibly, one comment per erratum (FACTS.md §7). The leading document is the AsciiDoc SPEC;
+// (docs/oicp/openapi/bundled/emp-openapi.yaml, kept unchanged), with the known errata applied here,
+// visibly, one comment per erratum (docs/oicp.md#errata). The leading document is the AsciiDoc SPEC;
 // the OAS is a useful but imperfect machine-readable copy.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -11,9 +11,8 @@ import { parse } from "yaml";
 import { PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX } from "../../src/oicp/identifiers.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const SHARED_DIR = path.resolve(repoRoot, "..", "shared");
-export const EMP_OPENAPI_FILE = path.join(SHARED_DIR, "oicp", "openapi", "bundled", "emp-openapi.yaml");
-export const OICP_EXAMPLES_DIR = path.join(SHARED_DIR, "oicp", "examples");
+export const OPENAPI_DIR = path.join(repoRoot, "docs", "oicp", "openapi");
+export const EMP_OPENAPI_FILE = path.join(OPENAPI_DIR, "bundled", "emp-openapi.yaml");
 
 /** Request schemas of the operations the datasource sends, by their component name in the bundle. */
 export const OICP_REQUEST_SCHEMAS = [
@@ -41,11 +40,6 @@ interface Loaded {
   patchedValidators: Map<OicpRequestOperation, ValidateFunction>;
 }
 let loaded: Loaded | undefined;
-
-/** Reads a file from /work/shared/oicp/examples as JSON. */
-export function readOicpExample(fileName: string): Json {
-  return JSON.parse(readFileSync(path.join(OICP_EXAMPLES_DIR, fileName), "utf8")) as Json;
-}
 
 /** Validates a request body against the OAS schema of `operation`, errata applied. */
 export function validateOicpRequest(operation: OicpRequestOperation, body: unknown): ValidationResult {
@@ -89,7 +83,7 @@ export function countNullableKeywords(): number {
 
 function load(): Loaded {
   if (loaded) return loaded;
-  // yaml 2 parses YAML 1.2 (core schema): the OpeningTimes key `on` stays a string (FACTS.md E14).
+  // yaml 2 parses YAML 1.2 (core schema): the OpeningTimes key `on` stays a string (docs/oicp.md#e14).
   const raw = parse(readFileSync(EMP_OPENAPI_FILE, "utf8")) as Json;
   const patched = applyErrata(structuredClone(raw));
 
@@ -121,7 +115,7 @@ function applyErrata(doc: Json): Json {
   const properties = (name: string): Record<string, Json> => schema(name).properties as Record<string, Json>;
 
   // E2: SessionID is listed as required on remote start, but the EMP must not send it:
-  // Hubject creates the SessionID (SPEC best practice, FACTS.md §2.1).
+  // Hubject creates the SessionID (SPEC best practice, docs/oicp.md#remote-start).
   const remoteStart = schema("eRoamingAuthorizeRemoteStart");
   remoteStart.required = (remoteStart.required as string[]).filter((field) => field !== "SessionID");
 
