@@ -139,8 +139,14 @@ export function cpuSeconds(pid) {
 /** One core's time so far from /proc/stat, in ms: what the kernel and the hypervisor took too. */
 export function coreTimes(core) {
   try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith(`cpu${core} `));
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map((v) => (Number(v) * 1000) / CLOCK_TICKS);
+    const line = readFileSync("/proc/stat", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`cpu${core} `));
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map((v) => (Number(v) * 1000) / CLOCK_TICKS);
     return { user, nice, system, idle, iowait, irq, softirq, steal };
   } catch {
     return null;

@@ -37,7 +37,7 @@ function bucketOf(url, functionName) {
     const rest = url.slice(nm + "node_modules/".length).split("/");
     return rest[0].startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0];
   }
-  if (url.startsWith("node:")) return "node:" + url.slice(5).split("/")[0];
+  if (url.startsWith("node:")) return `node:${url.slice(5).split("/")[0]}`;
   const dist = url.indexOf("/dist/");
   if (dist >= 0) return url.slice(dist + 1);
   return url;
@@ -55,7 +55,7 @@ for (const node of profile.nodes) {
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
 }
 
-const pct = (us) => ((100 * us) / total).toFixed(1).padStart(5) + " %";
+const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
 const show = (title, map, n) => {
   console.log(`\n${title}`);
   for (const [k, us] of [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${pct(us)}  ${k}`);

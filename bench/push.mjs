@@ -4,33 +4,34 @@
 // listener at RATE a second (sessions in turn, spread evenly over each second) for DURATION_S, and
 // measures POST sent → event received at the client. Issue 7's figure: 10,000 subscribers, 500/s
 // for 30 s. The load process (this one) is pinned to the load core.
+
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import { monitorEventLoopDelay } from "node:perf_hooks";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { randomUUID } from "node:crypto";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import {
-  HOST,
-  SERVER_CORE,
-  driverToken,
-  emitResult,
-  evcoFor,
-  freePort,
   coreTimes,
   cpuSeconds,
   databaseUrlFor,
+  driverToken,
   dropBenchSchemas,
+  emitResult,
+  evcoFor,
+  freePort,
   gatewayEnv,
   gatewayNodeArgs,
+  HOST,
   memoryOf,
   round,
+  SERVER_CORE,
   sleep,
-  storeKind,
   spawnNode,
   stopChild,
+  storeKind,
   summarize,
   waitForHttp,
 } from "./lib.mjs";
@@ -62,14 +63,16 @@ const timestamp = (d) => d.toISOString().replace("Z", "+00:00");
  */
 async function gatewayMetrics(metricsUrl) {
   const text = await (await fetch(metricsUrl)).text();
-  const lag = (name) => Number(new RegExp(`^gateway_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? NaN);
+  const lag = (name) =>
+    Number(new RegExp(`^gateway_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? NaN);
   const eventLoopDelay = { p99Ms: round(lag("p99") * 1000, 1), maxMs: round(lag("max") * 1000, 1) };
   const gc = {};
   for (const line of text.split("\n")) {
     const m = /^gateway_nodejs_gc_duration_seconds_(sum|count|bucket)\{([^}]*)\} ([\d.e+-]+)$/.exec(line);
     if (!m) continue;
     const kind = /kind="([^"]+)"/.exec(m[2])?.[1] ?? "?";
-    const k = (gc[kind] ??= { seconds: 0, count: 0, le100ms: 0 });
+    gc[kind] ??= { seconds: 0, count: 0, le100ms: 0 };
+    const k = gc[kind];
     if (m[1] === "sum") k.seconds = Number(m[3]);
     else if (m[1] === "count") k.count = Number(m[3]);
     else if (/le="0\.1"/.test(m[2])) k.le100ms = Number(m[3]);
@@ -139,7 +142,11 @@ async function stage(n) {
       clients.push(client);
       await new Promise((resolve) => {
         let done = false;
-        const finish = () => (done ? undefined : ((done = true), resolve()));
+        const finish = () => {
+          if (done) return;
+          done = true;
+          resolve();
+        };
         client.on("connected", () => {
           client.subscribe(
             { query: SUBSCRIPTION },
@@ -167,7 +174,9 @@ async function stage(n) {
     });
     await sleep(1000);
     const rssWithClients = memoryOf(gateway.pid).rssMiB;
-    process.stderr.write(`${subscribed} connected (${subscribeErrors} errors); RSS ${round(rssIdle, 1)} → ${round(rssWithClients, 1)} MiB … `);
+    process.stderr.write(
+      `${subscribed} connected (${subscribeErrors} errors); RSS ${round(rssIdle, 1)} → ${round(rssWithClients, 1)} MiB … `,
+    );
 
     const post = (body) =>
       new Promise((resolve) => {
@@ -175,7 +184,12 @@ async function stage(n) {
         const t0 = performance.now();
         const req = http.request(
           `http://${HOST}:${oicpPort}${NOTIFY_PATH}`,
-          { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) }, timeout: 10_000 },
+          {
+            method: "POST",
+            agent,
+            headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) },
+            timeout: 10_000,
+          },
           (res) => {
             res.resume();
             res.on("end", () => resolve({ ok: res.statusCode === 200, t0, why: `HTTP ${res.statusCode}` }));
@@ -295,7 +309,12 @@ async function stage(n) {
       gc: gcDelta(metrics0.gc, metrics1.gc),
       gatewayEventLoopDelayMs: metrics1.eventLoopDelay,
       // The server core over the window: time stolen by the hypervisor, waiting for I/O, interrupts.
-      serverCoreMs: core0 && core1 ? Object.fromEntries(["steal", "iowait", "irq", "softirq", "system", "user", "idle"].map((k) => [k, round(core1[k] - core0[k], 0)])) : null,
+      serverCoreMs:
+        core0 && core1
+          ? Object.fromEntries(
+              ["steal", "iowait", "irq", "softirq", "system", "user", "idle"].map((k) => [k, round(core1[k] - core0[k], 0)]),
+            )
+          : null,
       loadEventLoopDelayMs: { p99Ms: round(loadDelay.percentile(99) / 1e6, 1), maxMs: round(loadDelay.max / 1e6, 1) },
     };
     process.stderr.write(`${row.postsPerSecond} posts/s, p50 ${row.latencyMs.p50} ms p99 ${row.latencyMs.p99} ms, lost ${lost}\n`);
@@ -322,16 +341,39 @@ try {
       break;
     }
   }
-  const first = rows[0];
+  const _first = rows[0];
   emitResult({
     workload: "push",
-    settings: { store: storeKind(), sizes: SIZES, ratePerSecond: RATE, durationS: DURATION_S, drainMs: DRAIN_MS, postConcurrency: POST_CONCURRENCY },
+    settings: {
+      store: storeKind(),
+      sizes: SIZES,
+      ratePerSecond: RATE,
+      durationS: DURATION_S,
+      drainMs: DRAIN_MS,
+      postConcurrency: POST_CONCURRENCY,
+    },
     rows,
     targets: rows.flatMap((row) => [
-      { target: `PUSH (${row.subscribers} subscribers): no lost events`, value: `${row.lost} lost of ${row.sent}`, met: row.lost === 0 && row.sent > 0 },
-      { target: `PUSH (${row.subscribers} subscribers): ${RATE} notifications/s sustained`, value: `${row.postsPerSecond}/s`, met: row.postsPerSecond >= 0.95 * RATE },
-      { target: `PUSH (${row.subscribers} subscribers): p99 POST → client < 25 ms`, value: `${row.latencyMs.p99} ms`, met: row.latencyMs.p99 < 25 },
-      { target: `PUSH (${row.subscribers} subscribers): RSS per subscriber < 25 KB`, value: `${row.kibPerSubscriber} KiB`, met: row.kibPerSubscriber * 1.024 < 25 },
+      {
+        target: `PUSH (${row.subscribers} subscribers): no lost events`,
+        value: `${row.lost} lost of ${row.sent}`,
+        met: row.lost === 0 && row.sent > 0,
+      },
+      {
+        target: `PUSH (${row.subscribers} subscribers): ${RATE} notifications/s sustained`,
+        value: `${row.postsPerSecond}/s`,
+        met: row.postsPerSecond >= 0.95 * RATE,
+      },
+      {
+        target: `PUSH (${row.subscribers} subscribers): p99 POST → client < 25 ms`,
+        value: `${row.latencyMs.p99} ms`,
+        met: row.latencyMs.p99 < 25,
+      },
+      {
+        target: `PUSH (${row.subscribers} subscribers): RSS per subscriber < 25 KB`,
+        value: `${row.kibPerSubscriber} KiB`,
+        met: row.kibPerSubscriber * 1.024 < 25,
+      },
     ]),
   });
 } catch (error) {

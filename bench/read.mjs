@@ -1,13 +1,12 @@
 // READ workload: an authenticated chargingSessions(first: 20) for a driver with 20 stored sessions,
 // against the gateway (dist/src/main.js, as `npm start` runs it) and the baselines.
 // Run pinned to the load core by run.mjs; servers are pinned to the server core.
-import autocannon from "autocannon";
+
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import autocannon from "autocannon";
 import {
-  HOST,
-  SERVER_CORE,
   driverToken,
   emitResult,
   evcoFor,
@@ -15,8 +14,10 @@ import {
   gatewayEnv,
   gatewayNodeArgs,
   gql,
+  HOST,
   memoryOf,
   round,
+  SERVER_CORE,
   spawnNode,
   stopChild,
   waitForHttp,
@@ -77,8 +78,10 @@ async function prepare(server) {
   });
   const checkBody = await check.json();
   const nodes = checkBody?.data?.chargingSessions?.nodes ?? [];
-  if (nodes.length !== SESSIONS) throw new Error(`${server.name}: expected ${SESSIONS} sessions, got ${JSON.stringify(checkBody).slice(0, 300)}`);
-  if (server.expected && JSON.stringify(checkBody.data) !== JSON.stringify(server.expected)) throw new Error(`${server.name}: answered different data than the gateway`);
+  if (nodes.length !== SESSIONS)
+    throw new Error(`${server.name}: expected ${SESSIONS} sessions, got ${JSON.stringify(checkBody).slice(0, 300)}`);
+  if (server.expected && JSON.stringify(checkBody.data) !== JSON.stringify(server.expected))
+    throw new Error(`${server.name}: answered different data than the gateway`);
   process.stderr.write(`read: ${server.name}: checked, warm-up ${WARMUP_S}s\n`);
   await cannon(server.url, server.headers, WARMUP_S);
 }
@@ -134,7 +137,13 @@ try {
   const dbFile = path.join(tmp, "gateway.sqlite");
   const gateway = spawnNode([...gatewayNodeArgs(), "dist/src/main.js"], {
     core: SERVER_CORE,
-    env: gatewayEnv({ PORT: String(port), OICP_PORT: String(oicpPort), SIMULATOR_PORT: String(simPort), DATABASE_URL: dbFile, METRICS_ENABLED: "true" }),
+    env: gatewayEnv({
+      PORT: String(port),
+      OICP_PORT: String(oicpPort),
+      SIMULATOR_PORT: String(simPort),
+      DATABASE_URL: dbFile,
+      METRICS_ENABLED: "true",
+    }),
   });
   children.push(gateway);
   const base = `http://${HOST}:${port}`;
@@ -157,12 +166,14 @@ try {
 
   // (b)–(e) the baselines, all started now on the same core (an idle server costs no CPU).
   const servers = [{ name: "gateway (dist/src/main.js)", url, headers: auth, pid: gateway.pid, expected: null, samples: [] }];
-  const baselines = GATEWAY_ONLY ? [] : [
-    ["apollo", "@apollo/server 5 default (startStandaloneServer)", "/"],
-    ["yoga", "graphql-yoga 5 default", "/graphql"],
-    ["jit", "graphql-jit on node:http", "/graphql"],
-    ["raw", "precomputed bytes on node:http (ceiling)", "/graphql"],
-  ];
+  const baselines = GATEWAY_ONLY
+    ? []
+    : [
+        ["apollo", "@apollo/server 5 default (startStandaloneServer)", "/"],
+        ["yoga", "graphql-yoga 5 default", "/graphql"],
+        ["jit", "graphql-jit on node:http", "/graphql"],
+        ["raw", "precomputed bytes on node:http (ceiling)", "/graphql"],
+      ];
   for (const [kind, label, urlPath] of baselines) {
     const p = await freePort();
     const child = spawnNode(["bench/servers/baseline.mjs", kind, String(p), dataFile], { core: SERVER_CORE });
@@ -190,14 +201,30 @@ try {
         gatewayOverApolloDefaultRounds: ratioRounds(servers[1]),
         gatewayOverYogaRounds: ratioRounds(servers[2]),
       };
-  const targets = GATEWAY_ONLY ? [] : [
-    { target: "READ: gateway ≥ 1.3× default Apollo (req/s)", value: `${ratios.gatewayOverApolloDefault}×`, met: ratios.gatewayOverApolloDefault >= 1.3 },
-    { target: "READ: gateway ≥ Yoga (req/s)", value: `${ratios.gatewayOverYoga}×`, met: ratios.gatewayOverYoga >= 1 },
-    { target: "READ: gateway p99 < 25 ms", value: `${gw.p99Ms} ms`, met: gw.p99Ms < 25 },
-  ];
+  const targets = GATEWAY_ONLY
+    ? []
+    : [
+        {
+          target: "READ: gateway ≥ 1.3× default Apollo (req/s)",
+          value: `${ratios.gatewayOverApolloDefault}×`,
+          met: ratios.gatewayOverApolloDefault >= 1.3,
+        },
+        { target: "READ: gateway ≥ Yoga (req/s)", value: `${ratios.gatewayOverYoga}×`, met: ratios.gatewayOverYoga >= 1 },
+        { target: "READ: gateway p99 < 25 ms", value: `${gw.p99Ms} ms`, met: gw.p99Ms < 25 },
+      ];
   emitResult({
     workload: "read",
-    settings: { connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, rounds: ROUNDS, gatewayOnly: GATEWAY_ONLY, profiled: Boolean(CPU_PROF_DIR), sessions: SESSIONS, query: QUERY, responseBytes: Buffer.byteLength(JSON.stringify({ data })) },
+    settings: {
+      connections: CONNECTIONS,
+      warmupS: WARMUP_S,
+      durationS: DURATION_S,
+      rounds: ROUNDS,
+      gatewayOnly: GATEWAY_ONLY,
+      profiled: Boolean(CPU_PROF_DIR),
+      sessions: SESSIONS,
+      query: QUERY,
+      responseBytes: Buffer.byteLength(JSON.stringify({ data })),
+    },
     rows,
     ratios,
     targets,

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BENCH, HAS_TASKSET, LOAD_CORE, ROOT, SERVER_CORE, round } from "./lib.mjs";
+import { BENCH, HAS_TASKSET, LOAD_CORE, ROOT, round, SERVER_CORE } from "./lib.mjs";
 
 const WORKLOADS = [
   { name: "read", script: "bench/read.mjs", timeoutMs: 4 * 60_000 },
@@ -23,7 +23,9 @@ function machine() {
     memoryGiB: Number((os.totalmem() / 1024 ** 3).toFixed(1)),
     node: process.version,
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
-    pinning: HAS_TASKSET ? `servers: taskset -c ${SERVER_CORE}; load generators: taskset -c ${LOAD_CORE}` : "taskset not found: processes are NOT pinned",
+    pinning: HAS_TASKSET
+      ? `servers: taskset -c ${SERVER_CORE}; load generators: taskset -c ${LOAD_CORE}`
+      : "taskset not found: processes are NOT pinned",
   };
 }
 
@@ -51,8 +53,8 @@ function runWorkload({ name, script, timeoutMs }) {
 function table(headers, rows) {
   const cells = [headers, ...rows].map((r) => r.map((c) => (c === null || c === undefined ? "–" : String(c))));
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r) => "| " + r.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
-  return [line(cells[0]), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|", ...cells.slice(1).map(line)].join("\n");
+  const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  return [line(cells[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...cells.slice(1).map(line)].join("\n");
 }
 
 function render(results) {
@@ -67,8 +69,30 @@ function render(results) {
       parts.push(
         `### READ — chargingSessions(first: 20), ${s.connections} connections, ${s.warmupS} s warm-up, then ${s.rounds ?? 1} interleaved rounds of ${s.durationS} s per server (autocannon); figures are medians of the rounds; response ${s.responseBytes} bytes of JSON`,
         table(
-          ["server", "req/s (median)", "req/s per round", "p50 ms", "p99 ms (median)", "p99 ms per round", "max ms", "non-2xx", "errors", "server peak RSS MiB"],
-          r.rows.map((x) => [x.server, x.reqPerSec, (x.reqPerSecRounds ?? []).join(" / "), x.p50Ms, x.p99Ms, (x.p99MsRounds ?? []).join(" / "), x.maxMs, x.non2xx, x.errors + x.timeouts, x.serverPeakRssMiB]),
+          [
+            "server",
+            "req/s (median)",
+            "req/s per round",
+            "p50 ms",
+            "p99 ms (median)",
+            "p99 ms per round",
+            "max ms",
+            "non-2xx",
+            "errors",
+            "server peak RSS MiB",
+          ],
+          r.rows.map((x) => [
+            x.server,
+            x.reqPerSec,
+            (x.reqPerSecRounds ?? []).join(" / "),
+            x.p50Ms,
+            x.p99Ms,
+            (x.p99MsRounds ?? []).join(" / "),
+            x.maxMs,
+            x.non2xx,
+            x.errors + x.timeouts,
+            x.serverPeakRssMiB,
+          ]),
         ),
         `gateway / apollo-default = ${r.ratios.gatewayOverApolloDefault}× (per round: ${(r.ratios.gatewayOverApolloDefaultRounds ?? []).join(", ")}); gateway / yoga = ${r.ratios.gatewayOverYoga}× (per round: ${(r.ratios.gatewayOverYogaRounds ?? []).join(", ")})`,
       );
@@ -77,7 +101,20 @@ function render(results) {
       parts.push(
         `### START STORM — simulated Hubject answers every AuthorizeRemoteStart after ${s.answerDelayMs} ms; RATE_LIMIT_REMOTE_STARTS_PER_MINUTE=${s.limitPerMinute} (its maximum); one driver per request; unknown EvseIDs (Hubject answers 603 after the full delay)`,
         table(
-          ["phase", "drivers", "admitted", "RATE_LIMITED", "other", "upstream calls", "added p50/p99 ms", "before/after upstream p99 ms", "upstream p50 ms", "refusal p50/p99 ms", "sockets opened/peak", "RSS idle→peak MiB"],
+          [
+            "phase",
+            "drivers",
+            "admitted",
+            "RATE_LIMITED",
+            "other",
+            "upstream calls",
+            "added p50/p99 ms",
+            "before/after upstream p99 ms",
+            "upstream p50 ms",
+            "refusal p50/p99 ms",
+            "sockets opened/peak",
+            "RSS idle→peak MiB",
+          ],
           r.rows.map((x) => [
             x.phase,
             x.concurrentDrivers + (x.warmupStarts ? ` (+${x.warmupStarts} warm-up)` : ""),
@@ -98,7 +135,25 @@ function render(results) {
       parts.push(
         `### PUSH — graphql-ws subscribers, OICP ChargingNotification Progress posts → client receipt`,
         table(
-          ["store", "subscribers", "posts/s (target)", "duration s", "events sent", "received", "lost", "latency p50 ms", "p99 ms", "max ms", "RSS idle→with clients MiB", "KiB/subscriber", "gateway CPU %", "event-loop delay p99/max ms: gateway", "load process", "GC pauses (total ms, > 100 ms)", "server core iowait / stolen ms"],
+          [
+            "store",
+            "subscribers",
+            "posts/s (target)",
+            "duration s",
+            "events sent",
+            "received",
+            "lost",
+            "latency p50 ms",
+            "p99 ms",
+            "max ms",
+            "RSS idle→with clients MiB",
+            "KiB/subscriber",
+            "gateway CPU %",
+            "event-loop delay p99/max ms: gateway",
+            "load process",
+            "GC pauses (total ms, > 100 ms)",
+            "server core iowait / stolen ms",
+          ],
           r.rows.map((x) => [
             r.settings.store ?? "sqlite",
             x.subscribers,
@@ -115,7 +170,11 @@ function render(results) {
             x.gatewayCpuPercent,
             x.gatewayEventLoopDelayMs ? `${x.gatewayEventLoopDelayMs.p99Ms} / ${x.gatewayEventLoopDelayMs.maxMs}` : null,
             x.loadEventLoopDelayMs ? `${x.loadEventLoopDelayMs.p99Ms} / ${x.loadEventLoopDelayMs.maxMs}` : null,
-            x.gc ? Object.entries(x.gc).map(([kind, g]) => `${kind} ${g.pauses} (${g.totalMs} ms, ${g.over100ms})`).join("; ") : null,
+            x.gc
+              ? Object.entries(x.gc)
+                  .map(([kind, g]) => `${kind} ${g.pauses} (${g.totalMs} ms, ${g.over100ms})`)
+                  .join("; ")
+              : null,
             x.serverCoreMs ? `${x.serverCoreMs.iowait} / ${x.serverCoreMs.steal}` : null,
           ]),
         ),
@@ -123,7 +182,14 @@ function render(results) {
     }
   }
   const targets = results.flatMap((r) => r.targets ?? []);
-  if (targets.length) parts.push("### Targets", table(["target", "measured", "met?"], targets.map((t) => [t.target, t.value, t.met ? "met" : "NOT MET"])));
+  if (targets.length)
+    parts.push(
+      "### Targets",
+      table(
+        ["target", "measured", "met?"],
+        targets.map((t) => [t.target, t.value, t.met ? "met" : "NOT MET"]),
+      ),
+    );
   return parts.join("\n\n");
 }
 
@@ -153,7 +219,7 @@ for (const w of WORKLOADS) {
 const finished = new Date();
 const report = { command: "npm run bench", startedAt: started.toISOString(), finishedAt: finished.toISOString(), machine: info, results };
 mkdirSync(path.join(BENCH, "results"), { recursive: true });
-writeFileSync(path.join(BENCH, "results", "latest.json"), JSON.stringify(report, null, 2) + "\n");
+writeFileSync(path.join(BENCH, "results", "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
 const text = render(results);
 writeFileSync(path.join(BENCH, "RESULTS.md"), resultsMarkdown(report, text));
 console.log(`\nMachine: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB RAM, Node ${info.node}. ${info.pinning}.\n`);
@@ -177,7 +243,7 @@ function resultsMarkdown(report, text) {
     if (!(read.ratios.gatewayOverApolloDefault >= 1.3) || !(read.ratios.gatewayOverYoga >= 1) || !(gw.p99Ms < 25)) {
       notes.push(
         `- READ targets not met in this run: the gateway served ${gw.reqPerSec} req/s (p99 ${gw.p99Ms} ms) against ${read.rows[1].reqPerSec} req/s for default Apollo and ${read.rows[2].reqPerSec} req/s for Yoga. ` +
-          "With 100 connections on one core, p99 is queueing: 100 in-flight requests ÷ throughput. Where the gateway's time goes: see \"Profile and fixes\" below.",
+          'With 100 connections on one core, p99 is queueing: 100 in-flight requests ÷ throughput. Where the gateway\'s time goes: see "Profile and fixes" below.',
       );
     }
   }
@@ -215,7 +281,13 @@ function resultsMarkdown(report, text) {
     );
     for (const row of push.rows) {
       if (row.postFailures > 0) {
-        notes.push(`- PUSH (${row.subscribers} subscribers): ${row.postFailures} posts were not acknowledged with 200 (${Object.entries(row.failureReasons ?? {}).map(([why, n]) => `${n} × ${why}`).join(", ")}); they are left out of latency and loss.`);
+        notes.push(
+          `- PUSH (${row.subscribers} subscribers): ${row.postFailures} posts were not acknowledged with 200 (${Object.entries(
+            row.failureReasons ?? {},
+          )
+            .map(([why, n]) => `${n} × ${why}`)
+            .join(", ")}); they are left out of latency and loss.`,
+        );
       }
       if (!(row.latencyMs.p99 < 25)) {
         notes.push(

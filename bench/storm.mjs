@@ -3,29 +3,30 @@
 // start after exactly 2 s. Per request: added latency = mutation latency − upstream time, where
 // upstream time is measured at the simulator (request arrival → answer written), so what is left
 // is the gateway's own work before and after the Hubject call, plus loopback.
-import http from "node:http";
+
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import {
-  HOST,
-  PROVIDER_ID,
-  SERVER_CORE,
+  cpuSeconds,
+  databaseUrlFor,
   driverToken,
+  dropBenchSchemas,
   emitResult,
   evcoFor,
   freePort,
-  cpuSeconds,
-  databaseUrlFor,
-  dropBenchSchemas,
   gatewayEnv,
   gatewayNodeArgs,
+  HOST,
   memoryOf,
+  PROVIDER_ID,
   round,
+  SERVER_CORE,
   sleep,
-  storeKind,
   spawnNode,
   stopChild,
+  storeKind,
   summarize,
   waitForHttp,
 } from "./lib.mjs";
@@ -137,7 +138,11 @@ async function phase(name, n, { warmup = 0 } = {}) {
           {
             method: "POST",
             agent,
-            headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: `Bearer ${tokens[i]}` },
+            headers: {
+              "content-type": "application/json",
+              "content-length": Buffer.byteLength(body),
+              authorization: `Bearer ${tokens[i]}`,
+            },
             timeout: 30_000,
           },
           (res) => {
@@ -248,8 +253,16 @@ try {
   //    the first 100 go to Hubject, the rest must be refused with RATE_LIMITED, fast.
   const storm = await phase("storm", STORM);
   const targets = [
-    { target: `STORM: added latency p99 < 15 ms (${LIMIT} concurrent starts, within the limit)`, value: `${within.addedLatencyMs.p99} ms`, met: within.addedLatencyMs.p99 < 15 },
-    { target: "STORM: added latency p99 < 15 ms (80 concurrent starts, warmed, within the limit)", value: `${pool.addedLatencyMs.p99} ms`, met: pool.addedLatencyMs.p99 < 15 },
+    {
+      target: `STORM: added latency p99 < 15 ms (${LIMIT} concurrent starts, within the limit)`,
+      value: `${within.addedLatencyMs.p99} ms`,
+      met: within.addedLatencyMs.p99 < 15,
+    },
+    {
+      target: "STORM: added latency p99 < 15 ms (80 concurrent starts, warmed, within the limit)",
+      value: `${pool.addedLatencyMs.p99} ms`,
+      met: pool.addedLatencyMs.p99 < 15,
+    },
     {
       target: `STORM: added latency p99 < 15 ms (admitted starts during the ${STORM}-driver storm)`,
       value: `${storm.addedLatencyMs.p99} ms`,
@@ -261,7 +274,12 @@ try {
       met: storm.authorizeRemoteStartCallsAtSimulator <= LIMIT && storm.rateLimited + storm.admitted === STORM,
     },
   ];
-  emitResult({ workload: "storm", settings: { answerDelayMs: ANSWER_DELAY_MS, limitPerMinute: LIMIT, stormSize: STORM, store: storeKind() }, rows: [within, pool, storm], targets });
+  emitResult({
+    workload: "storm",
+    settings: { answerDelayMs: ANSWER_DELAY_MS, limitPerMinute: LIMIT, stormSize: STORM, store: storeKind() },
+    rows: [within, pool, storm],
+    targets,
+  });
 } catch (error) {
   console.error(error);
   process.exitCode = 1;

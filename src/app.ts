@@ -1,36 +1,37 @@
 // The composition root: picks the adapters (store, Hubject, pub/sub) from the config and wires
 // the two listeners. Nothing else in the code base constructs them.
-import { Redis } from "ioredis";
-import type { AddressInfo } from "node:net";
-import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
+
 import type { Server } from "node:http";
-import type { Config } from "./config.js";
-import { createEvseStatusLoader, createSharedEvseStatusWindow } from "./datasources/evse-status.loader.js";
-import { checkClientCertificate } from "./datasources/client-certificate.js";
-import { HubjectDatasource } from "./datasources/hubject.datasource.js";
+import type { AddressInfo } from "node:net";
+import { Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import { createAppPage } from "./app-page/app-page.js";
-import { createLogger, type Logger } from "./logger.js";
-import { GatewayMetrics } from "./observability/metrics.js";
-import { startTracing } from "./observability/tracing.js";
-import { createOpsEndpoints, type ReadinessReport } from "./observability/ops-endpoints.js";
-import { createOicpListener } from "./oicp/oicp.listener.js";
-import { buildGatewaySchema } from "./schema/build-schema.js";
-import { createAuthenticator, type AuthenticatorOptions } from "./server/auth.js";
-import type { GatewayContext } from "./server/context.js";
-import { createMutationLimits } from "./server/rate-limits.js";
-import { createGraphQLServer, GRAPHQL_PATH } from "./server/graphql.server.js";
+import type { Config } from "./config.js";
+import { checkClientCertificate } from "./datasources/client-certificate.js";
+import { createEvseStatusLoader, createSharedEvseStatusWindow } from "./datasources/evse-status.loader.js";
+import { HubjectDatasource } from "./datasources/hubject.datasource.js";
 import { federationLoaders } from "./federation/loaders.js";
 import { federationServerPlugins } from "./federation/server-plugins.js";
+import { createLogger, type Logger } from "./logger.js";
+import { GatewayMetrics } from "./observability/metrics.js";
+import { createOpsEndpoints, type ReadinessReport } from "./observability/ops-endpoints.js";
+import { startTracing } from "./observability/tracing.js";
+import { createOicpListener } from "./oicp/oicp.listener.js";
+import { buildGatewaySchema } from "./schema/build-schema.js";
+import { type AuthenticatorOptions, createAuthenticator } from "./server/auth.js";
+import type { GatewayContext } from "./server/context.js";
+import { createGraphQLServer, GRAPHQL_PATH } from "./server/graphql.server.js";
+import { createMutationLimits } from "./server/rate-limits.js";
 import { CdrBackfill } from "./sessions/cdr-backfill.js";
-import { startJobs, type JobRunner } from "./sessions/jobs.js";
+import { type JobRunner, startJobs } from "./sessions/jobs.js";
 import { Reconciler } from "./sessions/reconciler.js";
-import { createRedisSessionEvents } from "./sessions/session-events.redis.js";
 import { createInProcessSessionEvents } from "./sessions/session.events.js";
 import { SessionService } from "./sessions/session.service.js";
 import type { SessionStore } from "./sessions/session.store.js";
+import { createRedisSessionEvents } from "./sessions/session-events.redis.js";
 import { openSqlStore } from "./sessions/sql/database.js";
 import { createLeaderLease } from "./sessions/sql/leader.js";
-import { startSimulator, type HubjectSimulator, type SimulatorPace } from "./simulator/hubject.simulator.js";
+import { type HubjectSimulator, type SimulatorPace, startSimulator } from "./simulator/hubject.simulator.js";
 
 export interface Gateway {
   /** http://host:port/graphql */
@@ -80,7 +81,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, logger });
     closers.push(() => tracing.shutdown());
     const metrics = config.metrics ? new GatewayMetrics() : null;
-    const store = openSqlStore({ url: config.databaseUrl, sessionCacheSize: config.sessionCacheSize, logger: logger.child({ component: "store" }) });
+    const store = openSqlStore({
+      url: config.databaseUrl,
+      sessionCacheSize: config.sessionCacheSize,
+      logger: logger.child({ component: "store" }),
+    });
     closers.push(() => store.close());
     await store.migrate();
 
@@ -265,7 +270,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       authenticator: createAuthenticator(config.auth, overrides.authenticator),
       contextFor: (driver, transport) => {
         if (driver) {
-          sessions.rememberContracts(driver).catch((error: unknown) => logger.warn({ err: error }, "could not record the driver's contracts"));
+          sessions
+            .rememberContracts(driver)
+            .catch((error: unknown) => logger.warn({ err: error }, "could not record the driver's contracts"));
         }
         // The loaders are made on first use: most requests and most of the (hours-long) websocket
         // subscriptions never need them.
@@ -279,11 +286,13 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
           // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
           // so every pushed event shows the EVSE's current status.
           get evseStatus() {
-            return (evseStatus ??= createEvseStatusLoader(evseStatusSource, { cache: transport === "http" }));
+            evseStatus ??= createEvseStatusLoader(evseStatusSource, { cache: transport === "http" });
+            return evseStatus;
           },
           // Federation: ChargingSession references, one store.getMany per request, caller's sessions only.
           get sessionReferences() {
-            return (federation ??= federationLoaders(store, driver, transport)).sessionReferences;
+            federation ??= federationLoaders(store, driver, transport);
+            return federation.sessionReferences;
           },
         };
       },
@@ -302,7 +311,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       plugins: [
         ...(tracing.graphqlPlugin ? [tracing.graphqlPlugin] : []),
         // Subgraph plugins: inline ftv1 tracing off; Apollo's HTTP callback subscriptions towards the routers' URLs only.
-        ...federationServerPlugins({ subscriptionCallbackUrls: config.federation.subscriptionCallbackUrls, logger: logger.child({ component: "graphql" }) }),
+        ...federationServerPlugins({
+          subscriptionCallbackUrls: config.federation.subscriptionCallbackUrls,
+          logger: logger.child({ component: "graphql" }),
+        }),
       ],
       aroundRequest: tracing.aroundRequest,
     });

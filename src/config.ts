@@ -28,7 +28,12 @@ const existingFile = optionalText.refine((v) => v === undefined || existsSync(v)
 const list = z
   .string()
   .optional()
-  .transform((v) => (v ?? "").split(",").map((item) => item.trim()).filter((item) => item.length > 0));
+  .transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 const schema = z.object({
@@ -103,9 +108,17 @@ const schema = z.object({
   SESSION_MATCH_WINDOW_MS: ms(15 * 60_000),
   MUTATION_WAIT_MS: ms(8_000),
   EVSE_STATUS_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(5),
-  SESSION_STALE_AFTER_MS: z.coerce.number().int().min(1_000).default(15 * 60_000),
+  SESSION_STALE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(15 * 60_000),
   RECONCILE_INTERVAL_MS: ms(30_000),
-  RECONCILE_GIVE_UP_MS: z.coerce.number().int().min(60_000, { message: "must be at least 60000: the CPO alone may take 60 s" }).default(10 * 60_000),
+  RECONCILE_GIVE_UP_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000, { message: "must be at least 60000: the CPO alone may take 60 s" })
+    .default(10 * 60_000),
   RECONCILE_MAX_STATUS_CALLS: z.coerce
     .number()
     .int()
@@ -113,7 +126,11 @@ const schema = z.object({
     .max(100, { message: "must be at most 100 per run (Hubject allows 300 PullEvseStatusById calls a minute)" })
     .default(5),
   CDR_BACKFILL_INTERVAL_MS: ms(10 * 60_000),
-  CDR_BACKFILL_LOOKBACK_MS: z.coerce.number().int().min(60_000).default(48 * 3_600_000),
+  CDR_BACKFILL_LOOKBACK_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(48 * 3_600_000),
   HUBJECT_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(10).default(3),
   HUBJECT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
   HUBJECT_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(30_000),
@@ -171,7 +188,12 @@ export interface Config {
   shutdownGraceMs: number;
   hubject:
     | { mode: "remote"; baseUrl: string; providerId: string; tls: { certFile?: string; keyFile?: string; caFile?: string } }
-    | { mode: "simulator"; providerId: string; simulatorPort: number; pace: { startDelayMs: number; progressIntervalMs: number; cdrDelayMs: number } };
+    | {
+        mode: "simulator";
+        providerId: string;
+        simulatorPort: number;
+        pace: { startDelayMs: number; progressIntervalMs: number; cdrDelayMs: number };
+      };
   hubjectTimeouts: { remoteMs: number; requestMs: number };
   /** Keep-alive sockets to Hubject (per protocol agent). */
   hubjectMaxSockets: number;
@@ -183,7 +205,13 @@ export interface Config {
   /** EVSE status reads of concurrent requests within this window share Hubject calls (0: per request only). */
   evseStatusWindowMs: number;
   /** Intervals of 0 turn a job off. */
-  jobs: { reconcileIntervalMs: number; reconcileGiveUpMs: number; reconcileMaxStatusCalls: number; cdrBackfillIntervalMs: number; cdrBackfillLookbackMs: number };
+  jobs: {
+    reconcileIntervalMs: number;
+    reconcileGiveUpMs: number;
+    reconcileMaxStatusCalls: number;
+    cdrBackfillIntervalMs: number;
+    cdrBackfillLookbackMs: number;
+  };
   auth: AuthConfig;
   sandbox: boolean;
   logLevel: string;
@@ -257,7 +285,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push("OICP_ALLOW_PLAIN_HTTP: not allowed when NODE_ENV=production");
   }
   for (const entry of e.SUBSCRIPTION_CALLBACK_URLS) {
-    if (!URL.canParse(entry) || !["http:", "https:"].includes(new URL(entry).protocol)) problems.push(`SUBSCRIPTION_CALLBACK_URLS: "${entry}" is not an http(s) URL`);
+    if (!URL.canParse(entry) || !["http:", "https:"].includes(new URL(entry).protocol))
+      problems.push(`SUBSCRIPTION_CALLBACK_URLS: "${entry}" is not an http(s) URL`);
   }
   for (const entry of e.OICP_ALLOWED_IPS) {
     if (!isIpOrCidr(entry)) problems.push(`OICP_ALLOWED_IPS: "${entry}" is not an IP address or CIDR range`);

@@ -21,14 +21,16 @@ export const unauthenticated = (message = "Sign in to continue: a valid access t
  */
 export const hubjectUnavailable = (retryable: boolean) =>
   new GraphQLError(
-    retryable
-      ? "Live charger status is unavailable right now. Please try again in a moment."
-      : "Live charger status is unavailable.",
+    retryable ? "Live charger status is unavailable right now. Please try again in a moment." : "Live charger status is unavailable.",
     { extensions: { code: "HUBJECT_UNAVAILABLE", retryable } },
   );
 
 /** Too many requests: retry after the given time. */
 export const rateLimited = (message: string, retryAfterSeconds: number) =>
   new GraphQLError(message, {
-    extensions: { code: "RATE_LIMITED", retryAfterSeconds, http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) } },
+    extensions: {
+      code: "RATE_LIMITED",
+      retryAfterSeconds,
+      http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) },
+    },
   });

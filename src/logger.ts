@@ -1,5 +1,5 @@
 // The one logger (pino). Structured JSON; secrets and contract ids never in full.
-import { pino, type DestinationStream, type Logger } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 import { currentRequestId } from "./observability/request-context.js";
 
 export type { Logger };
@@ -13,31 +13,31 @@ export function redactEvcoId(evcoId: string | null | undefined): string | undefi
 export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
     {
-    name: options.name ?? "emp-gateway",
-    level: options.level ?? process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "silent" : "info"),
-    // Every line written while serving a request carries its id (down to the Hubject call).
-    mixin: () => {
-      const requestId = currentRequestId();
-      return requestId ? { requestId } : {};
+      name: options.name ?? "emp-gateway",
+      level: options.level ?? process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "silent" : "info"),
+      // Every line written while serving a request carries its id (down to the Hubject call).
+      mixin: () => {
+        const requestId = currentRequestId();
+        return requestId ? { requestId } : {};
+      },
+      redact: {
+        paths: [
+          "req.headers.authorization",
+          "headers.authorization",
+          "authorization",
+          "token",
+          "*.token",
+          "connectionParams.authorization",
+          "evcoId",
+          "*.evcoId",
+          "EvcoID",
+          "*.EvcoID",
+          "body.Identification",
+          "*.Identification",
+        ],
+        censor: "[redacted]",
+      },
     },
-    redact: {
-      paths: [
-        "req.headers.authorization",
-        "headers.authorization",
-        "authorization",
-        "token",
-        "*.token",
-        "connectionParams.authorization",
-        "evcoId",
-        "*.evcoId",
-        "EvcoID",
-        "*.EvcoID",
-        "body.Identification",
-        "*.Identification",
-      ],
-      censor: "[redacted]",
-    },
-  },
     options.destination,
   );
 }

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 
 async function main() {
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (error) {
@@ -18,7 +18,7 @@ async function main() {
   if (config.auth.mode === "secret" && config.auth.isDevDefault) {
     logger.warn("AUTH_JWT_SECRET is not set: using the built-in development secret (never in production)");
   }
-  let gateway;
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway(config, { logger });
   } catch (error) {

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { buildSchema, parse } from "graphql";
-import { ROOT, HOST } from "../lib.mjs";
+import { HOST, ROOT } from "../lib.mjs";
 
 const [kind, portArg, dataFile] = process.argv.slice(2);
 const port = Number(portArg);

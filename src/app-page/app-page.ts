@@ -130,8 +130,10 @@ export function createAppPage(options: AppPageOptions): AppPageHandler {
     }
     if (path === "/api/dev-token") {
       if (method !== "POST") return sendStatus(res, 405, "Method not allowed");
-      if (!options.devTokens) return sendJson(res, 404, { error: "Development tokens are off here: paste a token from your identity provider." });
-      if (!isLoopback(req.socket.remoteAddress)) return sendJson(res, 403, { error: "Development tokens are signed for this machine only." });
+      if (!options.devTokens)
+        return sendJson(res, 404, { error: "Development tokens are off here: paste a token from your identity provider." });
+      if (!isLoopback(req.socket.remoteAddress))
+        return sendJson(res, 403, { error: "Development tokens are signed for this machine only." });
       // A cross-site page cannot read the answer (no CORS), but it must not even get one signed.
       const origin = req.headers.origin;
       if (origin !== undefined && origin !== `http://${req.headers.host}` && origin !== `https://${req.headers.host}`) {

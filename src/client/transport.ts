@@ -11,9 +11,9 @@ import type { Client } from "graphql-ws";
 import type { TypedDocumentString } from "./generated/graphql.js";
 
 /** The result type of a generated document. */
-export type ResultOf<D> = D extends TypedDocumentString<infer TResult, any> ? TResult : never;
+export type ResultOf<D> = D extends TypedDocumentString<infer TResult, infer _TVariables> ? TResult : never;
 /** The variables type of a generated document. */
-export type VariablesOf<D> = D extends TypedDocumentString<any, infer TVariables> ? TVariables : never;
+export type VariablesOf<D> = D extends TypedDocumentString<infer _TResult, infer TVariables> ? TVariables : never;
 
 /** One entry of a GraphQL response's `errors`, as the gateway sends it (extensions.code: UNAUTHENTICATED, …). */
 export interface GraphQLErrorBody {

@@ -1,7 +1,7 @@
 // Start-up check of the client certificate the gateway presents to Hubject (HUBJECT_CLIENT_CERT /
 // HUBJECT_CLIENT_KEY). Hubject compares the ProviderID of every call with the certificate's identity
-// and answers 017 on a mismatch (FACTS.md §1); how exactly it reads the identity is not documented
-// (FACTS.md §8), so a ProviderID that cannot be found in the certificate is a warning, not an error.
+// and answers 017 on a mismatch (docs/oicp.md#transport); how exactly it reads the identity is not documented
+// (docs/oicp.md#open-questions), so a ProviderID that cannot be found in the certificate is a warning, not an error.
 // Nothing here ever logs a PEM or a key: only subject, issuer, expiry and fingerprint.
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -31,7 +31,10 @@ export function describeCertificate(certificate: X509Certificate | string | Buff
 
 /** "CN=a\nO=b" → "CN=a, O=b". */
 export function oneLine(distinguishedName: string): string {
-  return distinguishedName.split("\n").filter((part) => part.length > 0).join(", ");
+  return distinguishedName
+    .split("\n")
+    .filter((part) => part.length > 0)
+    .join(", ");
 }
 
 /** Attribute values of a distinguished name as Node prints it ("CN=a\nOU=b\nOU=c"). */
@@ -112,7 +115,9 @@ export function checkClientCertificate(options: ClientCertificateCheckOptions): 
     problems.push(`HUBJECT_CLIENT_CERT: the certificate is not valid before ${notBefore.toISOString()} (check the clock)`);
   }
   if (now > notAfter) {
-    problems.push(`HUBJECT_CLIENT_CERT: the certificate expired on ${notAfter.toISOString()}; Hubject refuses the TLS handshake. Request a new one from Hubject`);
+    problems.push(
+      `HUBJECT_CLIENT_CERT: the certificate expired on ${notAfter.toISOString()}; Hubject refuses the TLS handshake. Request a new one from Hubject`,
+    );
   }
   if (options.keyFile) {
     try {
@@ -129,7 +134,8 @@ export function checkClientCertificate(options: ClientCertificateCheckOptions): 
       const cas = pemCertificates(readFileSync(options.caFile, "utf8"));
       if (cas.length === 0) throw new Error("no PEM certificate found");
       for (const ca of cas) {
-        if (now > new Date(ca.validTo)) warnings.push(`HUBJECT_CA: the CA certificate ${oneLine(ca.subject)} expired on ${new Date(ca.validTo).toISOString()}`);
+        if (now > new Date(ca.validTo))
+          warnings.push(`HUBJECT_CA: the CA certificate ${oneLine(ca.subject)} expired on ${new Date(ca.validTo).toISOString()}`);
       }
     } catch (error) {
       problems.push(`HUBJECT_CA: cannot read CA certificates from ${options.caFile} (${errorText(error)})`);
@@ -139,7 +145,9 @@ export function checkClientCertificate(options: ClientCertificateCheckOptions): 
 
   const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
   if (daysLeft < EXPIRY_WARNING_DAYS) {
-    warnings.push(`HUBJECT_CLIENT_CERT: the certificate expires in ${daysLeft} day(s), on ${notAfter.toISOString()}; request a new one from Hubject`);
+    warnings.push(
+      `HUBJECT_CLIENT_CERT: the certificate expires in ${daysLeft} day(s), on ${notAfter.toISOString()}; request a new one from Hubject`,
+    );
   }
 
   const providerIdMatch = matchProviderId(cert, options.providerId);

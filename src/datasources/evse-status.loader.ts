@@ -1,11 +1,11 @@
 // Batches EVSE status look-ups of one GraphQL request into PullEvseStatusByID calls of at most
-// 100 ids each (FACTS.md §2.4, 300 calls/min). Create one loader per request: the cache lives
+// 100 ids each (docs/oicp.md#evse-status, 300 calls/min). Create one loader per request: the cache lives
 // exactly as long as the request, so a status is never served stale across requests.
 // `cache: false` (e.g. one loader per websocket operation) still batches within a tick and still
 // sends each id once per call (the datasource de-duplicates), but asks again on every tick.
 import DataLoader from "dataloader";
 import type { OicpEvseStatus } from "../oicp/wire.js";
-import { MAX_EVSE_IDS_PER_STATUS_PULL, type HubjectDatasource } from "./hubject.datasource.js";
+import { type HubjectDatasource, MAX_EVSE_IDS_PER_STATUS_PULL } from "./hubject.datasource.js";
 
 export interface EvseStatusLoaderOptions {
   /** Default true: one cached loader per GraphQL request. */
@@ -26,7 +26,7 @@ export function createEvseStatusLoader(
     {
       maxBatchSize: MAX_EVSE_IDS_PER_STATUS_PULL,
       cache: options.cache ?? true,
-      // EvseIDs compare case-insensitively (FACTS.md E11); the first spelling seen is sent.
+      // EvseIDs compare case-insensitively (docs/oicp.md#e11); the first spelling seen is sent.
       cacheKeyFn: (evseId) => evseId.toUpperCase(),
     },
   );
@@ -37,7 +37,7 @@ export function createEvseStatusLoader(
  * Hubject together, in calls of at most 100. Safe to share across drivers: an EVSE's status is
  * the same for everyone and the read is idempotent; nothing is cached beyond the window.
  * Trade-off: each read waits up to `windowMs` longer, in exchange for far fewer calls against
- * Hubject's 300 PullEvseStatusById calls a minute (FACTS.md §1).
+ * Hubject's 300 PullEvseStatusById calls a minute (docs/oicp.md#rate-limits).
  */
 export function createSharedEvseStatusWindow(
   ds: Pick<HubjectDatasource, "pullEvseStatusById">,

@@ -1,58 +1,50 @@
 // The one client for Hubject's OICP 2.3 REST API (EMP side). Everything that knows the wire
 // shape of the calls the gateway *sends* lives here; callers get domain-friendly results.
 //
-// Outcome rules (FACTS.md §5, §6.2):
+// Outcome rules (docs/oicp.md#status-codes, #lost-answer):
 // * Remote start/stop are never retried. Anything that may have reached Hubject (timeout, a
 //   connection lost after the request was written, 408/5xx, an unreadable 200) is "unknown":
 //   the caller reconciles instead of re-sending.
 // * "failed" is reserved for answers that prove nothing was executed.
 // * The two safe pulls throw a HubjectError with a `retryable` flag, after `post()` has already
-//   retried the transient failures with exponential backoff and jitter (AUP, FACTS.md §1, §5).
+//   retried the transient failures with exponential backoff and jitter (AUP, docs/oicp.md#rate-limits, #status-codes).
 // * One circuit breaker guards every call, remote ones included: while Hubject is down, calls
 //   fail fast without touching the network (AUP: no calls just to see whether Hubject is up).
 // * Configuration failures (TLS, 401/017, 403) are logged at error level once per kind.
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import { context, type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import {
   BrokenCircuitError,
+  type CircuitBreakerPolicy,
   CircuitState,
   ConsecutiveBreaker,
+  circuitBreaker,
   DelegateBackoff,
   ExponentialBackoff,
-  circuitBreaker,
   halfJitterGenerator,
   handleWhenResult,
-  retry,
-  type CircuitBreakerPolicy,
   type IBackoff,
   type IBackoffFactory,
   type IRetryBackoffContext,
   type RetryPolicy,
+  retry,
 } from "cockatiel";
-import got, { RequestError, TimeoutError, type Got } from "got";
-import { context, SpanKind, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
-import { createLogger, redactEvcoId, type Logger } from "../logger.js";
+import got, { type Got, RequestError, TimeoutError } from "got";
+import { createLogger, type Logger, redactEvcoId } from "../logger.js";
 import { defaultTracer } from "../observability/tracing-context.js";
+import { EVCO_ID, EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, PROVIDER_ID, SESSION_ID, sameEvseId } from "../oicp/identifiers.js";
 import {
-  EVCO_ID,
-  EVSE_ID,
-  PARTNER_SESSION_ID_MAX,
-  PRODUCT_ID_MAX,
-  PROVIDER_ID,
-  SESSION_ID,
-  sameEvseId,
-} from "../oicp/identifiers.js";
-import {
-  OICP_EVSE_STATUSES,
-  oicpPaths,
   type HubjectValidationErrorBody,
+  OICP_EVSE_STATUSES,
   type OicpAuthorizeRemoteStart,
   type OicpAuthorizeRemoteStop,
   type OicpChargeDetailRecord,
   type OicpEvseStatus,
   type OicpGetChargeDetailRecords,
   type OicpPullEvseStatusById,
+  oicpPaths,
 } from "../oicp/wire.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -75,7 +67,7 @@ export interface HubjectDatasourceOptions {
   observer?: (observation: HubjectExchangeObservation) => void;
   /** Mutual TLS to Hubject. The files are read once, at construction. */
   tls?: { certFile?: string; keyFile?: string; caFile?: string };
-  /** Remote start/stop. Default 90 s; must stay above the CPO's 60 s window (FACTS.md §1, E18). */
+  /** Remote start/stop. Default 90 s; must stay above the CPO's 60 s window (docs/oicp.md#cpo-window, #e18). */
   remoteTimeoutMs?: number;
   /** Every other call. Default 15 s. */
   requestTimeoutMs?: number;
@@ -148,7 +140,7 @@ export type RemoteCallOutcome =
       empPartnerSessionId: string | null;
       processId: string | null;
     }
-  /** The request may have reached Hubject/the CPO: timeout, connection lost after sending, 408/5xx, unparseable 200 body. Never retried (FACTS.md §6.2). */
+  /** The request may have reached Hubject/the CPO: timeout, connection lost after sending, 408/5xx, unparseable 200 body. Never retried (docs/oicp.md#lost-answer). */
   | {
       kind: "unknown";
       reason: "timeout" | "connection-lost" | "upstream-error" | "bad-response";
@@ -204,16 +196,16 @@ export const DEFAULT_REMOTE_TIMEOUT_MS = 90_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 /**
  * Each remote start/stop holds its socket until the CPO answers (up to the 60 s window), and the
- * EMP may have 100 starts a minute in flight (FACTS.md): a pool below that queues starts behind
+ * EMP may have 100 starts a minute in flight (docs/oicp.md#rate-limits): a pool below that queues starts behind
  * whole upstream round trips (bench/RESULTS.md, start storm). 256 leaves room for stops, status
  * and CDR calls. Config: HUBJECT_MAX_SOCKETS.
  */
 export const DEFAULT_MAX_SOCKETS = 256;
-/** Hubject gives the CPO 60 s to answer a remote start/stop (FACTS.md §1, E18). */
+/** Hubject gives the CPO 60 s to answer a remote start/stop (docs/oicp.md#cpo-window, #e18). */
 export const CPO_REMOTE_WINDOW_MS = 60_000;
-/** PullEvseStatusByID takes at most 100 EvseIDs (FACTS.md §2.4). */
+/** PullEvseStatusByID takes at most 100 EvseIDs (docs/oicp.md#evse-status). */
 export const MAX_EVSE_IDS_PER_STATUS_PULL = 100;
-/** GetChargeDetailRecords pages hold at most 2000 records (FACTS.md §2). */
+/** GetChargeDetailRecords pages hold at most 2000 records (docs/oicp.md#emp-operations). */
 export const MAX_CDR_PAGE_SIZE = 2000;
 export const DEFAULT_CDR_PAGE_SIZE = 100;
 /** Connecting (TCP + TLS) gets its own short limit: failing there proves nothing was sent. */
@@ -236,7 +228,7 @@ interface PostRequest {
   path: string;
   body: unknown;
   timeoutMs: number;
-  /** Safe to repeat (pulls): only these are retried. Remote start/stop never are (FACTS.md §6.2). */
+  /** Safe to repeat (pulls): only these are retried. Remote start/stop never are (docs/oicp.md#lost-answer). */
   idempotent: boolean;
   searchParams?: Record<string, string | number>;
 }
@@ -298,13 +290,12 @@ const TLS_ERROR_CODES = new Set([
   "HOSTNAME_MISMATCH",
   "EPROTO",
 ]);
-const isTlsErrorCode = (code: string): boolean =>
-  TLS_ERROR_CODES.has(code) || /^ERR_(TLS|SSL|OSSL)_/.test(code);
+const isTlsErrorCode = (code: string): boolean => TLS_ERROR_CODES.has(code) || /^ERR_(TLS|SSL|OSSL)_/.test(code);
 /** Transport "errors" made by the gateway itself (closed datasource, bad got option): they say nothing about Hubject. */
 const LOCAL_FAILURE_CODES = new Set(["ERR_CLOSED", "ERR_UNKNOWN"]);
-/** Transient OICP codes in a 200 body that are worth repeating with backoff (FACTS.md §5). */
+/** Transient OICP codes in a 200 body that are worth repeating with backoff (docs/oicp.md#status-codes). */
 const TRANSIENT_BODY_CODES = new Set(["001", "002", "021", "320"]);
-/** 009 "Data transaction error": retry once, then give up and alert (FACTS.md §5). */
+/** 009 "Data transaction error": retry once, then give up and alert (docs/oicp.md#status-codes). */
 const RETRY_ONCE_BODY_CODE = "009";
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +339,7 @@ export class HubjectDatasource {
 
     this.remoteTimeoutMs = positive("remoteTimeoutMs", options.remoteTimeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS);
     if (this.remoteTimeoutMs <= CPO_REMOTE_WINDOW_MS && testOverrides?.allowShortRemoteTimeout !== true) {
-      // A shorter client timeout loses the SessionID of sessions that do start (FACTS.md §1, E18).
+      // A shorter client timeout loses the SessionID of sessions that do start (docs/oicp.md#cpo-window, #e18).
       throw new HubjectError(
         "CONFIGURATION",
         `remoteTimeoutMs must be greater than ${CPO_REMOTE_WINDOW_MS} (the CPO's answer window), got ${this.remoteTimeoutMs}`,
@@ -372,7 +363,7 @@ export class HubjectDatasource {
       prefixUrl: url,
       agent: { http: this.httpAgent, https: this.httpsAgent },
       http2: false,
-      // Every outcome is mapped below; remote start/stop must never be re-sent (FACTS.md §6.2).
+      // Every outcome is mapped below; remote start/stop must never be re-sent (docs/oicp.md#lost-answer).
       throwHttpErrors: false,
       retry: { limit: 0 },
       followRedirect: false,
@@ -385,7 +376,7 @@ export class HubjectDatasource {
     });
   }
 
-  /** Remote start (FACTS.md §2.1): no SessionID, Identification is only RemoteIdentification. */
+  /** Remote start (docs/oicp.md#remote-start): no SessionID, Identification is only RemoteIdentification. */
   async authorizeRemoteStart(req: {
     evseId: string;
     evcoId: string;
@@ -420,7 +411,7 @@ export class HubjectDatasource {
     return this.toRemoteOutcome(exchange, logFields);
   }
 
-  /** Remote stop (FACTS.md §2.2). The path carries the ProviderID, not the OAS's `{externalID}` (E1). */
+  /** Remote stop (docs/oicp.md#remote-stop). The path carries the ProviderID, not the OAS's `{externalID}` (E1). */
   async authorizeRemoteStop(req: {
     hubjectSessionId: string;
     evseId: string;
@@ -480,7 +471,10 @@ export class HubjectDatasource {
     const result = new Map<string, OicpEvseStatus>(evseIds.map((id) => [id, "Unknown"]));
     const toSend = distinct.filter((id) => EVSE_ID.test(id));
     if (toSend.length < distinct.length) {
-      this.log.warn({ operation: "PullEvseStatusById", skipped: distinct.filter((id) => !EVSE_ID.test(id)) }, "not sending malformed EvseIDs");
+      this.log.warn(
+        { operation: "PullEvseStatusById", skipped: distinct.filter((id) => !EVSE_ID.test(id)) },
+        "not sending malformed EvseIDs",
+      );
     }
     if (toSend.length === 0) return result;
 
@@ -513,7 +507,7 @@ export class HubjectDatasource {
     return result;
   }
 
-  /** One page of GetChargeDetailRecords (FACTS.md §2.6); the caller pages. */
+  /** One page of GetChargeDetailRecords (docs/oicp.md#get-cdrs); the caller pages. */
   async getChargeDetailRecords(req: {
     from: Date;
     to: Date;
@@ -541,7 +535,7 @@ export class HubjectDatasource {
       From: toOicpDateTime(req.from, "floor"),
       To: toOicpDateTime(req.to, "ceil"),
       ...(req.sessionIds && req.sessionIds.length > 0 ? { SessionID: [...req.sessionIds] } : {}),
-      // CDRForwarded, not the OAS's misspelt CDRForwarder (FACTS.md E6).
+      // CDRForwarded, not the OAS's misspelt CDRForwarder (docs/oicp.md#e6).
       ...(req.cdrForwarded !== undefined ? { CDRForwarded: req.cdrForwarded } : {}),
     };
     const exchange = await this.post({
@@ -578,7 +572,7 @@ export class HubjectDatasource {
    * getChargeDetailRecords, so it is retried like any safe call; a page that still fails ends
    * the iteration with its HubjectError (the pages already yielded stay valid). Empty pages are
    * not yielded. Hubject does not track what was downloaded and CDRs arriving meanwhile can shift
-   * the pages: de-duplicate by SessionID (FACTS.md §2.6).
+   * the pages: de-duplicate by SessionID (docs/oicp.md#get-cdrs).
    */
   async *chargeDetailRecordPages(req: {
     from: Date;
@@ -600,7 +594,10 @@ export class HubjectDatasource {
       if (result.last) return;
       if (result.records.length === 0) {
         // A page in the middle cannot be empty; stop rather than page on forever.
-        this.log.warn({ operation: "GetChargeDetailRecords", page, totalPages: result.totalPages }, "empty CDR page that is not the last: stopping");
+        this.log.warn(
+          { operation: "GetChargeDetailRecords", page, totalPages: result.totalPages },
+          "empty CDR page that is not the last: stopping",
+        );
         return;
       }
     }
@@ -643,7 +640,7 @@ export class HubjectDatasource {
   // The seam: every request goes through here.
   //
   //   breaker( retry( send ) )   for the safe calls (idempotent: true)
-  //   breaker( send )            for remote start/stop: one request, always (FACTS.md §6.2)
+  //   breaker( send )            for remote start/stop: one request, always (docs/oicp.md#lost-answer)
 
   private async post(request: PostRequest): Promise<Exchange> {
     if (this.closed) return closedExchange();
@@ -653,9 +650,7 @@ export class HubjectDatasource {
       // think in, and does not depend on retryAttempts (with the breaker inside, a single call
       // exhausting 3 extra attempts would count 4 failures and could trip a threshold of 5 on
       // its own; one success among the retries would also hide the failures before it).
-      const result = await this.breaker.execute(() =>
-        request.idempotent ? this.sendWithRetries(request) : this.sendOnce(request),
-      );
+      const result = await this.breaker.execute(() => (request.idempotent ? this.sendWithRetries(request) : this.sendOnce(request)));
       return result.exchange;
     } catch (error) {
       if (!(error instanceof BrokenCircuitError)) throw error;
@@ -675,7 +670,7 @@ export class HubjectDatasource {
     return { operation: request.operation, exchange: await this.send(request) };
   }
 
-  /** Only for idempotent requests: retries the transient failures (FACTS.md §5) with backoff. */
+  /** Only for idempotent requests: retries the transient failures (docs/oicp.md#status-codes) with backoff. */
   private async sendWithRetries(request: PostRequest): Promise<CallResult> {
     if (!request.idempotent) throw new Error(`${request.operation} must never be retried`);
     let previous: Attempt | null = null;
@@ -697,10 +692,16 @@ export class HubjectDatasource {
         number: attempt + 1,
         transient: reason,
         // Retry-After belongs to 429 (AUP) and, by HTTP semantics, 503.
-        retryAfterMs: exchange.type === "response" && (exchange.httpStatus === 429 || exchange.httpStatus === 503) ? this.retryAfterMs(exchange.retryAfter) : null,
+        retryAfterMs:
+          exchange.type === "response" && (exchange.httpStatus === 429 || exchange.httpStatus === 503)
+            ? this.retryAfterMs(exchange.retryAfter)
+            : null,
       };
       if (transient && reason === null) {
-        this.log.warn({ operation: request.operation, attempts: attempt + 1, cause: transient.reason }, "hubject call failed again: not retrying");
+        this.log.warn(
+          { operation: request.operation, attempts: attempt + 1, cause: transient.reason },
+          "hubject call failed again: not retrying",
+        );
       } else if (reason !== null && attempt >= this.resilience.retryAttempts) {
         this.log.warn({ operation: request.operation, attempts: attempt + 1, cause: reason }, "hubject call still failing: giving up");
       }
@@ -746,7 +747,13 @@ export class HubjectDatasource {
       if (!("value" in event)) return;
       const attempt = event.value as Attempt;
       this.log.info(
-        { operation: attempt.operation, attempt: attempt.number, cause: attempt.transient, delayMs: Math.round(event.delay), processId: processIdOf(attempt.exchange) },
+        {
+          operation: attempt.operation,
+          attempt: attempt.number,
+          cause: attempt.transient,
+          delayMs: Math.round(event.delay),
+          processId: processIdOf(attempt.exchange),
+        },
         "hubject call failed transiently: retrying",
       );
     });
@@ -859,7 +866,12 @@ export class HubjectDatasource {
     this.trackConfiguration(request.operation, exchange);
     this.observer?.({
       operation: request.operation,
-      outcome: exchange.type === "response" ? String(exchange.httpStatus) : exchange.type === "transport-error" ? exchange.failure : "circuit-open",
+      outcome:
+        exchange.type === "response"
+          ? String(exchange.httpStatus)
+          : exchange.type === "transport-error"
+            ? exchange.failure
+            : "circuit-open",
       oicpCode: exchange.type === "response" ? oicpCodeOf(exchange.json) : null,
       seconds: (Date.now() - started) / 1000,
     });
@@ -875,7 +887,10 @@ export class HubjectDatasource {
     if (kind === null) {
       if (exchange.type === "response" && exchange.httpStatus >= 200 && exchange.httpStatus < 300 && exchange.json !== undefined) {
         if (this.configurationProblems.size > 0) {
-          this.log.info({ operation, resolved: [...this.configurationProblems.keys()] }, "Hubject accepts the gateway's calls again: configuration problem cleared");
+          this.log.info(
+            { operation, resolved: [...this.configurationProblems.keys()] },
+            "Hubject accepts the gateway's calls again: configuration problem cleared",
+          );
           this.configurationProblems.clear();
         }
       }
@@ -925,7 +940,10 @@ export class HubjectDatasource {
     const outcome = remoteOutcomeOf(exchange);
     const fields = { ...logFields, kind: outcome.kind, processId: outcome.processId };
     if (outcome.kind === "answered") {
-      this.log.info({ ...fields, result: outcome.result, code: outcome.status.code, hubjectSessionId: outcome.hubjectSessionId }, "remote call answered");
+      this.log.info(
+        { ...fields, result: outcome.result, code: outcome.status.code, hubjectSessionId: outcome.hubjectSessionId },
+        "remote call answered",
+      );
     } else if (exchange.type === "circuit-open" || configurationProblemOf(exchange) !== null) {
       // Already reported once (circuit opened / configuration problem at error level): stay below warn per call.
       this.log.info({ ...fields, reason: outcome.reason, detail: outcome.detail }, "remote call not answered");
@@ -1043,7 +1061,7 @@ function remoteOutcomeOf(exchange: Exchange): RemoteCallOutcome {
   }
 }
 
-/** Why repeating the same safe request may succeed (FACTS.md §5), or null when it must not be repeated. */
+/** Why repeating the same safe request may succeed (docs/oicp.md#status-codes), or null when it must not be repeated. */
 function transientFailureOf(exchange: Exchange): { reason: string; onlyOnce: boolean } | null {
   if (exchange.type === "circuit-open") return null;
   if (exchange.type === "transport-error") {
@@ -1101,7 +1119,7 @@ function annotateExchangeSpan(span: Span, exchange: Exchange): void {
   }
 }
 
-/** TLS, 401 or StatusCode 017 in any answer, 403 (FACTS.md §1, §5). */
+/** TLS, 401 or StatusCode 017 in any answer, 403 (docs/oicp.md#transport, #status-codes). */
 function configurationProblemOf(exchange: Exchange): HubjectConfigurationProblemKind | null {
   if (exchange.type === "circuit-open") return null;
   if (exchange.type === "transport-error") return exchange.failure === "tls" ? "tls" : null;
@@ -1151,25 +1169,29 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** HTTP-level classification shared by all operations (FACTS.md §5, "HTTP level"). */
+/** HTTP-level classification shared by all operations (docs/oicp.md#http-errors). */
 function httpVerdictOf(exchange: Extract<Exchange, { type: "response" }>): HttpVerdict {
   const { httpStatus, json, processId } = exchange;
   const bodyStatus = isRecord(json) ? readStatusCode(json.StatusCode) : null;
   const snippet = exchange.text.length > 200 ? `${exchange.text.slice(0, 200)}…` : exchange.text;
 
   if (httpStatus >= 200 && httpStatus < 300) {
-    if (json === undefined) return { verdict: "bad-response", detail: `HTTP ${httpStatus} with a body that is not JSON: ${snippet}`, httpStatus, processId };
+    if (json === undefined)
+      return { verdict: "bad-response", detail: `HTTP ${httpStatus} with a body that is not JSON: ${snippet}`, httpStatus, processId };
     return { verdict: "ok", json, httpStatus, processId };
   }
   if (httpStatus === 408 || httpStatus >= 500) {
     const codeInfo = bodyStatus ? ` (StatusCode ${bodyStatus.code})` : "";
     return { verdict: "upstream-error", detail: `HTTP ${httpStatus}${codeInfo}`, status: bodyStatus, httpStatus, processId };
   }
-  const rejected = (
-    reason: Extract<HttpVerdict, { verdict: "rejected" }>["reason"],
-    status: OicpStatus,
-    detail: string,
-  ): HttpVerdict => ({ verdict: "rejected", reason, status, detail, httpStatus, processId });
+  const rejected = (reason: Extract<HttpVerdict, { verdict: "rejected" }>["reason"], status: OicpStatus, detail: string): HttpVerdict => ({
+    verdict: "rejected",
+    reason,
+    status,
+    detail,
+    httpStatus,
+    processId,
+  });
 
   switch (httpStatus) {
     case 400: {
@@ -1177,14 +1199,14 @@ function httpVerdictOf(exchange: Extract<Exchange, { type: "response" }>): HttpV
       return rejected("invalid-request", bodyStatus ?? synthesized("022", "Data error", detail), detail);
     }
     case 401:
-      // Certificate does not match the ProviderID, or it expired (FACTS.md §1).
+      // Certificate does not match the ProviderID, or it expired (docs/oicp.md#transport).
       return rejected(
         "unauthorized",
         bodyStatus ?? synthesized("017", "Unauthorized Access", "HTTP 401 without an OICP body"),
         `HTTP 401: ${bodyStatus?.description ?? "Unauthorized Access"} (${bodyStatus?.code ?? "017"})`,
       );
     case 403:
-      // An HTML page from Hubject's firewall: the egress IP is not allow-listed (FACTS.md §1).
+      // An HTML page from Hubject's firewall: the egress IP is not allow-listed (docs/oicp.md#transport).
       return rejected(
         "forbidden",
         bodyStatus ?? synthesized("017", "Forbidden", "HTTP 403 from Hubject's firewall: is the egress IP allow-listed?"),
@@ -1197,7 +1219,7 @@ function httpVerdictOf(exchange: Extract<Exchange, { type: "response" }>): HttpV
         `HTTP 404: ${isRecord(json) && typeof json.message === "string" ? json.message : "not found"}`,
       );
     case 429:
-      // Rate limits per operation: FACTS.md §1 (AUP).
+      // Rate limits per operation: docs/oicp.md#rate-limits (AUP).
       return rejected(
         "rate-limited",
         bodyStatus ?? synthesized("320", "Rate limited", "HTTP 429 Too Many Requests"),
@@ -1206,15 +1228,23 @@ function httpVerdictOf(exchange: Extract<Exchange, { type: "response" }>): HttpV
   }
   if (httpStatus >= 300 && httpStatus < 400) {
     // Redirects are not followed: a POST must not silently change target. Wrong base URL?
-    return rejected("not-found", bodyStatus ?? synthesized("300", "Not found", `HTTP ${httpStatus} redirect`), `HTTP ${httpStatus} redirect (check the base URL)`);
+    return rejected(
+      "not-found",
+      bodyStatus ?? synthesized("300", "Not found", `HTTP ${httpStatus} redirect`),
+      `HTTP ${httpStatus} redirect (check the base URL)`,
+    );
   }
   if (httpStatus >= 400) {
-    return rejected("invalid-request", bodyStatus ?? synthesized("022", "Data error", `HTTP ${httpStatus}`), `HTTP ${httpStatus}: ${snippet}`);
+    return rejected(
+      "invalid-request",
+      bodyStatus ?? synthesized("022", "Data error", `HTTP ${httpStatus}`),
+      `HTTP ${httpStatus}: ${snippet}`,
+    );
   }
   return { verdict: "bad-response", detail: `unexpected HTTP ${httpStatus}`, httpStatus, processId };
 }
 
-/** eRoamingAcknowledgement, leniently (FACTS.md §2.3, §6.10). Returns a problem description when unusable. */
+/** eRoamingAcknowledgement, leniently (docs/oicp.md#acknowledgement, #lenient-reading). Returns a problem description when unusable. */
 function readAcknowledgement(json: unknown): Omit<Extract<RemoteCallOutcome, { kind: "answered" }>, "kind" | "processId"> | string {
   if (!isRecord(json)) return "acknowledgement is not a JSON object";
   const result = readBoolean(json.Result);
@@ -1312,10 +1342,10 @@ function describeValidationErrors(json: unknown): string | null {
 function toChargeDetailRecord(raw: unknown): OicpChargeDetailRecord | null {
   if (!isRecord(raw) || typeof raw.SessionID !== "string" || typeof raw.EvseID !== "string") return null;
   const record = { ...raw } as Record<string, unknown>;
-  // The EMP OAS spells it HubProviderId (FACTS.md E5): read both, expose HubProviderID.
+  // The EMP OAS spells it HubProviderId (docs/oicp.md#e5): read both, expose HubProviderID.
   if (record.HubProviderID == null && typeof record.HubProviderId === "string") record.HubProviderID = record.HubProviderId;
   delete record.HubProviderId;
-  // Some CPOs put numbers in strings (FACTS.md §6.10).
+  // Some CPOs put numbers in strings (docs/oicp.md#lenient-reading).
   for (const key of ["ConsumedEnergy", "MeterValueStart", "MeterValueEnd"]) {
     const value = record[key];
     if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) record[key] = Number(value);
@@ -1325,12 +1355,10 @@ function toChargeDetailRecord(raw: unknown): OicpChargeDetailRecord | null {
 }
 
 function toEvseStatus(value: unknown): OicpEvseStatus {
-  return typeof value === "string" && (OICP_EVSE_STATUSES as readonly string[]).includes(value)
-    ? (value as OicpEvseStatus)
-    : "Unknown";
+  return typeof value === "string" && (OICP_EVSE_STATUSES as readonly string[]).includes(value) ? (value as OicpEvseStatus) : "Unknown";
 }
 
-/** `YYYY-MM-DDThh:mm:ss+00:00`, the SPEC's format with an explicit offset (FACTS.md §4). */
+/** `YYYY-MM-DDThh:mm:ss+00:00`, the SPEC's format with an explicit offset (docs/oicp.md#identifiers). */
 export function toOicpDateTime(date: Date, rounding: "floor" | "ceil"): string {
   const ms = date.getTime();
   const rounded = rounding === "floor" ? Math.floor(ms / 1000) * 1000 : Math.ceil(ms / 1000) * 1000;
@@ -1351,7 +1379,7 @@ function checkEvseId(evseId: string): string[] {
 }
 
 function checkPartnerSessionId(field: string, value: string): string[] {
-  // The OAS writes `maximum: 250` for a string, which validators ignore (FACTS.md E3).
+  // The OAS writes `maximum: 250` for a string, which validators ignore (docs/oicp.md#e3).
   return value.length > 0 && value.length <= PARTNER_SESSION_ID_MAX ? [] : [`${field} must be 1..${PARTNER_SESSION_ID_MAX} characters`];
 }
 
@@ -1406,8 +1434,7 @@ function headerValue(value: string | string[] | undefined): string | null {
   return first && first.length > 0 ? first : null;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : value == null ? [] : [value]);
 

@@ -3,6 +3,12 @@
 // puts them back on types and fields (arguments and enum values carry none here). Small on
 // purpose: @graphql-tools/utils' printSchemaWithDirectives does the same but is not a dependency.
 import {
+  type ConstDirectiveNode,
+  type DefinitionNode,
+  type DocumentNode,
+  type FieldDefinitionNode,
+  type GraphQLSchema,
+  type InputValueDefinitionNode,
   isInputObjectType,
   isInterfaceType,
   isObjectType,
@@ -10,12 +16,6 @@ import {
   parse,
   print,
   printSchema,
-  type ConstDirectiveNode,
-  type DefinitionNode,
-  type DocumentNode,
-  type FieldDefinitionNode,
-  type InputValueDefinitionNode,
-  type GraphQLSchema,
 } from "graphql";
 
 type Described = { astNode?: { directives?: readonly ConstDirectiveNode[] } | null } | undefined;

@@ -4,7 +4,7 @@
 // a router and `npm run schema:subgraph` all see one schema.
 import { buildSubgraphSchema, printSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/index.js";
-import { concatAST, parse, type GraphQLSchema } from "graphql";
+import { concatAST, type GraphQLSchema, parse } from "graphql";
 import { createResolversMap } from "type-graphql";
 import { printSchemaWithDirectives } from "./print-with-directives.js";
 
@@ -14,13 +14,13 @@ import { printSchemaWithDirectives } from "./print-with-directives.js";
  */
 export const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
 
-export function toSubgraphSchema(schema: GraphQLSchema, references: GraphQLResolverMap<any>): GraphQLSchema {
+export function toSubgraphSchema<TContext>(schema: GraphQLSchema, references: GraphQLResolverMap<TContext>): GraphQLSchema {
   const typeDefs = concatAST([parse(FEDERATION_LINK), printSchemaWithDirectives(schema)]);
   // type-graphql's own resolvers (fields, mutations, the subscription's subscribe/resolve, the
   // DateTime scalar, enums) run unchanged; the reference resolvers are added to their types.
-  const resolvers = createResolversMap(schema) as GraphQLResolverMap<any>;
+  const resolvers = createResolversMap(schema) as GraphQLResolverMap<TContext>;
   for (const [typeName, extra] of Object.entries(references)) {
-    resolvers[typeName] = { ...(resolvers[typeName] as object), ...(extra as object) } as GraphQLResolverMap<any>[string];
+    resolvers[typeName] = { ...(resolvers[typeName] as object), ...(extra as object) } as GraphQLResolverMap<TContext>[string];
   }
   return buildSubgraphSchema([{ typeDefs, resolvers }]);
 }

@@ -29,10 +29,12 @@ export interface SubscriptionCallbackOptions {
 type Context = GatewayContext & BaseContext;
 
 export function subscriptionCallbackPlugin(options: SubscriptionCallbackOptions): ApolloServerPlugin<Context> {
-  if (options.allowedCallbackUrls.length === 0) throw new Error("subscriptionCallbackPlugin: allowedCallbackUrls is empty (leave the plugin out instead)");
+  if (options.allowedCallbackUrls.length === 0)
+    throw new Error("subscriptionCallbackPlugin: allowedCallbackUrls is empty (leave the plugin out instead)");
   const allowed = options.allowedCallbackUrls.map((entry) => {
     const url = new URL(entry);
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`subscriptionCallbackPlugin: "${entry}" is not an http(s) URL`);
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new Error(`subscriptionCallbackPlugin: "${entry}" is not an http(s) URL`);
     return url;
   });
   const log = options.logger.child({ component: "subscription-callback" });
@@ -43,7 +45,9 @@ export function subscriptionCallbackPlugin(options: SubscriptionCallbackOptions)
       warn: (message: string) => log.warn(message),
       error: (message: string) => log.error(message),
     },
-    ...(options.maxConsecutiveHeartbeatFailures !== undefined ? { maxConsecutiveHeartbeatFailures: options.maxConsecutiveHeartbeatFailures } : {}),
+    ...(options.maxConsecutiveHeartbeatFailures !== undefined
+      ? { maxConsecutiveHeartbeatFailures: options.maxConsecutiveHeartbeatFailures }
+      : {}),
   }) as ApolloServerPlugin<Context>;
 
   return {
@@ -57,7 +61,10 @@ export function subscriptionCallbackPlugin(options: SubscriptionCallbackOptions)
       if (extension === undefined) return undefined;
       const callbackUrl = isRecord(extension) ? (extension.callbackUrl ?? extension.callback_url) : undefined;
       if (!callbackUrlAllowed(callbackUrl, allowed)) {
-        log.warn({ callbackUrl: typeof callbackUrl === "string" ? callbackUrl.slice(0, 200) : undefined }, "subscription callback refused: URL not allowed");
+        log.warn(
+          { callbackUrl: typeof callbackUrl === "string" ? callbackUrl.slice(0, 200) : undefined },
+          "subscription callback refused: URL not allowed",
+        );
         return {
           async didResolveOperation() {
             throw forbidden("This callbackUrl is not an allowed subscription callback.");

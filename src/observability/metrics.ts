@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client). One registry per gateway instance, so that several gateways in
 // one process (tests) never share counters; /metrics serves it.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export class GatewayMetrics {
   readonly registry = new Registry();

@@ -7,19 +7,19 @@
 // API's no-op: no context manager, so no active span, so nothing is captured or carried.
 import type { IncomingHttpHeaders } from "node:http";
 import {
+  type Attributes,
+  type Context,
   context,
   defaultTextMapGetter,
   defaultTextMapSetter,
   isSpanContextValid,
   ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Context,
   type Span,
   type SpanContext,
+  SpanKind,
+  SpanStatusCode,
   type Tracer,
+  trace,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 

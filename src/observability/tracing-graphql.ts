@@ -10,7 +10,7 @@
 // The plugin alone (no aroundRequest) opens a span of its own, which cannot be made active.
 import type { IncomingMessage } from "node:http";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { context, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import { contextFromHeaders, recordError } from "./tracing-context.js";
 
 const GRAPHQL_SPAN_NAME = "graphql";

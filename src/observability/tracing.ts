@@ -14,11 +14,11 @@
 // span call is the OpenTelemetry API's no-op.
 import type { IncomingMessage } from "node:http";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { diag, DiagLogLevel, context, propagation, trace, type DiagLogger, type Tracer } from "@opentelemetry/api";
+import { context, type DiagLogger, DiagLogLevel, diag, propagation, type Tracer, trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, NodeTracerProvider, type BufferConfig, type SpanProcessor } from "@opentelemetry/sdk-trace-node";
+import { BatchSpanProcessor, type BufferConfig, NodeTracerProvider, type SpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { Logger } from "../logger.js";
 import { defaultTracer, TRACER_NAME } from "./tracing-context.js";
@@ -29,8 +29,8 @@ export {
   contextFromHeaders,
   defaultTracer,
   originOf,
-  pushSpan,
   PUSH_SPAN_NAME,
+  pushSpan,
   TRACER_NAME,
 } from "./tracing-context.js";
 export { createTracingAroundRequest, createTracingPlugin } from "./tracing-graphql.js";

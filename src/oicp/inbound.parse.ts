@@ -1,5 +1,5 @@
 // Parses what Hubject sends us (charging notifications, CDRs) into domain events.
-// Lenient on input (FACTS.md §6.10): unknown fields, explicit nulls, numbers in strings,
+// Lenient on input (docs/oicp.md#lenient-reading): unknown fields, explicit nulls, numbers in strings,
 // "Connector Error" with a space (E9), HubProviderId (E5). Strict on what it produces.
 import { z } from "zod";
 import type { ChargeDetailRecord, SessionEvent } from "../sessions/session.js";
@@ -17,7 +17,10 @@ const decimal = z
   .union([z.number().finite(), z.string().regex(/^\s*-?\d+(\.\d+)?\s*$/)])
   .transform((v) => (typeof v === "number" ? String(v) : v.trim()));
 const optionalDecimal = decimal.nullish().transform((v) => v ?? null);
-const identification = z.record(z.string(), z.unknown()).nullish().transform((v) => v ?? null);
+const identification = z
+  .record(z.string(), z.unknown())
+  .nullish()
+  .transform((v) => v ?? null);
 
 const ERROR_TYPES = ["ConnectorError", "CriticalError"] as const;
 
@@ -53,7 +56,7 @@ const notificationSchema = z.discriminatedUnion("Type", [
     Type: z.literal("Error"),
     ...common,
     // An OICP enum; "Connector Error" (SPEC snippet, SAP) and "ConnectorError" (SPEC table) are the
-    // same (FACTS.md E9), so spaces and case are ignored and the canonical spelling is kept.
+    // same (docs/oicp.md#e9), so spaces and case are ignored and the canonical spelling is kept.
     ErrorType: z
       .string()
       .transform((v) => ERROR_TYPES.find((t) => t.toLowerCase() === v.replace(/\s+/g, "").toLowerCase()))
@@ -91,7 +94,7 @@ export interface ParsedInbound {
 
 export type ParseResult = { ok: true; value: ParsedInbound } | { ok: false; problem: string };
 
-/** The contract id in any Identification variant; RFID cards carry none (FACTS.md §6.8). */
+/** The contract id in any Identification variant; RFID cards carry none (docs/oicp.md#charger-sessions). */
 function evcoIdOf(identification: Record<string, unknown> | null): string | null {
   if (!identification) return null;
   for (const variant of ["RemoteIdentification", "PlugAndChargeIdentification", "QRCodeIdentification"]) {
@@ -176,7 +179,7 @@ export function parseChargingNotification(body: unknown, receivedAt: Date): Pars
         empPartnerSessionId: n.EMPPartnerSessionID,
         evseId: n.EvseID,
         evcoId: ids.evcoId,
-        // (SessionID, Type, EventOccurred/ChargingStart/ChargingEnd): FACTS.md §6.6.
+        // (SessionID, Type, EventOccurred/ChargingStart/ChargingEnd): docs/oicp.md#duplicates.
         dedupeKey: `N:${n.SessionID.toLowerCase()}:${n.Type}:${occurrence}`,
         body: asRecord(body),
         receivedAt,
@@ -223,7 +226,7 @@ export function parseChargeDetailRecord(body: unknown, receivedAt: Date): ParseR
         empPartnerSessionId: c.EMPPartnerSessionID,
         evseId: c.EvseID,
         evcoId: cdr.evcoId,
-        // Hubject accepts one CDR per SessionID (FACTS.md §2.6, §6.6).
+        // Hubject accepts one CDR per SessionID (docs/oicp.md#get-cdrs, #duplicates).
         dedupeKey: `CDR:${c.SessionID.toLowerCase()}`,
         body: raw,
         receivedAt,

@@ -2,10 +2,17 @@
 // client CA (OICP_TLS_CERT / OICP_TLS_KEY / OICP_TLS_CLIENT_CA), reloading them without a restart,
 // and reading the caller's identity for the subject allow-list (OICP_TLS_ALLOWED_SUBJECTS).
 import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createSecureContext, type SecureVersion, type TLSSocket } from "node:tls";
-import { describeCertificate, nameAttributes, oneLine, pemCertificates, subjectAltNames, type CertificateDescription } from "../datasources/client-certificate.js";
+import {
+  type CertificateDescription,
+  describeCertificate,
+  nameAttributes,
+  oneLine,
+  pemCertificates,
+  subjectAltNames,
+} from "../datasources/client-certificate.js";
 import type { Logger } from "../logger.js";
 
 export interface OicpTlsOptions {
@@ -54,7 +61,7 @@ export function validateMaterial(cert: Buffer, key: Buffer, ca: Buffer): TlsMate
   } catch (error) {
     throw new TlsMaterialError("OICP_TLS_CERT", `not a PEM certificate (${errorText(error)})`);
   }
-  let privateKey;
+  let privateKey: ReturnType<typeof createPrivateKey>;
   try {
     privateKey = createPrivateKey(key);
   } catch (error) {
@@ -85,7 +92,11 @@ export function loadMaterialSync(options: Pick<OicpTlsOptions, "certFile" | "key
       throw new TlsMaterialError(setting, `cannot read ${file} (${errorText(error)})`);
     }
   };
-  return validateMaterial(read(options.certFile, "OICP_TLS_CERT"), read(options.keyFile, "OICP_TLS_KEY"), read(options.clientCaFile, "OICP_TLS_CLIENT_CA"));
+  return validateMaterial(
+    read(options.certFile, "OICP_TLS_CERT"),
+    read(options.keyFile, "OICP_TLS_KEY"),
+    read(options.clientCaFile, "OICP_TLS_CLIENT_CA"),
+  );
 }
 
 export interface TlsReloader {
@@ -117,7 +128,10 @@ export function startTlsReloader(options: {
       [cert, key, ca] = await Promise.all([readFile(certFile), readFile(keyFile), readFile(clientCaFile)]);
     } catch (error) {
       const setting = settingFor(error, options.files);
-      options.logger.error({ setting, problem: errorText(error) }, `${setting}: cannot read the file; the OICP listener keeps its current certificate`);
+      options.logger.error(
+        { setting, problem: errorText(error) },
+        `${setting}: cannot read the file; the OICP listener keeps its current certificate`,
+      );
       return;
     }
     if (stopped) return;
@@ -129,7 +143,10 @@ export function startTlsReloader(options: {
       material = validateMaterial(cert, key, ca);
     } catch (error) {
       const setting = error instanceof TlsMaterialError ? error.setting : "OICP_TLS_CERT, OICP_TLS_KEY, OICP_TLS_CLIENT_CA";
-      options.logger.error({ setting, problem: errorText(error) }, `${errorText(error)}; the OICP listener keeps serving with its current certificate`);
+      options.logger.error(
+        { setting, problem: errorText(error) },
+        `${errorText(error)}; the OICP listener keeps serving with its current certificate`,
+      );
       return;
     }
     try {
@@ -173,7 +190,7 @@ export interface PeerIdentity {
 /** The verified client certificate's identity; never the certificate itself. */
 export function peerIdentity(socket: TLSSocket): PeerIdentity {
   const peer = socket.getPeerCertificate();
-  if (!peer || !peer.raw) return { subject: null, commonNames: [], dnsNames: [] };
+  if (!peer?.raw) return { subject: null, commonNames: [], dnsNames: [] };
   try {
     const cert = new X509Certificate(peer.raw);
     return {

@@ -1,8 +1,8 @@
-// The inbound OICP listener: what Hubject calls (FACTS.md §3). Every answer is HTTP 200 with an
+// The inbound OICP listener: what Hubject calls (docs/oicp.md#inbound). Every answer is HTTP 200 with an
 // OICP Acknowledgement; a message is stored before it is acknowledged; a message we cannot parse
 // gets Result:false with 022 and changes nothing.
 //
-// Only Hubject may call (FACTS.md §1, §8.4): with `tls`, an https server that demands a client
+// Only Hubject may call (docs/oicp.md#transport, #q4): with `tls`, an https server that demands a client
 // certificate signed by OICP_TLS_CLIENT_CA (TLS 1.2+), optionally with a CN / DNS name from
 // OICP_TLS_ALLOWED_SUBJECTS; with `allowedIps`, only those source addresses. A caller that fails
 // these checks is not Hubject, so it gets HTTP 403 with a small JSON body, not an OICP ack.
@@ -10,16 +10,24 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { context, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { Logger } from "../logger.js";
 import type { OpsHandler } from "../observability/ops-endpoints.js";
-import { contextFromHeaders, defaultTracer, recordError } from "../observability/tracing-context.js";
 import { requestIdFrom, withRequestId } from "../observability/request-context.js";
-import type { SessionService } from "../sessions/session.service.js";
+import { contextFromHeaders, defaultTracer, recordError } from "../observability/tracing-context.js";
 import { BodyTooLargeError, readBody } from "../server/http-body.js";
-import { parseChargeDetailRecord, parseChargingNotification, type ParseResult } from "./inbound.parse.js";
+import type { SessionService } from "../sessions/session.service.js";
+import { type ParseResult, parseChargeDetailRecord, parseChargingNotification } from "./inbound.parse.js";
 import { createIpAllowList, displayAddress } from "./ip-allow-list.js";
-import { loadMaterialSync, OICP_TLS_MIN_VERSION, peerIdentity, startTlsReloader, subjectAllowed, type OicpTlsOptions, type TlsReloader } from "./oicp-tls.js";
+import {
+  loadMaterialSync,
+  OICP_TLS_MIN_VERSION,
+  type OicpTlsOptions,
+  peerIdentity,
+  startTlsReloader,
+  subjectAllowed,
+  type TlsReloader,
+} from "./oicp-tls.js";
 import { OICP_API_PREFIX, type OicpAcknowledgement } from "./wire.js";
 
 export type { OicpTlsOptions } from "./oicp-tls.js";
@@ -64,7 +72,7 @@ const CDR: Route = { operation: "ChargeDetailRecord", parse: parseChargeDetailRe
 export function createOicpListener(options: OicpListenerOptions): OicpListener {
   const base = `${options.pathPrefix}${OICP_API_PREFIX}`;
   const notificationPath = `${base}/notificationmgmt/v11/charging-notifications`;
-  // The CPO OAS says Hubject appends cdrmgmt/v21, the SPEC snippet v22: serve both (FACTS.md E15).
+  // The CPO OAS says Hubject appends cdrmgmt/v21, the SPEC snippet v22: serve both (docs/oicp.md#e15).
   const cdrPath = new RegExp(`^${escapeRegExp(base)}/cdrmgmt/v2[12]/operators/([^/]+)/charge-detail-record$`);
   const allowList = createIpAllowList(options.allowedIps);
   const tls = options.tls;
@@ -133,12 +141,18 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
           for (const listener of startTls) listener.call(https, socket);
           return;
         }
-        logger.warn({ sourceIp: displayAddress(socket.remoteAddress) }, "OICP connection from a source address that is not in OICP_ALLOWED_IPS dropped");
+        logger.warn(
+          { sourceIp: displayAddress(socket.remoteAddress) },
+          "OICP connection from a source address that is not in OICP_ALLOWED_IPS dropped",
+        );
         socket.destroy();
       });
     }
     https.on("tlsClientError", (error: Error & { code?: string }, socket: TLSSocket) => {
-      logger.warn({ sourceIp: displayAddress(socket.remoteAddress), code: error.code ?? null, problem: error.message }, "OICP TLS handshake refused");
+      logger.warn(
+        { sourceIp: displayAddress(socket.remoteAddress), code: error.code ?? null, problem: error.message },
+        "OICP TLS handshake refused",
+      );
       socket.destroy();
     });
     reloader = startTlsReloader({
@@ -150,7 +164,13 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
     });
     https.once("listening", () =>
       logger.info(
-        { address: https.address(), certificate: material.server, allowedSubjects: tls.allowedSubjects, allowedIps: allowList.entries, reloadIntervalMs: tls.reloadIntervalMs },
+        {
+          address: https.address(),
+          certificate: material.server,
+          allowedSubjects: tls.allowedSubjects,
+          allowedIps: allowList.entries,
+          reloadIntervalMs: tls.reloadIntervalMs,
+        },
         "OICP listener requires a client certificate (mutual TLS)",
       ),
     );
@@ -232,7 +252,12 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
     try {
       const outcome = await options.sessions.receive(parsed.value);
       log.info(
-        { hubjectSessionId: ids.hubjectSessionId, type: parsed.value.message.type, duplicate: outcome.duplicate, sessionId: outcome.session?.id ?? null },
+        {
+          hubjectSessionId: ids.hubjectSessionId,
+          type: parsed.value.message.type,
+          duplicate: outcome.duplicate,
+          sessionId: outcome.session?.id ?? null,
+        },
         "inbound OICP message stored",
       );
       if (span.isRecording()) {
@@ -241,7 +266,7 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
         span.setAttribute("oicp.status_code", "000");
         span.setAttribute("http.response.status_code", 200);
       }
-      // Duplicates are acknowledged too (FACTS.md §6.6).
+      // Duplicates are acknowledged too (docs/oicp.md#duplicates).
       return sendJson(res, 200, { ...ack(true, "000", "Success"), ...echo });
     } catch (error) {
       log.error({ err: error, hubjectSessionId: ids.hubjectSessionId }, "could not store inbound OICP message");

@@ -1,4 +1,4 @@
-// The one place that turns OICP status codes (FACTS.md §5) and transport failures into the
+// The one place that turns OICP status codes (docs/oicp.md#status-codes) and transport failures into the
 // errors drivers and operators see. Driver messages are short and say what to do next.
 
 export const CHARGING_ERROR_CODES = [
@@ -28,7 +28,7 @@ export interface ChargingErrorInfo {
   message: string;
   /** The OICP StatusCode.Code it came from, when there was one. */
   oicpStatusCode: string | null;
-  /** The same request may succeed later without the driver changing anything (FACTS.md §5). */
+  /** The same request may succeed later without the driver changing anything (docs/oicp.md#status-codes). */
   retryable: boolean;
   /** The outcome is uncertain: the charger may still start/stop; reconcile, never resend blindly. */
   outcomeUnknown: boolean;
@@ -113,7 +113,7 @@ export const TRANSPORT_ERRORS = {
     ...entry("HUBJECT_UNAVAILABLE", "The roaming network is not reachable right now. Please try again in a moment.", true),
     oicpStatusCode: null,
   }),
-  /** We may or may not have reached the charger: never resend on our own (FACTS.md §6.2). */
+  /** We may or may not have reached the charger: never resend on our own (docs/oicp.md#lost-answer). */
   outcomeUnknown: (): ChargingErrorInfo => ({ ...chargingErrorForOicpCode("310"), oicpStatusCode: null }),
   configuration: (oicpCode: string | null): ChargingErrorInfo => ({ ...CONFIG, oicpStatusCode: oicpCode }),
 } as const;

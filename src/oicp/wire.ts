@@ -1,4 +1,4 @@
-// OICP 2.3 JSON shapes as they travel on the wire (FACTS.md §2, §3).
+// OICP 2.3 JSON shapes as they travel on the wire (docs/oicp.md#emp-operations, #inbound).
 // Only the datasource, the inbound parser and the simulator use these; the rest of the
 // gateway speaks the domain types in src/sessions.
 
@@ -25,7 +25,7 @@ export interface OicpIdentification {
   RemoteIdentification?: { EvcoID: string } | null;
 }
 
-/** eRoamingAuthorizeRemoteStart v2.1. No SessionID: Hubject creates it (FACTS.md §2.1, E2). */
+/** eRoamingAuthorizeRemoteStart v2.1. No SessionID: Hubject creates it (docs/oicp.md#remote-start, #e2). */
 export interface OicpAuthorizeRemoteStart {
   ProviderID: string;
   EvseID: string;
@@ -35,7 +35,7 @@ export interface OicpAuthorizeRemoteStart {
   PartnerProductID?: string;
 }
 
-/** eRoamingAuthorizeRemoteStop v2.1. No Identification (FACTS.md §2.2). */
+/** eRoamingAuthorizeRemoteStop v2.1. No Identification (docs/oicp.md#remote-stop). */
 export interface OicpAuthorizeRemoteStop {
   SessionID: string;
   ProviderID: string;
@@ -49,7 +49,7 @@ export type OicpEvseStatus = (typeof OICP_EVSE_STATUSES)[number];
 
 export interface OicpPullEvseStatusById {
   ProviderID: string;
-  /** 1 to 100 ids (FACTS.md §2.4). */
+  /** 1 to 100 ids (docs/oicp.md#evse-status). */
   EvseID: string[];
 }
 
@@ -64,7 +64,7 @@ export interface OicpGetChargeDetailRecords {
   To: string;
   SessionID?: string[];
   OperatorID?: string;
-  /** Spelled CDRForwarded, not the OAS's CDRForwarder (FACTS.md E6). */
+  /** Spelled CDRForwarded, not the OAS's CDRForwarder (docs/oicp.md#e6). */
   CDRForwarded?: boolean;
 }
 
@@ -117,7 +117,7 @@ export interface OicpChargeDetailRecord {
   HubProviderID?: string | null;
 }
 
-/** Hubject appends its own /api/oicp/... path to the Service URL the EMP registered (FACTS.md §3). */
+/** Hubject appends its own /api/oicp/... path to the Service URL the EMP registered (docs/oicp.md#inbound). */
 export const OICP_API_PREFIX = "/api/oicp";
 
 export const oicpPaths = {
@@ -131,7 +131,7 @@ export const oicpPaths = {
     `cdrmgmt/${version}/operators/${encodeURIComponent(operatorId)}/charge-detail-record`,
 } as const;
 
-/** A Spring-style page, as PullEvseData and GetChargeDetailRecords answer (FACTS.md §2.5, §2.6). */
+/** A Spring-style page, as PullEvseData and GetChargeDetailRecords answer (docs/oicp.md#evse-data, #get-cdrs). */
 export interface OicpPage<T> {
   content?: T[] | null;
   number?: number | null;
@@ -144,7 +144,7 @@ export interface OicpPage<T> {
   StatusCode?: OicpStatusCode | null;
 }
 
-/** Hubject's HTTP 400 body: not OICP-shaped (FACTS.md §5, example 19). */
+/** Hubject's HTTP 400 body: not OICP-shaped (docs/oicp.md#http-errors, example 19). */
 export interface HubjectValidationErrorBody {
   message?: string | null;
   extendedInfo?: string | null;

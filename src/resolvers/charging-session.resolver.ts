@@ -2,8 +2,8 @@ import { Ctx, FieldResolver, Resolver, Root } from "type-graphql";
 import { ChargingSession } from "../schema/charging-session.type.js";
 import { Evse } from "../schema/evse.type.js";
 import type { GatewayContext } from "../server/context.js";
-import { loadEvse } from "./evse-status.js";
 import { isStale, type ChargingSession as Session } from "../sessions/session.js";
+import { loadEvse } from "./evse-status.js";
 
 /** Fields computed per read; the parent is the domain session as the service returns it. */
 @Resolver(() => ChargingSession)

@@ -1,17 +1,12 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import { badInput } from "../errors.js";
 import { isEvseId } from "../oicp/identifiers.js";
+import { StartChargingInput, StartChargingPayload, StopChargingInput, StopChargingPayload } from "../schema/charging.inputs.js";
 import { ChargingSession } from "../schema/charging-session.type.js";
-import {
-  StartChargingInput,
-  StartChargingPayload,
-  StopChargingInput,
-  StopChargingPayload,
-} from "../schema/charging.inputs.js";
 import { ChargingSessionConnection } from "../schema/connection.type.js";
 import { Evse } from "../schema/evse.type.js";
+import { type GatewayContext, requireDriver } from "../server/context.js";
 import type { ChargingResult } from "../sessions/session.service.js";
-import { requireDriver, type GatewayContext } from "../server/context.js";
 import { loadEvse } from "./evse-status.js";
 import { MAX_PAGE, sessionPage } from "./session-page.js";
 

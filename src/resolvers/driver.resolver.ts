@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from "type-graphql";
 import { forbidden } from "../errors.js";
 import { ChargingSessionConnection } from "../schema/connection.type.js";
 import { DriverEntity } from "../schema/driver.type.js";
-import { requireDriver, type GatewayContext } from "../server/context.js";
+import { type GatewayContext, requireDriver } from "../server/context.js";
 import { MAX_PAGE, sessionPage } from "./session-page.js";
 
 /** What this subgraph adds to the accounts subgraph's Driver entity. */

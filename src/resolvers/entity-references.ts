@@ -8,7 +8,7 @@
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/index.js";
 import { isEvseId } from "../oicp/identifiers.js";
 import type { Evse } from "../schema/evse.type.js";
-import { requireDriver, type GatewayContext } from "../server/context.js";
+import { type GatewayContext, requireDriver } from "../server/context.js";
 import type { ChargingSession } from "../sessions/session.js";
 import { loadEvse } from "./evse-status.js";
 

@@ -1,6 +1,6 @@
 import { HubjectError } from "../datasources/hubject.datasource.js";
 import { hubjectUnavailable } from "../errors.js";
-import { evseStatusFromOicp, type Evse } from "../schema/evse.type.js";
+import { type Evse, evseStatusFromOicp } from "../schema/evse.type.js";
 import type { GatewayContext } from "../server/context.js";
 
 /** The EVSE with its live status, through the request's DataLoader; Hubject failures become HUBJECT_UNAVAILABLE. */

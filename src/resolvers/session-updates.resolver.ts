@@ -1,9 +1,9 @@
 import { Repeater } from "@graphql-yoga/subscription";
-import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { Arg, ID, Resolver, Root, type SubscribeResolverData, Subscription } from "type-graphql";
 import { unauthenticated } from "../errors.js";
 import { pushSpan } from "../observability/tracing-context.js";
 import { ChargingSession } from "../schema/charging-session.type.js";
-import { requireDriver, type GatewayContext } from "../server/context.js";
+import { type GatewayContext, requireDriver } from "../server/context.js";
 import type { ChargingSession as Session } from "../sessions/session.js";
 import type { Driver } from "../sessions/session.service.js";
 

@@ -1,5 +1,5 @@
 import { Directive, Field, Float, ID, ObjectType, registerEnumType } from "type-graphql";
-import { SESSION_STATUSES, type FiguresSource, type SessionOrigin, type SessionStatus } from "../sessions/session.js";
+import { type FiguresSource, SESSION_STATUSES, type SessionOrigin, type SessionStatus } from "../sessions/session.js";
 import { Evse } from "./evse.type.js";
 
 const statusValues = Object.fromEntries(SESSION_STATUSES.map((s) => [s, s])) as { [K in SessionStatus]: K };
@@ -8,7 +8,10 @@ registerEnumType(statusValues, {
   description: "Where a session stands. It only moves forward; REJECTED, FAILED and COMPLETED are final (COMPLETED once the CDR is in).",
   valuesConfig: {
     REQUESTED: { description: "Sent to Hubject; no answer yet." },
-    OUTCOME_UNKNOWN: { description: "Hubject or the charger did not confirm in time (timeout or 310). The charger may still start: the session updates when it reports." },
+    OUTCOME_UNKNOWN: {
+      description:
+        "Hubject or the charger did not confirm in time (timeout or 310). The charger may still start: the session updates when it reports.",
+    },
     ACCEPTED: { description: "The charging operator accepted the start command. Energy is not flowing yet." },
     REJECTED: { description: "Refused by Hubject or the charging operator; see lastStatusCode. Final." },
     CHARGING: { description: "Energy is flowing (Start notification or a later reading)." },
@@ -19,7 +22,12 @@ registerEnumType(statusValues, {
   },
 });
 
-const figuresValues = { NOTIFICATION: "NOTIFICATION", CHARGE_DETAIL_RECORD: "CHARGE_DETAIL_RECORD", EVSE_STATUS: "EVSE_STATUS", INFERRED: "INFERRED" } as const satisfies Record<FiguresSource, FiguresSource>;
+const figuresValues = {
+  NOTIFICATION: "NOTIFICATION",
+  CHARGE_DETAIL_RECORD: "CHARGE_DETAIL_RECORD",
+  EVSE_STATUS: "EVSE_STATUS",
+  INFERRED: "INFERRED",
+} as const satisfies Record<FiguresSource, FiguresSource>;
 registerEnumType(figuresValues, { name: "FiguresSource", description: "Where a session's latest figures came from." });
 
 const originValues = { APP: "APP", CHARGER: "CHARGER" } as const satisfies Record<SessionOrigin, SessionOrigin>;

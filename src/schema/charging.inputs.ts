@@ -13,7 +13,10 @@ export class StartChargingInput {
   @Field(() => String, { nullable: true, description: 'Tariff product, e.g. "AC3" (at most 50 characters).' })
   partnerProductId?: string | null;
 
-  @Field(() => String, { nullable: true, description: "Repeating a request with the same key returns the first result and starts nothing new." })
+  @Field(() => String, {
+    nullable: true,
+    description: "Repeating a request with the same key returns the first result and starts nothing new.",
+  })
   idempotencyKey?: string | null;
 }
 
@@ -31,7 +34,10 @@ export class StartChargingPayload {
   @Field(() => ChargingSession, { nullable: true })
   session!: ChargingSession | null;
 
-  @Field(() => ChargingError, { nullable: true, description: "Set when the start did not go through (the session, if any, says how far it got)." })
+  @Field(() => ChargingError, {
+    nullable: true,
+    description: "Set when the start did not go through (the session, if any, says how far it got).",
+  })
   error!: ChargingError | null;
 }
 

@@ -10,7 +10,10 @@ export const EVSE_STATUS_VALUES = {
   UNKNOWN: "UNKNOWN",
 } as const;
 export type EvseStatus = keyof typeof EVSE_STATUS_VALUES;
-registerEnumType(EVSE_STATUS_VALUES, { name: "EvseStatus", description: "Live status of a charging point, from Hubject's PullEvseStatusById." });
+registerEnumType(EVSE_STATUS_VALUES, {
+  name: "EvseStatus",
+  description: "Live status of a charging point, from Hubject's PullEvseStatusById.",
+});
 
 const FROM_OICP: Record<OicpEvseStatus, EvseStatus> = {
   Available: "AVAILABLE",

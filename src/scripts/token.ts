@@ -1,6 +1,7 @@
 // Prints a development token: npm run token -- --sub alice --evco 'DE-GQL-C00000001-7' [--evco ...] [--ttl 12h]
-import { SignJWT } from "jose";
+
 import { parseArgs } from "node:util";
+import { SignJWT } from "jose";
 import { ConfigError, loadConfig } from "../config.js";
 
 const { values } = parseArgs({

@@ -9,18 +9,18 @@
 // used either: error-masking.ts hides suggestions on both transports, including the
 // "Did you mean the enum value …" form armor's pattern misses.
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { LRUCache } from "lru-cache";
 import {
+  type DocumentNode,
   GraphQLError,
+  type GraphQLSchema,
   NoSchemaIntrospectionCustomRule,
+  type ParseOptions,
   parse,
   specifiedRules,
-  validate,
-  type DocumentNode,
-  type GraphQLSchema,
-  type ParseOptions,
   type ValidationRule,
+  validate,
 } from "graphql";
+import { LRUCache } from "lru-cache";
 
 export interface GraphQLLimits {
   /** Deepest field nesting (introspection's __schema counts 0). */
@@ -81,7 +81,11 @@ export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimit
 
   // Every app subscribes with the same few documents, and after a restart thousands reconnect at
   // once: a valid document is parsed and validated once (ASTs are never modified downstream).
-  const checked = new LRUCache<string, DocumentNode>({ max: CHECKED_DOCUMENTS, maxSize: CHECKED_DOCUMENT_CHARS, sizeCalculation: (_doc, query) => query.length });
+  const checked = new LRUCache<string, DocumentNode>({
+    max: CHECKED_DOCUMENTS,
+    maxSize: CHECKED_DOCUMENT_CHARS,
+    sizeCalculation: (_doc, query) => query.length,
+  });
 
   return {
     validationRules,

@@ -1,7 +1,7 @@
 // Driver authentication: a JWT whose `sub` is the driver and whose `evco_ids` are the contracts
 // the driver may charge with. Dev: HS256 with AUTH_JWT_SECRET; real: the identity provider's
 // JWKS (jose caches and rotates keys). Algorithms, issuer and audience are pinned.
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, errors as joseErrors, jwtVerify } from "jose";
 import type { AuthConfig } from "../config.js";
 import { unauthenticated } from "../errors.js";
 import type { Driver } from "../sessions/session.service.js";
@@ -34,8 +34,14 @@ export function createAuthenticator(config: AuthConfig, jwksOptions: Authenticat
   };
   const verify =
     config.mode === "secret"
-      ? ((key: Uint8Array) => (token: string) => jwtVerify(token, key, options))(new TextEncoder().encode(config.secret))
-      : ((jwks: ReturnType<typeof createRemoteJWKSet>) => (token: string) => jwtVerify(token, jwks, options))(
+      ? (
+          (key: Uint8Array) => (token: string) =>
+            jwtVerify(token, key, options)
+        )(new TextEncoder().encode(config.secret))
+      : (
+          (jwks: ReturnType<typeof createRemoteJWKSet>) => (token: string) =>
+            jwtVerify(token, jwks, options)
+        )(
           // jose caches the keys and refetches on an unknown `kid`, so a rotation at the identity
           // provider needs no restart; the cooldown keeps a flood of bad tokens from hammering it.
           createRemoteJWKSet(new URL(config.jwksUrl), {

@@ -1,8 +1,8 @@
-import DataLoader from "dataloader";
+import type DataLoader from "dataloader";
 import { unauthenticated } from "../errors.js";
 import type { OicpEvseStatus } from "../oicp/wire.js";
-import type { ChargingSession } from "../sessions/session.js";
 import type { SessionEvents } from "../sessions/session.events.js";
+import type { ChargingSession } from "../sessions/session.js";
 import type { Driver, SessionService } from "../sessions/session.service.js";
 
 export interface GatewayContext {

@@ -3,7 +3,7 @@
 // unexpected error: logged with its cause, and in production reduced to "Internal server error"
 // so that no stack trace, upstream body or internal message leaves the gateway.
 import { unwrapResolverError } from "@apollo/server/errors";
-import { GraphQLError, Kind, type GraphQLFormattedError } from "graphql";
+import { type GraphQLError, type GraphQLFormattedError, Kind } from "graphql";
 import type { Logger } from "../logger.js";
 
 /**

@@ -2,26 +2,32 @@
 // graphql-ws on the same path /graphql. Both transports get the same protection, in this order:
 // size (HTTP body / websocket message), persisted-query allow-list (persisted-queries.ts), token
 // limit and validation with the document limits (armor.ts), and one error masking (error-masking.ts).
-import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { ApolloServer, type ApolloServerPlugin, type BaseContext, HeaderMap } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import type { GraphQLError, GraphQLSchema } from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { OpsHandler } from "../observability/ops-endpoints.js";
 import { requestIdFrom, withRequestId } from "../observability/request-context.js";
 import { createDocumentLimits, DEFAULT_LIMITS, type GraphQLLimits } from "./armor.js";
-import { bearerToken, msUntilExpiry, type AuthenticatedDriver, type Authenticator } from "./auth.js";
+import { type AuthenticatedDriver, type Authenticator, bearerToken, msUntilExpiry } from "./auth.js";
 import type { GatewayContext } from "./context.js";
 import { createErrorFormatter, formatWsError, INTERNAL_ERROR_MESSAGE } from "./error-masking.js";
 import { BodyTooLargeError, readBody } from "./http-body.js";
 import { createJitGateway } from "./jit-executor.js";
-import { createPersistedQueryGuard, withoutPersistedQuery, type PersistedQueriesOption, type PersistedQueryDecision } from "./persisted-queries.js";
+import {
+  createPersistedQueryGuard,
+  type PersistedQueriesOption,
+  type PersistedQueryDecision,
+  withoutPersistedQuery,
+} from "./persisted-queries.js";
 
 /** setTimeout holds at most ~24.8 days; a token living longer is re-checked on every event anyway. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -245,7 +251,8 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
       try {
         text = await readBody(req, maxBodyBytes);
       } catch (error) {
-        if (error instanceof BodyTooLargeError) return sendError(res, 413, `Request body too large (at most ${maxBodyBytes} bytes).`, "PAYLOAD_TOO_LARGE");
+        if (error instanceof BodyTooLargeError)
+          return sendError(res, 413, `Request body too large (at most ${maxBodyBytes} bytes).`, "PAYLOAD_TOO_LARGE");
         throw error;
       }
       if (text.length > 0 && (headers.get("content-type") ?? "").includes("application/json")) {

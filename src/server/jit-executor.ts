@@ -14,16 +14,16 @@
 //   which only graphql-js's execution calls.
 import type { ApolloServerOptionsWithGateway, BaseContext } from "@apollo/server";
 import {
-  execute,
-  getVariableValues,
-  GraphQLError,
-  valueFromASTUntyped,
   type DocumentNode,
   type ExecutionResult,
+  execute,
+  GraphQLError,
   type GraphQLSchema,
+  getVariableValues,
   type OperationDefinitionNode,
+  valueFromASTUntyped,
 } from "graphql";
-import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
+import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 
 type Gateway = ApolloServerOptionsWithGateway<BaseContext>["gateway"];
 type Executor = NonNullable<Awaited<ReturnType<Gateway["load"]>>["executor"]>;
@@ -95,7 +95,13 @@ export function createJitGateway(schema: GraphQLSchema): Gateway {
     const plan = wantsFieldHooks(rc.context) ? GRAPHQL_JS : planFor(rc);
     const variables = rc.request.variables ?? {};
     if (plan.kind === "graphql-js") {
-      return execute({ schema, document: rc.document, contextValue: rc.context, variableValues: variables, operationName: rc.operationName });
+      return execute({
+        schema,
+        document: rc.document,
+        contextValue: rc.context,
+        variableValues: variables,
+        operationName: rc.operationName,
+      });
     }
     let inputs = variables;
     if (rc.operation.variableDefinitions?.length) {

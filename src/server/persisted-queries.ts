@@ -23,7 +23,7 @@
 // Anything else carrying an operation gets PERSISTED_QUERY_NOT_ALLOWED (HTTP 400).
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { GraphQLError, Kind, parse, type DocumentNode, type SelectionSetNode } from "graphql";
+import { type DocumentNode, GraphQLError, Kind, parse, type SelectionSetNode } from "graphql";
 import { ConfigError } from "../config.js";
 
 export type PersistedQueriesOption =

@@ -1,8 +1,8 @@
 // Rate limits on what costs money or upstream budget: each driver's mutations, and the EMP's
 // remote starts as a whole (Hubject allows 100 AuthorizeRemoteStart calls a minute for the
-// whole EMP, FACTS.md §1; above that it answers 429). rate-limiter-flexible keeps the counters;
+// whole EMP, docs/oicp.md#rate-limits; above that it answers 429). rate-limiter-flexible keeps the counters;
 // its Redis store can replace the memory one when several replicas share the budget.
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { rateLimited } from "../errors.js";
 
 export interface MutationLimits {
@@ -32,8 +32,7 @@ export function createMutationLimits(options: {
   }
 
   return {
-    driverMutation: (driverId) =>
-      consume(perDriver, driverId, "Too many start or stop requests. Please wait a moment and try again."),
+    driverMutation: (driverId) => consume(perDriver, driverId, "Too many start or stop requests. Please wait a moment and try again."),
     remoteStart: () => consume(emp, "all", "Many drivers are starting to charge right now. Please try again in a few seconds."),
   };
 }

@@ -1,4 +1,4 @@
-// No lost CDRs (FACTS.md §1, §2.6): when Hubject could not deliver a CDR it keeps it, and
+// No lost CDRs (docs/oicp.md#hubject-retries, #get-cdrs): when Hubject could not deliver a CDR it keeps it, and
 // GetChargeDetailRecords with CDRForwarded:false returns it. This job fetches those over a
 // look-back window and feeds each through the same path as a pushed CDR: stored first,
 // deduplicated by SessionID (Hubject does not track what we downloaded), then applied.
@@ -8,7 +8,12 @@ import type { OicpChargeDetailRecord } from "../oicp/wire.js";
 import type { SessionService } from "./session.service.js";
 
 export interface CdrSource {
-  chargeDetailRecordPages(req: { from: Date; to: Date; cdrForwarded?: boolean; pageSize?: number }): AsyncIterable<OicpChargeDetailRecord[]>;
+  chargeDetailRecordPages(req: {
+    from: Date;
+    to: Date;
+    cdrForwarded?: boolean;
+    pageSize?: number;
+  }): AsyncIterable<OicpChargeDetailRecord[]>;
 }
 
 export interface CdrBackfillReport {

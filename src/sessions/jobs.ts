@@ -20,7 +20,7 @@ export function startJobs(jobs: Job[], logger: Logger, options: { shouldRun?: ()
 
   const runOnce = async (job: Job): Promise<unknown> => {
     const current = running.get(job.name);
-    if (current) await current.catch(() => undefined);
+    if (current !== undefined) await current.catch(() => undefined);
     const run = job
       .run()
       .catch((error: unknown) => {

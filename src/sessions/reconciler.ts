@@ -1,4 +1,4 @@
-// The reconciler settles what the request/answer flow could not (FACTS.md §6.2–6.4):
+// The reconciler settles what the request/answer flow could not (docs/oicp.md#lost-answer to #optional-notifications):
 // - starts whose answer was lost (the process stopped while waiting): REQUESTED → OUTCOME_UNKNOWN;
 // - unknown outcomes: asks Hubject for the EVSE status (PullEvseStatusById, ≤100 ids a call,
 //   a bounded number of calls per run: 300/min is the limit) and lets the state machine decide;

@@ -13,24 +13,23 @@
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { createPubSub, type PubSubEventTarget } from "@graphql-yoga/subscription";
 import { Redis, type RedisOptions } from "ioredis";
-import { cdrFromWire, cdrToWire, date, dateOrNull, isoOrNull, iso, record, str, strOrNull, WireError, type WireValue } from "./session.json.js";
 import type { Logger } from "../logger.js";
 import { spanContextFromTraceHeaders, traceHeadersOf } from "../observability/tracing-context.js";
+import { createSessionFanOut, guardListeners, type SessionEnvelope, type SessionEvents, type SessionTopics } from "./session.events.js";
+import { type ChargingSession, type FiguresSource, SESSION_STATUSES, type SessionOrigin, type StatusCode } from "./session.js";
 import {
-  createSessionFanOut,
-  guardListeners,
-  type SessionEnvelope,
-  type SessionEvents,
-  type SessionTopics,
-} from "./session.events.js";
-import {
-  SESSION_STATUSES,
-  type ChargeDetailRecord,
-  type ChargingSession,
-  type FiguresSource,
-  type SessionOrigin,
-  type StatusCode,
-} from "./session.js";
+  cdrFromWire,
+  cdrToWire,
+  date,
+  dateOrNull,
+  iso,
+  isoOrNull,
+  record,
+  str,
+  strOrNull,
+  WireError,
+  type WireValue,
+} from "./session.json.js";
 
 export interface RedisSessionEventsOptions {
   /** redis:// or rediss:// URL; may carry a password (never logged). */
@@ -302,7 +301,11 @@ function sessionToWire(s: ChargingSession): WireSession {
     evcoId: s.evcoId,
     partnerProductId: s.partnerProductId,
     status: s.status,
-    lastStatusCode: s.lastStatusCode && { code: s.lastStatusCode.code, description: s.lastStatusCode.description, additionalInfo: s.lastStatusCode.additionalInfo },
+    lastStatusCode: s.lastStatusCode && {
+      code: s.lastStatusCode.code,
+      description: s.lastStatusCode.description,
+      additionalInfo: s.lastStatusCode.additionalInfo,
+    },
     requestedAt: iso(s.requestedAt),
     chargingStartedAt: isoOrNull(s.chargingStartedAt),
     chargingEndedAt: isoOrNull(s.chargingEndedAt),
@@ -320,7 +323,6 @@ function sessionToWire(s: ChargingSession): WireSession {
     version: s.version,
   };
 }
-
 
 function sessionFromWire(w: Record<string, unknown>): ChargingSession {
   return {
@@ -353,9 +355,12 @@ function sessionFromWire(w: Record<string, unknown>): ChargingSession {
 }
 
 function statusCodeFromWire(w: Record<string, unknown>): StatusCode {
-  return { code: str(w, "code", "lastStatusCode."), description: strOrNull(w, "description", "lastStatusCode."), additionalInfo: strOrNull(w, "additionalInfo", "lastStatusCode.") };
+  return {
+    code: str(w, "code", "lastStatusCode."),
+    description: strOrNull(w, "description", "lastStatusCode."),
+    additionalInfo: strOrNull(w, "additionalInfo", "lastStatusCode."),
+  };
 }
-
 
 // Every value of the unions, checked by the compiler in both directions.
 const ORIGINS = ["APP", "CHARGER"] as const satisfies readonly SessionOrigin[];

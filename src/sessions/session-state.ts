@@ -1,11 +1,11 @@
 // The one session state machine: a pure function (session, event) -> next session | null.
-// No I/O, so every ordering case of FACTS.md §6 is a microsecond unit test.
+// No I/O, so every ordering case of docs/oicp.md#session-flow is a microsecond unit test.
 //
 // The status only moves forward along
 //   REQUESTED → OUTCOME_UNKNOWN → ACCEPTED → CHARGING → STOP_REQUESTED → CHARGING_ENDED → COMPLETED
 // with REJECTED and FAILED as side exits. COMPLETED is final. A CDR completes any session that
 // is not yet COMPLETED: it is the billable truth and may arrive without anything before it
-// (FACTS.md §6.5). The single step back is a refused stop: the charger kept charging, and
+// (docs/oicp.md#cdr-is-final). The single step back is a refused stop: the charger kept charging, and
 // saying otherwise would lie to the driver.
 import type { ChargingSession, SessionEvent, SessionStatus } from "./session.js";
 
@@ -44,7 +44,7 @@ function transition(s: ChargingSession, e: SessionEvent): ChargingSession | null
         ...s,
         hubjectSessionId: s.hubjectSessionId ?? e.hubjectSessionId,
         cpoPartnerSessionId: s.cpoPartnerSessionId ?? e.cpoPartnerSessionId,
-        // A Start notification may have beaten the answer (FACTS.md §6.1): then the status is already further.
+        // A Start notification may have beaten the answer (docs/oicp.md#early-messages): then the status is already further.
         status: advance(s.status, "ACCEPTED"),
         lastStatusCode: awaitingAnswer(s.status) ? e.statusCode : s.lastStatusCode,
         ...heard,
@@ -95,7 +95,7 @@ function transition(s: ChargingSession, e: SessionEvent): ChargingSession | null
       };
 
     case "CHARGING_PROGRESS":
-      // Older (or repeated) readings are dropped; after End or a CDR the final figures win (FACTS.md §6.7).
+      // Older (or repeated) readings are dropped; after End or a CDR the final figures win (docs/oicp.md#out-of-order).
       if (isFinal(s.status) || s.status === "CHARGING_ENDED") return null;
       if (s.lastProgressAt && e.eventOccurred.getTime() <= s.lastProgressAt.getTime()) return null;
       return {

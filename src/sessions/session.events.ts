@@ -111,8 +111,7 @@ export function createSessionFanOut(options: {
       }
     },
     subscribe(topic) {
-      const source =
-        "sessionId" in topic ? pubSub.subscribe(sessionKey, topic.sessionId) : pubSub.subscribe(driverKey, topic.driverId);
+      const source = "sessionId" in topic ? pubSub.subscribe(sessionKey, topic.sessionId) : pubSub.subscribe(driverKey, topic.driverId);
       const subscription = new OrderedSubscription(source, topic, logger, (ended) => live.delete(ended));
       live.add(subscription);
       return subscription;

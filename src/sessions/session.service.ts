@@ -5,20 +5,15 @@ import { randomUUID } from "node:crypto";
 import type { RemoteCallOutcome } from "../datasources/hubject.datasource.js";
 import { badInput, forbidden } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { NO_LIMITS, type MutationLimits } from "../server/rate-limits.js";
 import { redactEvcoId } from "../logger.js";
 import { isEvcoId, isEvseId, PRODUCT_ID_MAX, sameEvcoId, sameEvseId } from "../oicp/identifiers.js";
-import { reparseStored, type ParsedInbound } from "../oicp/inbound.parse.js";
-import {
-  chargingErrorForOicpCode,
-  GATEWAY_ERRORS,
-  TRANSPORT_ERRORS,
-  type ChargingErrorInfo,
-} from "../oicp/status-codes.js";
-import { isActive, type ChargingSession, type SessionEvent, type StatusCode } from "./session.js";
-import { applySessionEvent } from "./session-state.js";
+import { type ParsedInbound, reparseStored } from "../oicp/inbound.parse.js";
+import { type ChargingErrorInfo, chargingErrorForOicpCode, GATEWAY_ERRORS, TRANSPORT_ERRORS } from "../oicp/status-codes.js";
+import { type MutationLimits, NO_LIMITS } from "../server/rate-limits.js";
 import type { SessionEvents } from "./session.events.js";
+import { type ChargingSession, isActive, type SessionEvent, type StatusCode } from "./session.js";
 import type { SessionPageQuery, SessionStore, StoredInboundMessage } from "./session.store.js";
+import { applySessionEvent } from "./session-state.js";
 
 /** The authenticated caller: `sub` and the contracts (EvcoIDs) the token grants. */
 export interface Driver {
@@ -80,7 +75,7 @@ export interface SessionServiceOptions {
   hubject: RemoteCharging;
   events: SessionEvents;
   logger: Logger;
-  /** Window for the EvseID + EvcoID fallback match (FACTS.md §6). */
+  /** Window for the EvseID + EvcoID fallback match (docs/oicp.md#session-flow). */
   matchWindowMs: number;
   /** How long a mutation waits for Hubject before answering with the session as it stands. */
   mutationWaitMs: number;
@@ -134,7 +129,7 @@ export class SessionService {
     const session = await this.insertOrJoin(driver, key, { id, evseId, evcoId, partnerProductId });
     if ("joined" in session) return session.joined;
     this.deps.events.publish(session);
-    // Never retried automatically: a second remote start opens a second session (FACTS.md §6.2).
+    // Never retried automatically: a second remote start opens a second session (docs/oicp.md#lost-answer).
     const settle = this.track(session.id, async () => {
       const outcome = await this.deps.hubject.authorizeRemoteStart({ evseId, evcoId, empPartnerSessionId: id, partnerProductId });
       return this.settleStart(session, outcome);
@@ -159,7 +154,7 @@ export class SessionService {
     if (!session.hubjectSessionId) return { session, error: GATEWAY_ERRORS.sessionStarting() };
 
     const requested = await this.apply(session.id, { type: "STOP_REQUESTED", at: new Date() });
-    if (!requested || requested.status !== "STOP_REQUESTED" || requested.version === session.version) {
+    if (requested?.status !== "STOP_REQUESTED" || requested.version === session.version) {
       return { session: requested ?? session, error: null }; // someone else is stopping it
     }
     const hubjectSessionId = session.hubjectSessionId;
@@ -196,7 +191,7 @@ export class SessionService {
 
   /**
    * Remembers which contracts a driver holds (from the token), so that sessions started at the
-   * charger with one of them reach this driver (FACTS.md §6.8). Cheap: once per driver and hour.
+   * charger with one of them reach this driver (docs/oicp.md#charger-sessions). Cheap: once per driver and hour.
    */
   async rememberContracts(driver: Driver): Promise<void> {
     const now = Date.now();
@@ -211,7 +206,7 @@ export class SessionService {
   /**
    * Stores a notification or CDR (before the caller acknowledges it), then applies it to its
    * session. A message whose session is not known yet stays stored and is applied when the
-   * remote-start answer names its SessionID (FACTS.md §6.1), or by the recovery sweep.
+   * remote-start answer names its SessionID (docs/oicp.md#early-messages), or by the recovery sweep.
    * Duplicates change nothing (§6.6).
    */
   async receive(parsed: ParsedInbound): Promise<InboundOutcome> {
@@ -274,7 +269,7 @@ export class SessionService {
   /**
    * Inserts the REQUESTED session, unless a start of this driver at this EVSE is in flight (here
    * or on another replica): then joins it rather than reaching Hubject twice (a second remote
-   * start opens a second session, FACTS.md §6.2). The database's unique index decides.
+   * start opens a second session, docs/oicp.md#lost-answer). The database's unique index decides.
    */
   private async insertOrJoin(
     driver: Driver,
@@ -329,7 +324,7 @@ export class SessionService {
     const deadline = Date.now() + this.deps.joinTimeoutMs;
     for (;;) {
       const session = await this.deps.store.get(sessionId);
-      if (!session || session.status !== "REQUESTED" || Date.now() > deadline) return resultOf(session ?? null);
+      if (session?.status !== "REQUESTED" || Date.now() > deadline) return resultOf(session ?? null);
       await sleep(JOIN_POLL_MS);
     }
   }
@@ -395,7 +390,7 @@ export class SessionService {
     let error: ChargingErrorInfo | null = null;
     if (outcome.kind === "answered") {
       const statusCode = toStatusCode(outcome.status);
-      // 400 on stop usually means "already ended" (FACTS.md §6.11): the CDR will settle it.
+      // 400 on stop usually means "already ended" (docs/oicp.md#stop-after-end): the CDR will settle it.
       if (outcome.result || statusCode.code === "400") {
         event = { type: "STOP_ACCEPTED", at, statusCode };
       } else {
@@ -463,7 +458,7 @@ export class SessionService {
     return latest;
   }
 
-  /** SessionID first, then our own EMPPartnerSessionID, then EvseID + EvcoID within a time window (FACTS.md §6). */
+  /** SessionID first, then our own EMPPartnerSessionID, then EvseID + EvcoID within a time window (docs/oicp.md#session-flow). */
   private async findSessionFor(parsed: ParsedInbound): Promise<ChargingSession | undefined> {
     const { ids } = parsed;
     const byHubjectId = await this.deps.store.findByHubjectSessionId(ids.hubjectSessionId);
@@ -481,15 +476,14 @@ export class SessionService {
 
   /**
    * A session the gateway did not start (RFID card or Plug&Charge at the charger) whose contract
-   * one of our drivers holds: create it so that the driver's app shows it too (FACTS.md §6.8).
+   * one of our drivers holds: create it so that the driver's app shows it too (docs/oicp.md#charger-sessions).
    */
   private async sessionStartedAtCharger(parsed: ParsedInbound): Promise<ChargingSession | undefined> {
     const { ids, event } = parsed;
     if (!ids.evcoId) return undefined;
     const driverId = await this.deps.store.driverForContract(ids.evcoId);
     if (!driverId) return undefined;
-    const sessionStart =
-      event.type === "CDR_RECEIVED" ? event.cdr.sessionStart : "sessionStart" in event ? event.sessionStart : null;
+    const sessionStart = event.type === "CDR_RECEIVED" ? event.cdr.sessionStart : "sessionStart" in event ? event.sessionStart : null;
     const created = await this.deps.store.tryInsert({
       id: randomUUID(),
       driverId,
@@ -556,7 +550,8 @@ function resultOf(session: ChargingSession | null): ChargingResult {
   if (!session) return { session: null, error: TRANSPORT_ERRORS.outcomeUnknown() };
   const code = session.lastStatusCode?.code;
   if (session.status === "REJECTED" && code) return { session, error: chargingErrorForOicpCode(code) };
-  if (session.status === "OUTCOME_UNKNOWN") return { session, error: code ? chargingErrorForOicpCode(code) : TRANSPORT_ERRORS.outcomeUnknown() };
+  if (session.status === "OUTCOME_UNKNOWN")
+    return { session, error: code ? chargingErrorForOicpCode(code) : TRANSPORT_ERRORS.outcomeUnknown() };
   return { session, error: null };
 }
 

@@ -44,7 +44,7 @@ export interface InboundMessage {
   empPartnerSessionId: string | null;
   evseId: string;
   evcoId: string | null;
-  /** (SessionID, Type, EventOccurred/ChargingStart/ChargingEnd) for notifications, SessionID for CDRs (FACTS.md §6.6). */
+  /** (SessionID, Type, EventOccurred/ChargingStart/ChargingEnd) for notifications, SessionID for CDRs (docs/oicp.md#duplicates). */
   dedupeKey: string;
   body: Record<string, unknown>;
   receivedAt: Date;
@@ -52,7 +52,7 @@ export interface InboundMessage {
 
 export interface StoredInboundMessage extends InboundMessage {
   seq: number;
-  /** The gateway session this message was applied to; null while it waits for its session (FACTS.md §6.1). */
+  /** The gateway session this message was applied to; null while it waits for its session (docs/oicp.md#early-messages). */
   sessionId: string | null;
 }
 
@@ -97,7 +97,12 @@ export interface SessionStore {
   driverForContract(evcoId: string): Promise<string | undefined>;
 
   /** Idempotency: the session a driver's key already produced, or claims the key for `sessionId`. */
-  claimIdempotencyKey(driverId: string, key: string, operation: string, sessionId: string): Promise<{ claimed: boolean; sessionId: string }>;
+  claimIdempotencyKey(
+    driverId: string,
+    key: string,
+    operation: string,
+    sessionId: string,
+  ): Promise<{ claimed: boolean; sessionId: string }>;
   /** The session a driver's idempotency key points at, if the key was claimed. */
   idempotencySession(driverId: string, key: string): Promise<string | undefined>;
   /** Points a claimed key at another session (its first call joined a start already in flight). */

@@ -14,7 +14,7 @@ export const SESSION_STATUSES = [
 ] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
-/** Statuses after which nothing but a CDR can change the session (FACTS.md §6.7). */
+/** Statuses after which nothing but a CDR can change the session (docs/oicp.md#out-of-order). */
 export const TERMINAL_STATUSES: ReadonlySet<SessionStatus> = new Set(["REJECTED", "COMPLETED", "FAILED"]);
 export const isActive = (status: SessionStatus): boolean => !TERMINAL_STATUSES.has(status);
 
@@ -45,7 +45,7 @@ export interface ChargeDetailRecord {
   meterValueStart: string | null;
   meterValueEnd: string | null;
   receivedAt: Date;
-  /** The record as the CPO sent it (offsets kept: they decide day/night tariffs, FACTS.md §4). */
+  /** The record as the CPO sent it (offsets kept: they decide day/night tariffs, docs/oicp.md#identifiers). */
   raw: Record<string, unknown>;
 }
 
@@ -70,7 +70,7 @@ export interface ChargingSession {
   updatedAt: Date;
   /** kWh as a decimal string; see ChargeDetailRecord.consumedEnergyKwh. */
   consumedEnergyKwh: string | null;
-  /** EventOccurred of the newest Progress applied: older ones are dropped (FACTS.md §6.7). */
+  /** EventOccurred of the newest Progress applied: older ones are dropped (docs/oicp.md#out-of-order). */
   lastProgressAt: Date | null;
   /** When the gateway last heard anything about this session from upstream. */
   lastEventAt: Date | null;
@@ -90,7 +90,7 @@ export interface ChargingSession {
 export type SessionEvent =
   | { type: "START_ACCEPTED"; at: Date; hubjectSessionId: string | null; cpoPartnerSessionId: string | null; statusCode: StatusCode }
   | { type: "START_REJECTED"; at: Date; statusCode: StatusCode }
-  /** Timeout, dropped connection or 310: the charger may still start (FACTS.md §6.2, §6.3). */
+  /** Timeout, dropped connection or 310: the charger may still start (docs/oicp.md#lost-answer, #code-310). */
   | { type: "START_OUTCOME_UNKNOWN"; at: Date; hubjectSessionId: string | null; statusCode: StatusCode | null }
   | { type: "STOP_REQUESTED"; at: Date }
   | { type: "STOP_ACCEPTED"; at: Date; statusCode: StatusCode }
@@ -134,7 +134,7 @@ export type SessionEvent =
     }
   | { type: "CDR_RECEIVED"; at: Date; cpoPartnerSessionId: string | null; cdr: ChargeDetailRecord }
   /**
-   * The reconciler looked at the EVSE of a session whose start outcome is unknown (FACTS.md §6.2):
+   * The reconciler looked at the EVSE of a session whose start outcome is unknown (docs/oicp.md#lost-answer):
    * Occupied means the charger most likely started; still free after `giveUp` means it did not.
    */
   | { type: "EVSE_OBSERVED"; at: Date; occupied: boolean; giveUp: boolean };
@@ -143,7 +143,7 @@ export type SessionEventType = SessionEvent["type"];
 
 /**
  * A charging session is stale when nothing was heard from upstream for `staleAfterMs`
- * (Progress may come every 5 minutes, or never: FACTS.md §3.1, §6.4). Derived, never stored.
+ * (Progress may come every 5 minutes, or never: docs/oicp.md#notifications, #optional-notifications). Derived, never stored.
  */
 export function isStale(session: ChargingSession, now: Date, staleAfterMs: number): boolean {
   if (session.status !== "CHARGING" && session.status !== "STOP_REQUESTED") return false;

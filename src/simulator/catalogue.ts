@@ -1,6 +1,6 @@
 // The simulated charge points. Each EvseID encodes the answer it provokes (the number after
-// "E" is the OICP status code it produces, FACTS.md §5), so a tester can pick an outcome by name.
-// All ids match EVSE_ID (FACTS.md §4) under the invented operator DE*SIM.
+// "E" is the OICP status code it produces, docs/oicp.md#status-codes), so a tester can pick an outcome by name.
+// All ids match EVSE_ID (docs/oicp.md#identifiers) under the invented operator DE*SIM.
 
 export type SimulatedBehaviour =
   | "accepts"
@@ -37,7 +37,7 @@ export const SIMULATED_EVSES: readonly SimulatedEvse[] = Object.freeze([
   { evseId: "DE*SIM*E0ERR*1", behaviour: "connector-error", label: "Accepts, then ConnectorError", powerKw: 11 },
 ]);
 
-/** EvseIDs compare case-insensitively (FACTS.md E11). */
+/** EvseIDs compare case-insensitively (docs/oicp.md#e11). */
 export function findSimulatedEvse(evseId: string): SimulatedEvse | undefined {
   const wanted = evseId.toUpperCase();
   return SIMULATED_EVSES.find((evse) => evse.evseId.toUpperCase() === wanted);

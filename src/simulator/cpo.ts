@@ -1,14 +1,14 @@
 // The simulated CPO behind the simulated Hubject: its session table, its charging timeline and
-// the messages it pushes to the gateway's inbound OICP listener (FACTS.md §3, §6).
+// the messages it pushes to the gateway's inbound OICP listener (docs/oicp.md#inbound, #session-flow).
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../logger.js";
 import { operatorIdOf } from "../oicp/identifiers.js";
 import {
   OICP_API_PREFIX,
-  oicpPaths,
   type OicpChargeDetailRecord,
   type OicpChargingNotification,
   type OicpChargingNotificationType,
+  oicpPaths,
 } from "../oicp/wire.js";
 import { SIMULATED_EVSES, SIMULATED_OPERATOR_ID, type SimulatedEvse } from "./catalogue.js";
 import type { CpoFaults } from "./faults.js";
@@ -23,11 +23,11 @@ export interface SimulatorPace {
   slowAnswerMs: number;
   /** Accept -> Start notification. */
   startDelayMs: number;
-  /** Between Progress notifications (real HBS: at least 5 min, FACTS.md §3.1). */
+  /** Between Progress notifications (real HBS: at least 5 min, docs/oicp.md#notifications). */
   progressIntervalMs: number;
   /** Stop accepted -> End notification. */
   stopDelayMs: number;
-  /** End -> CDR (a real CPO: about 1 s, FACTS.md §6). */
+  /** End -> CDR (a real CPO: about 1 s, docs/oicp.md#session-flow). */
   cdrDelayMs: number;
   /** The CPO ends the session by itself (driver unplugs) this long after ChargingStart; null = never. */
   autoStopAfterMs: number | null;
@@ -64,7 +64,7 @@ export interface StoredCdr {
   record: OicpChargeDetailRecord;
   operatorId: string;
   chargingEnd: Date;
-  /** True once the gateway acknowledged it with Result:true (GetChargeDetailRecords CDRForwarded, FACTS.md §2.6). */
+  /** True once the gateway acknowledged it with Result:true (GetChargeDetailRecords CDRForwarded, docs/oicp.md#get-cdrs). */
   forwarded: boolean;
 }
 
@@ -75,7 +75,7 @@ export interface SimSession {
   readonly cpoPartnerSessionId: string;
   readonly empPartnerSessionId: string | null;
   readonly evse: SimulatedEvse;
-  /** Exactly as the EMP sent it (FACTS.md §4: send EvseIDs as received). */
+  /** Exactly as the EMP sent it (docs/oicp.md#identifiers: send EvseIDs as received). */
   readonly evseId: string;
   readonly operatorId: string;
   readonly evcoId: string;
@@ -107,10 +107,10 @@ export interface StartRequest {
   partnerProductId: string | null;
 }
 
-/** Hubject's own timeout for calls to the EMP is undocumented (FACTS.md §1); 10 s is our guess. */
+/** Hubject's own timeout for calls to the EMP is undocumented (docs/oicp.md#hubject-retries); 10 s is our guess. */
 const DELIVERY_TIMEOUT_MS = 10_000;
 
-/** Idle/blocking fees start this long after ChargingEnd (PenaltyTimeStart, FACTS.md §6.9). */
+/** Idle/blocking fees start this long after ChargingEnd (PenaltyTimeStart, docs/oicp.md#energy-and-time). */
 const PENALTY_GRACE_MS = 30 * 60_000;
 
 export interface CpoDeps {
@@ -128,9 +128,7 @@ export class SimulatedCpo {
   private readonly sessions = new Map<string, SimSession>();
   private readonly activeByEvse = new Map<string, SimSession>();
   /** Absolute meter readings per EVSE in Wh; they only grow, across sessions. */
-  private readonly meterWh = new Map<string, number>(
-    SIMULATED_EVSES.map((evse, i) => [evse.evseId, 1_234_567 + i * 1_000_000]),
-  );
+  private readonly meterWh = new Map<string, number>(SIMULATED_EVSES.map((evse, i) => [evse.evseId, 1_234_567 + i * 1_000_000]));
   private cpoSessionCounter = 0;
 
   constructor(private readonly deps: CpoDeps) {}
@@ -150,7 +148,7 @@ export class SimulatedCpo {
     return this.activeByEvse.get(evse.evseId);
   }
 
-  /** Hubject creates the SessionID (FACTS.md §2.1) and the EVSE is taken from here on. */
+  /** Hubject creates the SessionID (docs/oicp.md#remote-start) and the EVSE is taken from here on. */
   reserve(evse: SimulatedEvse, request: StartRequest): SimSession {
     let resolveStarted: (after: Promise<void>) => void = () => {};
     const started = new Promise<void>((resolve) => (resolveStarted = resolve));
@@ -192,7 +190,7 @@ export class SimulatedCpo {
   /**
    * notificationsBeforeAnswer: the charger starts while the CPO's answer is still pending. Resolves
    * once the Start (or Error) was delivered and acknowledged, or the session ended, so that the
-   * answer can go out after it (FACTS.md §6.1).
+   * answer can go out after it (docs/oicp.md#early-messages).
    */
   startBeforeAnswer(session: SimSession): Promise<void> {
     this.accepted(session);
@@ -231,7 +229,7 @@ export class SimulatedCpo {
       session.inBetweenWh.push(session.meterStartWh + energyWh);
       this.notify(session, "Progress", {
         EventOccurred: cpoTimestamp(now),
-        // CPO definition: EventOccurred − ChargingStart in ms (FACTS.md E12).
+        // CPO definition: EventOccurred − ChargingStart in ms (docs/oicp.md#e12).
         ChargingDuration: now.getTime() - session.chargingStart.getTime(),
         ConsumedEnergyProgress: kWh(energyWh),
         MeterValueInBetween: { meterValues: session.inBetweenWh.map(kWh) },
@@ -240,7 +238,7 @@ export class SimulatedCpo {
     });
   }
 
-  /** Energy flow stops (stop request or the driver unplugs); the CDR follows (FACTS.md §6). */
+  /** Energy flow stops (stop request or the driver unplugs); the CDR follows (docs/oicp.md#session-flow). */
   private endCharging(session: SimSession): void {
     if (session.state === "ended") return;
     this.cancelPending(session);
@@ -282,10 +280,7 @@ export class SimulatedCpo {
     this.markStarted(session);
   }
 
-  private sendCdr(
-    session: SimSession,
-    t: { chargingEnd: Date; sessionEnd: Date; consumedWh: number; meterEndWh: number },
-  ): void {
+  private sendCdr(session: SimSession, t: { chargingEnd: Date; sessionEnd: Date; consumedWh: number; meterEndWh: number }): void {
     const record: OicpChargeDetailRecord = {
       SessionID: session.sessionId,
       CPOPartnerSessionID: session.cpoPartnerSessionId,
@@ -304,10 +299,10 @@ export class SimulatedCpo {
       HubOperatorID: null,
       HubProviderID: null,
     };
-    // Hubject stores the CDR even when it cannot deliver it (FACTS.md §1), so store first.
+    // Hubject stores the CDR even when it cannot deliver it (docs/oicp.md#hubject-retries), so store first.
     const stored: StoredCdr = { record, operatorId: session.operatorId, chargingEnd: t.chargingEnd, forwarded: false };
     this.cdrs.push(stored);
-    // suppressCdrDelivery: Hubject keeps it for GetChargeDetailRecords CDRForwarded:false (FACTS.md §1).
+    // suppressCdrDelivery: Hubject keeps it for GetChargeDetailRecords CDRForwarded:false (docs/oicp.md#hubject-retries).
     if (!session.faults.suppressCdrDelivery) {
       const path = oicpPaths.chargeDetailRecord(session.operatorId, "v22");
       void this.enqueue(session, async () => {
@@ -321,7 +316,7 @@ export class SimulatedCpo {
 
   /**
    * reorderDeliveries, at the CDR: the held End goes out after it (an End after the CDR), then a
-   * Progress that never got its pair (a Progress after End and CDR). Both are FACTS.md §6.7.
+   * Progress that never got its pair (a Progress after End and CDR). Both are docs/oicp.md#out-of-order.
    */
   private releaseHeld(session: SimSession): void {
     for (const held of [session.heldEnd, session.heldProgress]) {
@@ -332,7 +327,7 @@ export class SimulatedCpo {
   }
 
   private notify(session: SimSession, type: OicpChargingNotificationType, fields: Partial<OicpChargingNotification>): void {
-    // Notifications are optional for a CPO (FACTS.md §6.4).
+    // Notifications are optional for a CPO (docs/oicp.md#optional-notifications).
     if (session.faults.suppressNotifications) return;
     const body: OicpChargingNotification = {
       Type: type,
@@ -389,21 +384,15 @@ export class SimulatedCpo {
     return this.deps.scheduler.track(session.outbox);
   }
 
-  /** duplicateDeliveries: the same body twice, back to back, each recorded (FACTS.md §6.6). */
-  private async deliverCopies(
-    session: SimSession,
-    kind: Delivery["kind"],
-    type: string,
-    path: string,
-    body: unknown,
-  ): Promise<Delivery[]> {
+  /** duplicateDeliveries: the same body twice, back to back, each recorded (docs/oicp.md#duplicates). */
+  private async deliverCopies(session: SimSession, kind: Delivery["kind"], type: string, path: string, body: unknown): Promise<Delivery[]> {
     const copies = session.faults.duplicateDeliveries ? 2 : 1;
     const deliveries: Delivery[] = [];
     for (let i = 0; i < copies; i++) deliveries.push(await this.deliver(kind, type, session.sessionId, path, body));
     return deliveries;
   }
 
-  /** Posts one message; records it whatever happens. Hubject does not retry (FACTS.md §1). */
+  /** Posts one message; records it whatever happens. Hubject does not retry (docs/oicp.md#hubject-retries). */
   private async deliver(kind: Delivery["kind"], type: string, sessionId: string, path: string, body: unknown): Promise<Delivery> {
     const base = this.deps.gatewayOicpUrl();
     const delivery: Delivery = {
@@ -462,7 +451,7 @@ export class SimulatedCpo {
   }
 }
 
-/** Only the SessionID is sure to link the CPO's messages (FACTS.md §6, §8.2). */
+/** Only the SessionID is sure to link the CPO's messages (docs/oicp.md#session-flow, #q2). */
 function copiedEmpPartnerSessionId(session: SimSession): string | null {
   return session.faults.copyEmpPartnerSessionId ? session.empPartnerSessionId : null;
 }

@@ -1,6 +1,6 @@
 // Switchable faults for fault-injection tests: what can go wrong between the gateway and
 // Hubject (UpstreamFault, one request at a time) and how a real CPO may bend the message flow
-// (CpoFaults, per session). Each one mirrors a pitfall in FACTS.md §1, §5 and §6.
+// (CpoFaults, per session). Each one mirrors a pitfall in docs/oicp.md#transport, #status-codes and #session-flow.
 import { STATUS_CODES } from "node:http";
 import type { OicpAcknowledgement } from "../oicp/wire.js";
 
@@ -17,17 +17,17 @@ export type UpstreamFault =
   | { kind: "status-code"; code: string; forwarded: boolean };
 
 export interface CpoFaults {
-  /** The Start notification is delivered (and acknowledged) before the remote-start answer goes out (FACTS.md §6.1). */
+  /** The Start notification is delivered (and acknowledged) before the remote-start answer goes out (docs/oicp.md#early-messages). */
   notificationsBeforeAnswer: boolean;
   /** Whether the CPO copies the EMPPartnerSessionID into notifications and the CDR (default true; false = only the SessionID links them). */
   copyEmpPartnerSessionId: boolean;
-  /** Every notification and the CDR are delivered twice, back to back (FACTS.md §6.6). */
+  /** Every notification and the CDR are delivered twice, back to back (docs/oicp.md#duplicates). */
   duplicateDeliveries: boolean;
-  /** Progress notifications are delivered in reversed pairs (2nd then 1st), and the End arrives after the CDR (FACTS.md §6.7). */
+  /** Progress notifications are delivered in reversed pairs (2nd then 1st), and the End arrives after the CDR (docs/oicp.md#out-of-order). */
   reorderDeliveries: boolean;
-  /** The CPO sends no charging notifications at all; only the CDR (FACTS.md §6.4). */
+  /** The CPO sends no charging notifications at all; only the CDR (docs/oicp.md#optional-notifications). */
   suppressNotifications: boolean;
-  /** The CDR is never pushed; Hubject stores it, and only GetChargeDetailRecords with CDRForwarded:false returns it (FACTS.md §1 retries row). */
+  /** The CDR is never pushed; Hubject stores it, and only GetChargeDetailRecords with CDRForwarded:false returns it (docs/oicp.md#hubject-retries). */
   suppressCdrDelivery: boolean;
 }
 
@@ -56,7 +56,7 @@ export function checkUpstreamFault(fault: UpstreamFault): void {
       }
       return;
     case "status-code":
-      // StatusCode.Code is a three-character string (FACTS.md §2.3).
+      // StatusCode.Code is a three-character string (docs/oicp.md#acknowledgement).
       if (!/^\d{3}$/.test(fault.code)) throw new RangeError(`status-code fault: code must be three digits, got "${fault.code}"`);
       return;
     default:
@@ -80,7 +80,7 @@ export const MALFORMED_JSON_BODY = '{"Result":true,"StatusCode":{"Code":"000","D
 /** The body of an http fault: the tester's text, else the reason phrase. */
 export function httpFaultBody(fault: Extract<UpstreamFault, { kind: "http" }>): { text: string; contentType: string } {
   const text = fault.body ?? STATUS_CODES[fault.status] ?? "Error";
-  // A 403 from the allow-list is HTML (FACTS.md §5); JSON bodies are sent as JSON.
+  // A 403 from the allow-list is HTML (docs/oicp.md#status-codes); JSON bodies are sent as JSON.
   const contentType = looksLikeJson(text)
     ? "application/json;charset=UTF-8"
     : text.trimStart().startsWith("<")
@@ -98,7 +98,7 @@ function looksLikeJson(text: string): boolean {
   }
 }
 
-/** Descriptions as in FACTS.md §5, for the codes a fault test is likely to pick. */
+/** Descriptions as in docs/oicp.md#status-codes, for the codes a fault test is likely to pick. */
 const DESCRIPTIONS: Record<string, string> = {
   "000": "Success",
   "001": "Hubject system error",
@@ -115,13 +115,10 @@ const DESCRIPTIONS: Record<string, string> = {
 
 /**
  * The acknowledgement of a status-code fault: always Result false. It keeps the SessionID Hubject
- * created (known to Hubject even when the CPO's answer got lost, FACTS.md §6.3), but not the
+ * created (known to Hubject even when the CPO's answer got lost, docs/oicp.md#code-310), but not the
  * CPOPartnerSessionID, which only the CPO's answer would have carried.
  */
-export function faultAck(
-  code: string,
-  ids: { SessionID?: string | null; EMPPartnerSessionID?: string | null },
-): OicpAcknowledgement {
+export function faultAck(code: string, ids: { SessionID?: string | null; EMPPartnerSessionID?: string | null }): OicpAcknowledgement {
   return {
     Result: false,
     StatusCode: { Code: code, Description: DESCRIPTIONS[code] ?? "Simulated fault", AdditionalInfo: null },

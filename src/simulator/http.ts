@@ -23,7 +23,7 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** Hubject answers application/json;charset=UTF-8 with a Process-ID header (FACTS.md §1). */
+/** Hubject answers application/json;charset=UTF-8 with a Process-ID header (docs/oicp.md#transport). */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   sendText(res, status, JSON.stringify(body), { "Content-Type": "application/json;charset=UTF-8", "Process-ID": randomUUID() });
 }

@@ -1,31 +1,23 @@
 // The embedded Hubject: a real HTTP server answering the EMP-side OICP endpoints like HBS
-// (FACTS.md §2), with a simulated CPO behind it that pushes notifications and CDRs to the
-// gateway's inbound listener (FACTS.md §3). Used by `npm start` without HUBJECT_BASE_URL and by tests.
+// (docs/oicp.md#emp-operations), with a simulated CPO behind it that pushes notifications and CDRs to the
+// gateway's inbound listener (docs/oicp.md#inbound). Used by `npm start` without HUBJECT_BASE_URL and by tests.
 import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger, type Logger } from "../logger.js";
+import { EVCO_ID, EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, PROVIDER_ID, SESSION_ID, sameEvseId } from "../oicp/identifiers.js";
+import { OICP_API_PREFIX, type OicpAcknowledgement, type OicpEvseStatus, oicpPaths } from "../oicp/wire.js";
+import { findSimulatedEvse, SIMULATED_EVSES, type SimulatedEvse } from "./catalogue.js";
+import { DEFAULT_PACE, type Delivery, type SimSession, SimulatedCpo, type SimulatorPace } from "./cpo.js";
 import {
-  EVCO_ID,
-  EVSE_ID,
-  PARTNER_SESSION_ID_MAX,
-  PRODUCT_ID_MAX,
-  PROVIDER_ID,
-  SESSION_ID,
-  sameEvseId,
-} from "../oicp/identifiers.js";
-import { OICP_API_PREFIX, oicpPaths, type OicpAcknowledgement, type OicpEvseStatus } from "../oicp/wire.js";
-import { SIMULATED_EVSES, findSimulatedEvse, type SimulatedEvse } from "./catalogue.js";
-import { DEFAULT_PACE, SimulatedCpo, type Delivery, type SimSession, type SimulatorPace } from "./cpo.js";
-import {
-  DEFAULT_CPO_FAULTS,
-  MALFORMED_JSON_BODY,
+  type CpoFaults,
   checkUpstreamFault,
+  DEFAULT_CPO_FAULTS,
   faultAck,
   faultStatusOnly,
   httpFaultBody,
   isProcessed,
-  type CpoFaults,
+  MALFORMED_JSON_BODY,
   type UpstreamFault,
 } from "./faults.js";
 import { readBody, sendJson, sendText } from "./http.js";
@@ -33,7 +25,7 @@ import { Scheduler } from "./scheduler.js";
 
 export { SIMULATED_EVSES, type SimulatedEvse } from "./catalogue.js";
 export { DEFAULT_PACE, type Delivery, type SimulatorPace } from "./cpo.js";
-export { DEFAULT_CPO_FAULTS, MALFORMED_JSON_BODY, type CpoFaults, type UpstreamFault } from "./faults.js";
+export { type CpoFaults, DEFAULT_CPO_FAULTS, MALFORMED_JSON_BODY, type UpstreamFault } from "./faults.js";
 
 export interface SimulatorOptions {
   providerId: string;
@@ -77,7 +69,7 @@ export interface HubjectSimulator {
    * arrived (before a slow answer goes out). Lets tests play a CPO whose messages beat the answer.
    */
   hubjectSessionIdFor(empPartnerSessionId: string): string | undefined;
-  /** Base URL of the gateway's OICP listener (+ Service URL path); "/api/oicp/..." is appended (FACTS.md §3). */
+  /** Base URL of the gateway's OICP listener (+ Service URL path); "/api/oicp/..." is appended (docs/oicp.md#inbound). */
   setGatewayOicpUrl(url: string): void;
   setPace(pace: Partial<SimulatorPace>): void;
   /**
@@ -119,14 +111,14 @@ interface Reply {
   /** When the answer goes out; a delay fault replaces it. */
   delayMs: number;
   /** What happens once the answer went out. Runs even when a fault swallowed it: Hubject did process the request. */
-  then?: () => void;
+  afterSend?: () => void;
   /** The answer also waits for this (notificationsBeforeAnswer). */
   after?: Promise<void>;
 }
 
 type AckIds = { SessionID?: string | null; EMPPartnerSessionID?: string | null };
 
-/** Only remote start/stop travel on to a CPO, so only they can be "forwarded" (FACTS.md §2.1). */
+/** Only remote start/stop travel on to a CPO, so only they can be "forwarded" (docs/oicp.md#remote-start). */
 const forwardsToCpo = (operation: Operation) => operation === "AuthorizeRemoteStart" || operation === "AuthorizeRemoteStop";
 
 interface Route {
@@ -159,11 +151,11 @@ const ack = (
   EMPPartnerSessionID: ids.EMPPartnerSessionID ?? null,
 });
 
-/** HTTP 400 from Hubject is not OICP-shaped (FACTS.md §5, example 19). */
+/** HTTP 400 from Hubject is not OICP-shaped (docs/oicp.md#http-errors, example 19). */
 const sendValidationError = (res: ServerResponse, errors: FieldError[]) =>
   sendJson(res, 400, { message: "Error parsing/validating JSON.", extendedInfo: null, validationErrors: errors });
 
-/** Certificate and ProviderID disagree: 017 over HTTP 401 (FACTS.md §1, example 20). */
+/** Certificate and ProviderID disagree: 017 over HTTP 401 (docs/oicp.md#transport, example 20). */
 const sendUnauthorized = (res: ServerResponse) =>
   sendJson(res, 401, { StatusCode: { Code: "017", Description: "Unauthorized Access", AdditionalInfo: null } });
 
@@ -200,7 +192,7 @@ const asRecord = (value: unknown): Record<string, unknown> =>
 
 const optionalString = (value: unknown): string | null => (typeof value === "string" ? value : null);
 
-/** An OICP date-time must carry an offset (FACTS.md §4). */
+/** An OICP date-time must carry an offset (docs/oicp.md#identifiers). */
 const parseOicpDate = (value: unknown): Date | null =>
   typeof value === "string" && /T.*(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)) ? new Date(value) : null;
 
@@ -246,12 +238,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     const send = () => {
       if (!fault || fault.kind === "delay") sendJson(ctx.res, 200, r.body);
       else sendFaulty(ctx, fault, ackIds(r.body));
-      r.then?.();
+      r.afterSend?.();
     };
     const delayMs = fault?.kind === "delay" ? fault.ms : r.delayMs;
     if (delayMs === 0 && !r.after) return send();
     const after = r.after;
-    scheduler.after(delayMs, () => (after ? after.then(send) : send()));
+    scheduler.after(delayMs, () => (after !== undefined ? after.then(send) : send()));
   }
 
   function sendFaulty(ctx: Context, fault: Exclude<UpstreamFault, { kind: "delay" }>, ids: AckIds): void {
@@ -260,7 +252,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       case "http": {
         const { text, contentType } = httpFaultBody(fault);
         const headers: Record<string, string> = { "Content-Type": contentType };
-        // 429 from the rate limiter (FACTS.md §1); Retry-After is what a polite client waits for.
+        // 429 from the rate limiter (docs/oicp.md#rate-limits); Retry-After is what a polite client waits for.
         if (fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds);
         return sendText(res, fault.status, text, headers);
       }
@@ -287,7 +279,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     return "Available";
   };
 
-  // FACTS.md §2.1: Hubject checks the contract and the EvseID itself, creates the SessionID and
+  // docs/oicp.md#remote-start: Hubject checks the contract and the EvseID itself, creates the SessionID and
   // forwards the request to the CPO, whose answer comes back as the acknowledgement.
   function authorizeRemoteStart(ctx: Context): void {
     const { res, body } = ctx;
@@ -296,7 +288,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     const evseId = body.EvseID;
     check.required(evseId, "evseID", EVSE_ID);
     const remote = asRecord(asRecord(body.Identification).RemoteIdentification);
-    // Remote flows carry only RemoteIdentification (FACTS.md §2.1).
+    // Remote flows carry only RemoteIdentification (docs/oicp.md#remote-start).
     const evcoId = remote.EvcoID;
     check.required(evcoId, "identification.remoteIdentification.evcoID", EVCO_ID);
     check.optional(body.EMPPartnerSessionID, "empPartnerSessionID", PARTNER_SESSION_ID_MAX);
@@ -305,11 +297,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     if (check.errors.length > 0 || typeof evseId !== "string" || typeof evcoId !== "string") {
       return sendValidationError(res, check.errors);
     }
-    // A SessionID in the request is ignored: Hubject creates it (FACTS.md §2.1, E2).
+    // A SessionID in the request is ignored: Hubject creates it (docs/oicp.md#remote-start, #e2).
     const emp = optionalString(body.EMPPartnerSessionID);
     if (!admit(ctx, { EMPPartnerSessionID: emp })) return;
     const refuse = (code: string, description: string, forwardedToCpo: boolean) => {
-      // When the CPO refused, Hubject had already created a SessionID (an open question, FACTS.md §8.6).
+      // When the CPO refused, Hubject had already created a SessionID (an open question, docs/oicp.md#q6).
       const ids = { SessionID: forwardedToCpo ? randomUUID() : null, EMPPartnerSessionID: emp };
       reply(ctx, { body: ack(code, description, ids), delayMs: pace.answerDelayMs });
     };
@@ -335,17 +327,17 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       empPartnerSessionId: emp,
       partnerProductId: optionalString(body.PartnerProductID),
     });
-    // 310 means "unknown outcome": the CPO starts anyway (FACTS.md §5, §6.3, example 04).
+    // 310 means "unknown outcome": the CPO starts anyway (docs/oicp.md#status-codes, #code-310, example 04).
     const answer =
       evse.behaviour === "cpo-timeout"
         ? ack("310", "Partner did not respond", { SessionID: session.sessionId, EMPPartnerSessionID: emp })
         : acceptedAck(session);
     const delayMs = evse.behaviour === "slow" ? pace.slowAnswerMs : pace.answerDelayMs;
     if (session.faults.notificationsBeforeAnswer) {
-      // The charger starts and the Start is acknowledged while the answer is still on its way (FACTS.md §6.1).
+      // The charger starts and the Start is acknowledged while the answer is still on its way (docs/oicp.md#early-messages).
       return reply(ctx, { body: answer, delayMs, after: cpo.startBeforeAnswer(session) });
     }
-    reply(ctx, { body: answer, delayMs, then: () => cpo.accepted(session) });
+    reply(ctx, { body: answer, delayMs, afterSend: () => cpo.accepted(session) });
   }
 
   const acceptedAck = (session: SimSession) =>
@@ -355,7 +347,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       EMPPartnerSessionID: session.empPartnerSessionId,
     });
 
-  // FACTS.md §2.2, §6.11: an unknown or already ended session gets "400 Session is invalid".
+  // docs/oicp.md#remote-stop, #stop-after-end: an unknown or already ended session gets "400 Session is invalid".
   function authorizeRemoteStop(ctx: Context): void {
     const { res, body } = ctx;
     const check = new Checks();
@@ -380,10 +372,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       CPOPartnerSessionID: session.cpoPartnerSessionId,
       EMPPartnerSessionID: optionalString(body.EMPPartnerSessionID) ?? session.empPartnerSessionId,
     });
-    reply(ctx, { body: stopAck, delayMs: pace.answerDelayMs, then: () => cpo.stopAccepted(session) });
+    reply(ctx, { body: stopAck, delayMs: pace.answerDelayMs, afterSend: () => cpo.stopAccepted(session) });
   }
 
-  // FACTS.md §2.4: 1..100 ids, answered from Hubject's own status table (no CPO round trip).
+  // docs/oicp.md#evse-status: 1..100 ids, answered from Hubject's own status table (no CPO round trip).
   function pullEvseStatusById(ctx: Context): void {
     const { res, body } = ctx;
     const check = new Checks();
@@ -392,7 +384,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     if (!Array.isArray(ids) || ids.length < 1 || ids.length > 100) {
       check.fail("evseID", "size must be between 1 and 100");
     } else {
-      ids.forEach((id, i) => check.required(id, `evseID[${i}]`, EVSE_ID));
+      ids.forEach((id, i) => {
+        check.required(id, `evseID[${i}]`, EVSE_ID);
+      });
     }
     if (check.errors.length > 0 || !Array.isArray(ids)) return sendValidationError(res, check.errors);
     if (!admit(ctx)) return;
@@ -404,7 +398,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     reply(ctx, { body: answer, delayMs: 0 });
   }
 
-  // FACTS.md §2.6: a Spring-style page (§2.5) of the CDRs the simulated CPO produced.
+  // docs/oicp.md#get-cdrs: a Spring-style page (§2.5) of the CDRs the simulated CPO produced.
   function getChargeDetailRecords(ctx: Context): void {
     const { res, body, query } = ctx;
     const check = new Checks();
@@ -419,9 +413,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     }
     const forwarded = body.CDRForwarded;
     if (forwarded != null && typeof forwarded !== "boolean") check.fail("cdrForwarded", "must be a boolean");
-    // The OperatorID filter is one value in the table and an array elsewhere (FACTS.md E6): take both.
-    const operatorIds =
-      typeof body.OperatorID === "string" ? [body.OperatorID] : Array.isArray(body.OperatorID) ? body.OperatorID : null;
+    // The OperatorID filter is one value in the table and an array elsewhere (docs/oicp.md#e6): take both.
+    const operatorIds = typeof body.OperatorID === "string" ? [body.OperatorID] : Array.isArray(body.OperatorID) ? body.OperatorID : null;
     const page = query.has("page") ? Number(query.get("page")) : 0;
     const size = query.has("size") ? Number(query.get("size")) : 20;
     if (!Number.isInteger(page) || page < 0) check.fail("page", "must be a non-negative integer");
@@ -465,7 +458,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://simulator.invalid");
     if (req.method === "GET" && url.pathname === "/simulator/catalogue") {
-      return sendJson(res, 200, SIMULATED_EVSES.map((evse) => ({ ...evse, status: evseStatus(evse) })));
+      return sendJson(
+        res,
+        200,
+        SIMULATED_EVSES.map((evse) => ({ ...evse, status: evseStatus(evse) })),
+      );
     }
     const text = await readBody(req);
     let body: unknown;
@@ -489,7 +486,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     logger.debug({ operation: route?.operation ?? "Unknown", path: url.pathname }, "simulator: call");
     if (!route) return sendNotFound(res);
 
-    // The certificate stands for options.providerId: path and body must both name it (FACTS.md §1).
+    // The certificate stands for options.providerId: path and body must both name it (docs/oicp.md#transport).
     const pathProvider = safeDecode(route.pattern.exec(url.pathname)?.[1] ?? "");
     if (pathProvider !== options.providerId) return sendUnauthorized(res);
     if (malformed || typeof body !== "object" || body === null || Array.isArray(body)) {

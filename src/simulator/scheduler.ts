@@ -26,19 +26,22 @@ export class Scheduler {
   /** Runs fn after ms; returns a cancel function. A returned promise is tracked until it settles. */
   after(ms: number, fn: () => unknown): Cancel {
     if (this.closed) return () => {};
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.running++;
-      try {
-        const result = fn();
-        if (result instanceof Promise) this.track(result.catch(this.onError));
-      } catch (error) {
-        this.onError(error);
-      } finally {
-        this.running--;
-        this.settle();
-      }
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.running++;
+        try {
+          const result = fn();
+          if (result instanceof Promise) void this.track(result.catch(this.onError));
+        } catch (error) {
+          this.onError(error);
+        } finally {
+          this.running--;
+          this.settle();
+        }
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(timer);
     return () => {
       if (this.timers.delete(timer)) {

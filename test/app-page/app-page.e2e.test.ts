@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAppPage } from "../../src/app-page/app-page.js";
 import { OneSessionDocument } from "../../src/client/generated/graphql.js";
 import { request } from "../../src/client/transport.js";
-import { startTestGateway, tokenFor, TEST_JWT_SECRET, type TestGateway } from "../support/gateway.js";
-import { frontServer, launchChromium, type FrontServer } from "./support.js";
+import { startTestGateway, TEST_JWT_SECRET, type TestGateway, tokenFor } from "../support/gateway.js";
+import { type FrontServer, frontServer, launchChromium } from "./support.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DRIVER = "page-driver";
@@ -75,7 +75,9 @@ describe("the driver's page", () => {
 
     await page.getByRole("button", { name: "Start charging" }).click();
     await expect
-      .poll(async () => ({ status: await page.locator("#session-status").textContent(), kwh: await energyOnPage(page) }), { timeout: 15_000 })
+      .poll(async () => ({ status: await page.locator("#session-status").textContent(), kwh: await energyOnPage(page) }), {
+        timeout: 15_000,
+      })
       .toSatisfy(({ status, kwh }) => status === "CHARGING" && kwh > 0);
     sessionId = (await page.locator("#fact-session").textContent()) ?? "";
     expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
@@ -99,7 +101,9 @@ describe("the driver's page", () => {
     expect(await page.locator("#history-rows tr", { hasText: "COMPLETED" }).count()).toBe(1);
 
     // What the page shows is what the gateway holds.
-    const data = await request({ url: gw.gateway.graphqlUrl, token: await tokenFor(DRIVER, [EVCO]) }, OneSessionDocument, { id: sessionId });
+    const data = await request({ url: gw.gateway.graphqlUrl, token: await tokenFor(DRIVER, [EVCO]) }, OneSessionDocument, {
+      id: sessionId,
+    });
     expect(data.chargingSession?.status).toBe("COMPLETED");
     expect(data.chargingSession?.evseId).toBe(EVSE);
     expect(data.chargingSession?.chargeDetailRecord?.consumedEnergyKwh).toBe(shownKwh);
@@ -135,7 +139,9 @@ describe("the driver's page", () => {
   it("refuses a token the gateway does not accept", async () => {
     const page = await openPage();
     await page.getByText("Paste a token instead").click();
-    await page.getByLabel("Access token (JWT)").fill(await tokenFor(DRIVER, [EVCO], { secret: "another-secret-another-secret-0123456789" }));
+    await page
+      .getByLabel("Access token (JWT)")
+      .fill(await tokenFor(DRIVER, [EVCO], { secret: "another-secret-another-secret-0123456789" }));
     await page.getByRole("button", { name: "Use this token" }).click();
     await page.locator("#sign-in-error", { hasText: "not valid" }).waitFor();
     expect(await page.locator("#signed-in").isHidden()).toBe(true);

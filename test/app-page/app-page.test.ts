@@ -5,7 +5,7 @@ import http, { type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAppPage, type AppPageOptions } from "../../src/app-page/app-page.js";
+import { type AppPageOptions, createAppPage } from "../../src/app-page/app-page.js";
 
 const SECRET = "page-test-secret-page-test-secret-0123";
 const servers: Server[] = [];
@@ -31,7 +31,9 @@ let catalogueUpstream: string;
 
 beforeAll(async () => {
   catalogueUpstream = await serve((_req, res) => {
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify([{ evseId: "DE*SIM*E0001*1", label: "Marktplatz 1", powerKw: 11, status: "AVAILABLE" }]));
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify([{ evseId: "DE*SIM*E0001*1", label: "Marktplatz 1", powerKw: 11, status: "AVAILABLE" }]));
   });
   base = await mount({ catalogueUrl: `${catalogueUpstream}/simulator/catalogue` });
 });
@@ -41,7 +43,11 @@ afterAll(async () => {
 });
 
 const devToken = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${url}/app/api/dev-token`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  fetch(`${url}/app/api/dev-token`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe("createAppPage", () => {
   it("is never built for production", () => {
@@ -136,7 +142,10 @@ describe("createAppPage", () => {
 
     const withClaims = await mount({ devTokens: { secret: SECRET, issuer: "https://id.example", audience: "emp-app", ttl: "5m" } });
     const claimed = (await (await devToken(withClaims, { driverId: "bob", evcoId: "DE-GQL-C00000002-5" })).json()) as { token: string };
-    const verified = await jwtVerify(claimed.token, new TextEncoder().encode(SECRET), { issuer: "https://id.example", audience: "emp-app" });
+    const verified = await jwtVerify(claimed.token, new TextEncoder().encode(SECRET), {
+      issuer: "https://id.example",
+      audience: "emp-app",
+    });
     expect(verified.payload.exp! - verified.payload.iat!).toBe(300);
   });
 
@@ -145,7 +154,9 @@ describe("createAppPage", () => {
     expect((await devToken(off, { driverId: "alice", evcoId: "DE-GQL-C00000001-7" })).status).toBe(404);
     expect(await (await fetch(`${off}/app`)).text()).toContain('"devTokens":false');
 
-    expect((await devToken(base, { driverId: "alice", evcoId: "DE-GQL-C00000001-7" }, { origin: "https://evil.example" })).status).toBe(403);
+    expect((await devToken(base, { driverId: "alice", evcoId: "DE-GQL-C00000001-7" }, { origin: "https://evil.example" })).status).toBe(
+      403,
+    );
     expect((await devToken(base, { driverId: "alice", evcoId: "DE-GQL-C00000001-7" }, { origin: base })).status).toBe(200);
     expect((await devToken(base, { driverId: "", evcoId: "DE-GQL-C00000001-7" })).status).toBe(400);
     expect((await devToken(base, { driverId: "a b", evcoId: "DE-GQL-C00000001-7" })).status).toBe(400);

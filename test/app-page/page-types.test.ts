@@ -12,7 +12,11 @@ it("the page's script type-checks against the generated client", () => {
   let output = "";
   let status = 0;
   try {
-    execFileSync(resolve(root, "node_modules", ".bin", "tsc"), ["-p", "src/app-page/tsconfig.json"], { cwd: root, stdio: "pipe", encoding: "utf8" });
+    execFileSync(resolve(root, "node_modules", ".bin", "tsc"), ["-p", "src/app-page/tsconfig.json"], {
+      cwd: root,
+      stdio: "pipe",
+      encoding: "utf8",
+    });
   } catch (error) {
     const failed = error as { status: number; stdout: string; stderr: string };
     status = failed.status;

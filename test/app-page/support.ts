@@ -7,7 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { type BrowserContext, chromium } from "playwright-core";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 export const CHROMIUM_ARGS = [
@@ -51,7 +51,10 @@ export interface FrontServer {
 }
 
 /** Serves `routes` like GraphQLServerOptions.extraRoutes and passes the rest to the gateway at graphqlUrl. */
-export async function frontServer(graphqlUrl: string, routes: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<FrontServer> {
+export async function frontServer(
+  graphqlUrl: string,
+  routes: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<FrontServer> {
   const target = new URL(graphqlUrl);
   const host = target.hostname;
   const port = Number(target.port);
@@ -59,13 +62,10 @@ export async function frontServer(graphqlUrl: string, routes: (req: IncomingMess
 
   const server = http.createServer((req, res) => {
     if (routes(req, res)) return;
-    const upstream = http.request(
-      { host, port, method: req.method, path: req.url, headers: req.headers, agent: false },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const upstream = http.request({ host, port, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     upstream.on("error", () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();

@@ -3,27 +3,28 @@
 // subscription over graphql-ws. The types matter as much as the values: this file is
 // type-checked (npx tsc -p tsconfig.json --noEmit), so a renamed field or a wrong variable in an
 // operation fails the build, and the @ts-expect-error lines prove the documents are typed at all.
-import { createClient, type Client } from "graphql-ws";
+
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type Client, createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import WebSocket from "ws";
 import * as generated from "../../src/client/generated/graphql.js";
 import {
+  type ChargingSessionFieldsFragment,
+  type ChargingSessionStatus,
   EvseDocument,
+  type EvseStatus,
   MySessionsDocument,
   OneSessionDocument,
   SessionUpdatedDocument,
-  StartChargingDocument,
-  StopChargingDocument,
-  type ChargingSessionFieldsFragment,
-  type ChargingSessionStatus,
-  type EvseStatus,
   type SessionUpdatedSubscription,
+  StartChargingDocument,
   type StartChargingMutation,
+  StopChargingDocument,
 } from "../../src/client/generated/graphql.js";
-import { execute, iterate, OperationError, request, subscribe, type ResultOf, type VariablesOf } from "../../src/client/transport.js";
+import { execute, iterate, OperationError, type ResultOf, request, subscribe, type VariablesOf } from "../../src/client/transport.js";
 import { driver, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -151,16 +152,21 @@ describe("the generated typed documents", () => {
     // subscribe(): the callback form, scoped to one session.
     const events: ChargingSessionFieldsFragment[] = [];
     const done = new Promise<void>((resolveDone, reject) => {
-      const unsubscribe = subscribe(ws, SessionUpdatedDocument, { sessionId: secondId }, {
-        next: (data) => {
-          events.push(data.sessionUpdated);
-          if (data.sessionUpdated.status === "COMPLETED") {
-            unsubscribe();
-            resolveDone();
-          }
+      const unsubscribe = subscribe(
+        ws,
+        SessionUpdatedDocument,
+        { sessionId: secondId },
+        {
+          next: (data) => {
+            events.push(data.sessionUpdated);
+            if (data.sessionUpdated.status === "COMPLETED") {
+              unsubscribe();
+              resolveDone();
+            }
+          },
+          error: reject,
         },
-        error: reject,
-      });
+      );
     });
     await new Promise((r) => setTimeout(r, 100));
     await request(http(), StopChargingDocument, { input: { sessionId: secondId } });
@@ -207,7 +213,9 @@ describe("the generated module", () => {
   it("exports one typed document per operation in src/client/operations", () => {
     const names = readdirSync(operationsDir)
       .filter((file) => file.endsWith(".graphql"))
-      .flatMap((file) => [...readFileSync(join(operationsDir, file), "utf8").matchAll(/^(?:query|mutation|subscription)\s+(\w+)/gm)].map((m) => m[1]!));
+      .flatMap((file) =>
+        [...readFileSync(join(operationsDir, file), "utf8").matchAll(/^(?:query|mutation|subscription)\s+(\w+)/gm)].map((m) => m[1]!),
+      );
     expect(names.sort()).toEqual(["Evse", "MySessions", "OneSession", "SessionUpdated", "StartCharging", "StopCharging"]);
     for (const name of names) {
       const document = (generated as Record<string, unknown>)[`${name}Document`];

@@ -45,7 +45,9 @@ describe("createEvseStatusLoader", () => {
     expect(hubject.requests.map((r) => askedIds(r).length).sort((a, b) => b - a)).toEqual([100, 100, 50]);
     expect(new Set(hubject.requests.flatMap(askedIds))).toEqual(new Set(ids));
     for (const req of hubject.requests) expect(validateOicpRequest("eRoamingPullEVSEStatusByID", req.body).valid).toBe(true);
-    ids.forEach((id, i) => expect(statuses[i]).toBe(id.endsWith("7*1") ? "Unknown" : "Available"));
+    ids.forEach((id, i) => {
+      expect(statuses[i]).toBe(id.endsWith("7*1") ? "Unknown" : "Available");
+    });
   });
 
   it("100 loads with duplicates -> 1 call, each id sent once", async () => {

@@ -5,8 +5,8 @@ import {
   CPO_REMOTE_WINDOW_MS,
   DEFAULT_REMOTE_TIMEOUT_MS,
   HubjectDatasource,
-  HubjectError,
   type HubjectDatasourceOptions,
+  HubjectError,
   type RemoteCallOutcome,
 } from "../../src/datasources/hubject.datasource.js";
 import { oicpPaths } from "../../src/oicp/wire.js";
@@ -14,7 +14,6 @@ import { example } from "../support/examples.js";
 import { oicpRequestPath, validateOicpRequest } from "../support/openapi.js";
 import { closedPort, FakeHubject, type RecordedRequest } from "./fake-hubject.js";
 import { EMP_SESSION, EVCO, EVSE, HUBJECT_SESSION, PROVIDER } from "./ids.js";
-
 
 const startRequest = { evseId: EVSE, evcoId: EVCO, empPartnerSessionId: EMP_SESSION, partnerProductId: "AC3" };
 const stopRequest = {
@@ -158,7 +157,17 @@ describe("requests are exactly what OICP wants", () => {
   it("get CDRs sends example 18 with CDRForwarded (E6) and page/size in the query", async () => {
     const cdr = example("14-charge-detail-record.request");
     hubject.answer({
-      json: { content: [cdr], number: 0, size: 100, totalElements: 1, totalPages: 1, first: true, last: true, numberOfElements: 1, StatusCode: { Code: "000" } },
+      json: {
+        content: [cdr],
+        number: 0,
+        size: 100,
+        totalElements: 1,
+        totalPages: 1,
+        first: true,
+        last: true,
+        numberOfElements: 1,
+        StatusCode: { Code: "000" },
+      },
     });
 
     const page = await datasource().getChargeDetailRecords({
@@ -183,13 +192,20 @@ describe("requests are exactly what OICP wants", () => {
   it("get CDRs: minimal request, lenient page parsing (HubProviderId E5, numbers in strings)", async () => {
     hubject.answer({
       json: {
-        content: [{ ...example("14-charge-detail-record.request"), HubProviderID: null, HubProviderId: "DE*HUB", ConsumedEnergy: "21.343" }],
+        content: [
+          { ...example("14-charge-detail-record.request"), HubProviderID: null, HubProviderId: "DE*HUB", ConsumedEnergy: "21.343" },
+        ],
         number: 2,
         totalPages: 5,
         unknownField: { nested: true },
       },
     });
-    const page = await datasource().getChargeDetailRecords({ from: new Date("2024-06-12T10:00:00.250Z"), to: new Date("2024-06-12T11:00:00.250Z"), page: 2, size: 2000 });
+    const page = await datasource().getChargeDetailRecords({
+      from: new Date("2024-06-12T10:00:00.250Z"),
+      to: new Date("2024-06-12T11:00:00.250Z"),
+      page: 2,
+      size: 2000,
+    });
 
     const req = only();
     expect(req.body).toEqual({ ProviderID: PROVIDER, From: "2024-06-12T10:00:00+00:00", To: "2024-06-12T11:00:01+00:00" });
@@ -237,7 +253,12 @@ describe("HTTP outcomes of remote calls", () => {
     [
       "401 with 017 -> failed/unauthorized",
       { status: 401, json: example("20-hubject-http401-unauthorized.response") },
-      { kind: "failed", reason: "unauthorized", httpStatus: 401, status: { code: "017", description: "Unauthorized Access", additionalInfo: null } },
+      {
+        kind: "failed",
+        reason: "unauthorized",
+        httpStatus: 401,
+        status: { code: "017", description: "Unauthorized Access", additionalInfo: null },
+      },
     ],
     [
       "403 HTML -> failed/forbidden",
@@ -249,17 +270,38 @@ describe("HTTP outcomes of remote calls", () => {
       { status: 400, json: example("19-hubject-http400-validation-error.response") },
       { kind: "failed", reason: "invalid-request", httpStatus: 400, status: expect.objectContaining({ code: "022" }) },
     ],
-    ["429 -> failed/rate-limited", { status: 429, json: {}, headers: { "Retry-After": "7" } }, { kind: "failed", reason: "rate-limited", httpStatus: 429 }],
+    [
+      "429 -> failed/rate-limited",
+      { status: 429, json: {}, headers: { "Retry-After": "7" } },
+      { kind: "failed", reason: "rate-limited", httpStatus: 429 },
+    ],
     [
       "404 -> failed/not-found",
       { status: 404, json: { StatusCode: { Code: "300", Description: "Partner not found" }, message: "Data not found" } },
-      { kind: "failed", reason: "not-found", httpStatus: 404, status: { code: "300", description: "Partner not found", additionalInfo: null } },
+      {
+        kind: "failed",
+        reason: "not-found",
+        httpStatus: 404,
+        status: { code: "300", description: "Partner not found", additionalInfo: null },
+      },
     ],
     ["500 -> unknown/upstream-error", { status: 500, text: "oops" }, { kind: "unknown", reason: "upstream-error" }],
-    ["502 -> unknown/upstream-error", { status: 502, json: { StatusCode: { Code: "001" } } }, { kind: "unknown", reason: "upstream-error" }],
+    [
+      "502 -> unknown/upstream-error",
+      { status: 502, json: { StatusCode: { Code: "001" } } },
+      { kind: "unknown", reason: "upstream-error" },
+    ],
     ["408 -> unknown/upstream-error", { status: 408, text: "" }, { kind: "unknown", reason: "upstream-error" }],
-    ["200 not JSON -> unknown/bad-response", { status: 200, text: "<html>maintenance</html>" }, { kind: "unknown", reason: "bad-response" }],
-    ["200 JSON without Result -> unknown/bad-response", { status: 200, json: { hello: "world" } }, { kind: "unknown", reason: "bad-response" }],
+    [
+      "200 not JSON -> unknown/bad-response",
+      { status: 200, text: "<html>maintenance</html>" },
+      { kind: "unknown", reason: "bad-response" },
+    ],
+    [
+      "200 JSON without Result -> unknown/bad-response",
+      { status: 200, json: { hello: "world" } },
+      { kind: "unknown", reason: "bad-response" },
+    ],
   ])("%s", async (_name, reply, expected) => {
     hubject.answer({ ...reply, headers: { "Process-ID": "p-1", ...("headers" in reply ? reply.headers : {}) } });
 
@@ -326,8 +368,12 @@ describe("HTTP outcomes of remote calls", () => {
       httpStatus: null,
       status: { code: "022" },
     });
-    expect(await ds.authorizeRemoteStart({ ...startRequest, empPartnerSessionId: "x".repeat(251) })).toMatchObject({ reason: "invalid-request" });
-    expect(await ds.authorizeRemoteStop({ ...stopRequest, hubjectSessionId: "not-a-session" })).toMatchObject({ reason: "invalid-request" });
+    expect(await ds.authorizeRemoteStart({ ...startRequest, empPartnerSessionId: "x".repeat(251) })).toMatchObject({
+      reason: "invalid-request",
+    });
+    expect(await ds.authorizeRemoteStop({ ...stopRequest, hubjectSessionId: "not-a-session" })).toMatchObject({
+      reason: "invalid-request",
+    });
     expect(hubject.requests).toHaveLength(0);
   });
 });
@@ -338,17 +384,31 @@ describe("safe calls throw HubjectError (mapping, with retries switched off)", (
     ["500", { status: 500, text: "boom" }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 500 }],
     ["408", { status: 408, text: "" }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 408 }],
     ["429", { status: 429, json: {} }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 429 }],
-    ["401", { status: 401, json: example("20-hubject-http401-unauthorized.response") }, { kind: "CONFIGURATION", retryable: false, httpStatus: 401 }],
+    [
+      "401",
+      { status: 401, json: example("20-hubject-http401-unauthorized.response") },
+      { kind: "CONFIGURATION", retryable: false, httpStatus: 401 },
+    ],
     ["403", { status: 403, text: "<html>Forbidden</html>" }, { kind: "CONFIGURATION", retryable: false, httpStatus: 403 }],
-    ["400", { status: 400, json: example("19-hubject-http400-validation-error.response") }, { kind: "INVALID_REQUEST", retryable: false, httpStatus: 400 }],
+    [
+      "400",
+      { status: 400, json: example("19-hubject-http400-validation-error.response") },
+      { kind: "INVALID_REQUEST", retryable: false, httpStatus: 400 },
+    ],
     ["404", { status: 404, json: { message: "Data not found" } }, { kind: "CONFIGURATION", retryable: false, httpStatus: 404 }],
     ["200 not JSON", { status: 200, text: "<html/>" }, { kind: "BAD_RESPONSE", retryable: false, httpStatus: 200 }],
-    ["200 StatusCode 001", { status: 200, json: { StatusCode: { Code: "001", Description: "Hubject system error" } } }, { kind: "UNAVAILABLE", retryable: true, httpStatus: 200 }],
+    [
+      "200 StatusCode 001",
+      { status: 200, json: { StatusCode: { Code: "001", Description: "Hubject system error" } } },
+      { kind: "UNAVAILABLE", retryable: true, httpStatus: 200 },
+    ],
   ];
 
   it.each(cases)("status by id, HTTP %s", async (_name, reply, expected) => {
     hubject.answer({ ...reply, headers: { "Process-ID": "p-9" } });
-    const error = await datasource(noRetries).pullEvseStatusById([EVSE]).catch((e: unknown) => e);
+    const error = await datasource(noRetries)
+      .pullEvseStatusById([EVSE])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HubjectError);
     expect(error).toMatchObject({ ...expected, processId: "p-9" });
     expect(hubject.requests).toHaveLength(1);
@@ -459,7 +519,11 @@ describe("logging", () => {
     hubject.answer({ status: 500, text: "" });
     await datasource({ logger }).authorizeRemoteStart(startRequest);
 
-    const entries = lines.join("").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const entries = lines
+      .join("")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(entries.some((e) => e.operation === "AuthorizeRemoteStart" && e.processId === "proc-77" && e.level === 20)).toBe(true);
     expect(lines.join("")).not.toContain(EVCO);
     expect(entries.some((e) => e.evco === "DE-DCB***")).toBe(true);

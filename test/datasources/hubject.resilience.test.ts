@@ -1,13 +1,13 @@
 // Retries, circuit breaker and configuration-problem logging of the Hubject datasource, against
 // the real-socket fake. Requests are counted; wall-clock bounds are generous on purpose.
 import { Writable } from "node:stream";
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   DEFAULT_RESILIENCE,
   HubjectDatasource,
-  HubjectError,
   type HubjectDatasourceOptions,
+  HubjectError,
   type HubjectResilienceOptions,
   type RemoteCallOutcome,
 } from "../../src/datasources/hubject.datasource.js";
@@ -19,7 +19,7 @@ const startRequest = { evseId: EVSE, evcoId: EVCO, empPartnerSessionId: EMP_SESS
 const stopRequest = { hubjectSessionId: HUBJECT_SESSION, evseId: EVSE };
 
 const OK: Reply = { json: example("17-pull-evse-status-by-id.response") };
-const ACCEPTED: Reply = { json: example("02-remote-start.response.accepted") };
+const _ACCEPTED: Reply = { json: example("02-remote-start.response.accepted") };
 const UNKNOWN_EVSE: Reply = { json: example("03-remote-start.response.rejected-unknown-evse") };
 const CPO_TIMEOUT: Reply = { json: example("04-remote-start.response.cpo-timeout") };
 const UNAUTHORIZED: Reply = { status: 401, json: example("20-hubject-http401-unauthorized.response"), headers: { "Process-ID": "p-017" } };
@@ -35,7 +35,12 @@ const datasources: HubjectDatasource[] = [];
 /** Millisecond backoff unless the test says otherwise; short remote timeouts allowed. */
 function datasource(resilience: HubjectResilienceOptions = {}, extra: Partial<HubjectDatasourceOptions> = {}): HubjectDatasource {
   const ds = new HubjectDatasource(
-    { baseUrl: hubject.baseUrl, providerId: PROVIDER, ...extra, resilience: { retryInitialDelayMs: 5, retryMaxDelayMs: 40, ...resilience } },
+    {
+      baseUrl: hubject.baseUrl,
+      providerId: PROVIDER,
+      ...extra,
+      resilience: { retryInitialDelayMs: 5, retryMaxDelayMs: 40, ...resilience },
+    },
     { allowShortRemoteTimeout: true },
   );
   datasources.push(ds);
@@ -55,10 +60,16 @@ function captureLogs(): { logger: Logger; entries: LogEntry[] } {
 }
 
 /** The debug line send() writes per network attempt that failed (it carries the duration). */
-const attemptsLogged = (entries: LogEntry[]) => entries.filter((e) => e.msg === "hubject call failed" && e.level === 20 && e.durationMs !== undefined);
+const attemptsLogged = (entries: LogEntry[]) =>
+  entries.filter((e) => e.msg === "hubject call failed" && e.level === 20 && e.durationMs !== undefined);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const caught = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => "resolved", (error: unknown) => error);
-const pullCdrs = (ds: HubjectDatasource) => ds.getChargeDetailRecords({ from: new Date("2024-06-12T00:00:00Z"), to: new Date("2024-06-13T00:00:00Z") });
+const caught = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => "resolved",
+    (error: unknown) => error,
+  );
+const pullCdrs = (ds: HubjectDatasource) =>
+  ds.getChargeDetailRecords({ from: new Date("2024-06-12T00:00:00Z"), to: new Date("2024-06-13T00:00:00Z") });
 
 beforeEach(async () => {
   hubject = await FakeHubject.start();
@@ -208,7 +219,11 @@ describe("Retry-After on 429", () => {
   });
 
   it("is honoured on 503 too, and ignored when unreadable", async () => {
-    hubject.script({ status: 503, text: "", headers: { "Retry-After": "1" } }, { status: 429, json: {}, headers: { "Retry-After": "soon" } }, OK);
+    hubject.script(
+      { status: 503, text: "", headers: { "Retry-After": "1" } },
+      { status: 429, json: {}, headers: { "Retry-After": "soon" } },
+      OK,
+    );
     await datasource({ retryMaxDelayMs: 5_000 }).pullEvseStatusById([EVSE]);
     expect(hubject.requests).toHaveLength(3);
     expect(hubject.gaps()[0]).toBeGreaterThanOrEqual(900);
@@ -292,7 +307,13 @@ describe("circuit breaker", () => {
     expect(ds.circuitState()).toBe("open");
     const opened = entries.filter((e) => e.circuit === "open");
     expect(opened).toHaveLength(1);
-    expect(opened[0]).toMatchObject({ level: 40, cause: "HTTP 503", operation: "PullEvseStatusById", processId: "p-503", consecutiveFailures: 3 });
+    expect(opened[0]).toMatchObject({
+      level: 40,
+      cause: "HTTP 503",
+      operation: "PullEvseStatusById",
+      processId: "p-503",
+      consecutiveFailures: 3,
+    });
 
     const error = await caught(ds.pullEvseStatusById([EVSE]));
     expect(error).toBeInstanceOf(HubjectError);
@@ -391,7 +412,10 @@ describe("circuit breaker", () => {
   });
 
   it("could not connect counts", async () => {
-    const ds = datasource({ retryAttempts: 0, breakerFailures: 2, breakerHalfOpenAfterMs: 60_000 }, { baseUrl: `http://127.0.0.1:${await closedPort()}/api/oicp` });
+    const ds = datasource(
+      { retryAttempts: 0, breakerFailures: 2, breakerHalfOpenAfterMs: 60_000 },
+      { baseUrl: `http://127.0.0.1:${await closedPort()}/api/oicp` },
+    );
     expect(await ds.authorizeRemoteStart(startRequest)).toMatchObject({ kind: "failed", reason: "unreachable" });
     await caught(ds.pullEvseStatusById([EVSE]));
     expect(ds.circuitState()).toBe("open");
@@ -401,9 +425,11 @@ describe("circuit breaker", () => {
   it("603 / 310 answers, 4xx and 429 do not open it; a business answer resets the count", async () => {
     const ds = datasource({ retryAttempts: 0, breakerFailures: 2, breakerHalfOpenAfterMs: 60_000 });
     hubject.answer(UNKNOWN_EVSE);
-    for (let i = 0; i < 4; i++) expect(await ds.authorizeRemoteStart(startRequest)).toMatchObject({ kind: "answered", status: { code: "603" } });
+    for (let i = 0; i < 4; i++)
+      expect(await ds.authorizeRemoteStart(startRequest)).toMatchObject({ kind: "answered", status: { code: "603" } });
     hubject.answer(CPO_TIMEOUT);
-    for (let i = 0; i < 4; i++) expect(await ds.authorizeRemoteStart(startRequest)).toMatchObject({ kind: "answered", status: { code: "310" } });
+    for (let i = 0; i < 4; i++)
+      expect(await ds.authorizeRemoteStart(startRequest)).toMatchObject({ kind: "answered", status: { code: "310" } });
     for (const reply of [BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, { status: 404, json: {} }, { status: 429, json: {} }, code("001")]) {
       hubject.answer(reply);
       await caught(ds.pullEvseStatusById([EVSE]));
@@ -430,7 +456,13 @@ describe("circuit breaker", () => {
   });
 
   it("a retrying call stops retrying once another call has opened the circuit", async () => {
-    const ds = datasource({ retryAttempts: 3, retryInitialDelayMs: 200, retryMaxDelayMs: 400, breakerFailures: 1, breakerHalfOpenAfterMs: 60_000 });
+    const ds = datasource({
+      retryAttempts: 3,
+      retryInitialDelayMs: 200,
+      retryMaxDelayMs: 400,
+      breakerFailures: 1,
+      breakerHalfOpenAfterMs: 60_000,
+    });
     hubject.answer(http(503));
     const pull = caught(ds.pullEvseStatusById([EVSE])); // first attempt fails, then backs off >= 100 ms
     await sleep(30);
@@ -515,7 +547,15 @@ describe("chargeDetailRecordPages", () => {
     SessionID: `5c1a7e8e-3b8f-4f5a-9d2e-00000000000${n}`,
   });
   const page = (number: number, records: unknown[], totalPages: number) => ({
-    json: { content: records, number, size: 2, totalPages, first: number === 0, last: number === totalPages - 1, StatusCode: { Code: "000" } },
+    json: {
+      content: records,
+      number,
+      size: 2,
+      totalPages,
+      first: number === 0,
+      last: number === totalPages - 1,
+      StatusCode: { Code: "000" },
+    },
   });
 
   it("yields every page until last, retrying a failing page", async () => {

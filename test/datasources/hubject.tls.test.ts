@@ -25,14 +25,43 @@ describe("mutual TLS to Hubject", () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "hubject-tls-"));
     const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Test Hubject CA", "-keyout", "ca.key", "-out", "ca.pem");
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=Test Hubject CA",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+    );
     writeFileSync(file("server.ext"), "subjectAltName=IP:127.0.0.1\n");
     for (const [name, cn, ext] of [
       ["server", "127.0.0.1", ["-extfile", "server.ext"]],
       ["client", "DE-DCB", []],
     ] as const) {
       openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-keyout", `${name}.key`, "-out", `${name}.csr`);
-      openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-out", `${name}.pem`, ...ext);
+      openssl(
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        `${name}.pem`,
+        ...ext,
+      );
     }
     hubject = await FakeHubject.start({
       key: readFileSync(file("server.key")),

@@ -1,12 +1,7 @@
 // Proves that test/support/openapi.ts loads Hubject's OAS and that each erratum it applies matters.
 import { describe, expect, it } from "vitest";
-import {
-  countNullableKeywords,
-  oicpRequestPath,
-  validateAgainstRawOpenApi,
-  validateOicpRequest,
-} from "../support/openapi.js";
 import { example } from "../support/examples.js";
+import { countNullableKeywords, oicpRequestPath, validateAgainstRawOpenApi, validateOicpRequest } from "../support/openapi.js";
 
 describe("OICP request validation against the EMP OpenAPI bundle", () => {
   it("E2: example 01 (no SessionID) is valid after the erratum, invalid against the raw schema", () => {
@@ -60,11 +55,19 @@ describe("OICP request validation against the EMP OpenAPI bundle", () => {
       // (The raw schema also wants SessionID on remote start, E2: give it one to isolate E3.)
       expect(validateAgainstRawOpenApi(operation, { SessionID: stop.SessionID, ...body }).valid).toBe(true);
     }
-    expect(validateOicpRequest("eRoamingAuthorizeRemoteStart", { ...start, EMPPartnerSessionID: "x".repeat(250), PartnerProductID: "x".repeat(50) }).valid).toBe(true);
+    expect(
+      validateOicpRequest("eRoamingAuthorizeRemoteStart", {
+        ...start,
+        EMPPartnerSessionID: "x".repeat(250),
+        PartnerProductID: "x".repeat(50),
+      }).valid,
+    ).toBe(true);
   });
 
   it("E1/E4: the paths of the four operations, errata applied", () => {
-    expect(oicpRequestPath("eRoamingAuthorizeRemoteStart", "DE-DCB")).toBe("/api/oicp/charging/v21/providers/DE-DCB/authorize-remote/start");
+    expect(oicpRequestPath("eRoamingAuthorizeRemoteStart", "DE-DCB")).toBe(
+      "/api/oicp/charging/v21/providers/DE-DCB/authorize-remote/start",
+    );
     expect(oicpRequestPath("eRoamingAuthorizeRemoteStop", "DE-DCB")).toBe("/api/oicp/charging/v21/providers/DE-DCB/authorize-remote/stop");
     expect(oicpRequestPath("eRoamingPullEVSEStatusByID", "DE-DCB")).toBe("/api/oicp/evsepull/v21/providers/DE-DCB/status-records-by-id");
     expect(oicpRequestPath("eRoamingGetChargeDetailRecords", "DE-DCB")).toBe(

@@ -1,7 +1,7 @@
 // The gateway end to end: GraphQL over HTTP and graphql-ws, the Hubject simulator as a real
 // HTTP server, the CPO's notifications and CDR coming back over the OICP listener.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { driver, SESSION_UPDATED, START, startTestGateway, STOP, type TestDriver, type TestGateway } from "../support/gateway.js";
+import { driver, SESSION_UPDATED, START, STOP, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
 
 let gw: TestGateway;
 let alice: TestDriver;
@@ -36,11 +36,16 @@ describe("a remote-start session, start to finish", () => {
     expect(started.errors).toBeUndefined();
     const payload = started.data.startCharging;
     expect(payload.error).toBeNull();
-    expect(payload.session).toMatchObject({ status: "ACCEPTED", evseId: "DE*SIM*E0001*1", evcoId: ALICE_EVCO, lastStatusCode: { code: "000" } });
+    expect(payload.session).toMatchObject({
+      status: "ACCEPTED",
+      evseId: "DE*SIM*E0001*1",
+      evcoId: ALICE_EVCO,
+      lastStatusCode: { code: "000" },
+    });
     expect(payload.session.hubjectSessionId).toMatch(/^[A-Za-z0-9]{8}(-[A-Za-z0-9]{4}){3}-[A-Za-z0-9]{12}$/);
     const id = payload.session.id;
 
-    // The remote start carried our id as EMPPartnerSessionID and no SessionID (FACTS.md §2.1).
+    // The remote start carried our id as EMPPartnerSessionID and no SessionID (docs/oicp.md#remote-start).
     const sent = gw.gateway.simulator!.callsTo("AuthorizeRemoteStart").at(-1)!.body as Record<string, unknown>;
     expect(sent).toMatchObject({ EMPPartnerSessionID: id, EvseID: "DE*SIM*E0001*1", ProviderID: "DE-GQL", PartnerProductID: "AC3" });
     expect(sent).not.toHaveProperty("SessionID");
@@ -105,7 +110,7 @@ describe("a remote-start session, start to finish", () => {
     expect(error).toMatchObject({ code: "CHARGER_NOT_RESPONDING", oicpStatusCode: "310", retryable: false });
     const watch = gw.subscribe(alice.token, SESSION_UPDATED, { sessionId: session.id });
     await watch.waitFor((s) => s.status === "CHARGING");
-    expect(startCalls()).toBe(before + 1); // never re-sent on its own (FACTS.md §6.2)
+    expect(startCalls()).toBe(before + 1); // never re-sent on its own (docs/oicp.md#lost-answer)
     await gw.graphql(STOP, { input: { sessionId: session.id } }, alice.token);
     await watch.waitFor((s) => s.status === "COMPLETED");
     await watch.dispose();
@@ -268,7 +273,11 @@ describe("queries", () => {
       {},
       alice.token,
     );
-    expect(body.data).toEqual({ a: { id: "DE*SIM*E0001*4", status: "AVAILABLE" }, b: { status: "OUT_OF_SERVICE" }, c: { status: "NOT_FOUND" } });
+    expect(body.data).toEqual({
+      a: { id: "DE*SIM*E0001*4", status: "AVAILABLE" },
+      b: { status: "OUT_OF_SERVICE" },
+      c: { status: "NOT_FOUND" },
+    });
     const calls = gw.gateway.simulator!.callsTo("PullEvseStatusById");
     expect(calls.length).toBe(before + 1);
     expect((calls.at(-1)!.body as { EvseID: string[] }).EvseID).toHaveLength(3);

@@ -4,10 +4,10 @@
 // upstream call; killing replica 3 in the middle of a session loses nothing.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startSimulator, type HubjectSimulator } from "../../src/simulator/hubject.simulator.js";
+import { type HubjectSimulator, startSimulator } from "../../src/simulator/hubject.simulator.js";
 import { createTestSchema, type TestSchema } from "../sessions/pg-support.js";
 import { driver, FAST_PACE, SESSION_UPDATED, START, STOP, subscribeAt, TEST_JWT_SECRET, type TestDriver } from "../support/gateway.js";
-import { spawnGateway, type ProcessGateway } from "../support/process-gateway.js";
+import { type ProcessGateway, spawnGateway } from "../support/process-gateway.js";
 
 let schema: TestSchema;
 let sim: HubjectSimulator;

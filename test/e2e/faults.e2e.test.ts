@@ -3,7 +3,7 @@
 // how many upstream calls were made. Remote start/stop must never be sent twice.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Operation } from "../../src/simulator/hubject.simulator.js";
-import { driver, SESSION_UPDATED, START, startTestGateway, STOP, type TestDriver, type TestGateway } from "../support/gateway.js";
+import { driver, SESSION_UPDATED, START, STOP, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
 
 const ALICE_EVCO = "DE-GQL-C00000001-7";
 const EVSE = "DE*SIM*E0001*1";
@@ -39,7 +39,10 @@ async function stored(id: string) {
 }
 
 const statusesOf = (events: any[], id: string) =>
-  events.filter((e) => e.id === id).map((e) => e.status).filter((s, i, all) => s !== all[i - 1]);
+  events
+    .filter((e) => e.id === id)
+    .map((e) => e.status)
+    .filter((s, i, all) => s !== all[i - 1]);
 
 async function stopAndComplete(watch: ReturnType<TestGateway["subscribe"]>, id: string) {
   const { body } = await gw.graphql(STOP, { input: { sessionId: id } }, alice.token);
@@ -68,7 +71,14 @@ describe("a slow CPO", () => {
     const charging = await watch.waitFor((s) => s.id === id && s.status === "CHARGING", 5_000);
     expect(charging.hubjectSessionId).toBe(sim().hubjectSessionIdFor(id));
     await stopAndComplete(watch, id);
-    expect(statusesOf(watch.events, id)).toEqual(["REQUESTED", "OUTCOME_UNKNOWN", "CHARGING", "STOP_REQUESTED", "CHARGING_ENDED", "COMPLETED"]);
+    expect(statusesOf(watch.events, id)).toEqual([
+      "REQUESTED",
+      "OUTCOME_UNKNOWN",
+      "CHARGING",
+      "STOP_REQUESTED",
+      "CHARGING_ENDED",
+      "COMPLETED",
+    ]);
     expect((await stored(id)).status).toBe("COMPLETED");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
     expect(calls("AuthorizeRemoteStop")).toBe(1);
@@ -346,9 +356,7 @@ describe("idempotency", () => {
     const watch = gw.subscribe(alice.token, SESSION_UPDATED);
     await sleep(100);
     sim().failNext("AuthorizeRemoteStart", { kind: "delay", ms: 500 });
-    const results = await Promise.all(
-      Array.from({ length: 3 }, () => gw.graphql(START, { input: { evseId: EVSE } }, alice.token)),
-    );
+    const results = await Promise.all(Array.from({ length: 3 }, () => gw.graphql(START, { input: { evseId: EVSE } }, alice.token)));
     const ids = new Set(results.map((r) => r.body.data.startCharging.session.id));
     expect(ids.size).toBe(1);
     await watch.waitFor((s) => s.status === "ACCEPTED");
@@ -364,7 +372,9 @@ describe("idempotency", () => {
     const { watch, payload } = await watchAndStart();
     await watch.waitFor((s) => s.id === payload.session.id && s.status === "CHARGING");
     const stops = await Promise.all(
-      Array.from({ length: 3 }, () => gw.graphql(STOP, { input: { sessionId: payload.session.id, idempotencyKey: "stop-1" } }, alice.token)),
+      Array.from({ length: 3 }, () =>
+        gw.graphql(STOP, { input: { sessionId: payload.session.id, idempotencyKey: "stop-1" } }, alice.token),
+      ),
     );
     expect(stops.every((r) => r.body.data.stopCharging.error === null)).toBe(true);
     await watch.waitFor((s) => s.id === payload.session.id && s.status === "COMPLETED");
@@ -430,7 +440,12 @@ describe("sessions started at the charger", () => {
     };
     expect((await gw.postOicp("/api/oicp/cdrmgmt/v22/operators/DE*SIM/charge-detail-record", cdr)).body.Result).toBe(true);
     await mine.waitFor((s) => s.id === created.id && s.status === "COMPLETED" && s.consumedEnergyKwh === 12.5);
-    expect(await stored(created.id)).toMatchObject({ status: "COMPLETED", origin: "CHARGER", driverId: "alice", consumedEnergyKwh: "12.5" });
+    expect(await stored(created.id)).toMatchObject({
+      status: "COMPLETED",
+      origin: "CHARGER",
+      driverId: "alice",
+      consumedEnergyKwh: "12.5",
+    });
     expect(bobs.events).toEqual([]);
     expect(calls("AuthorizeRemoteStart")).toBe(0);
   });

@@ -4,8 +4,8 @@
 // not change.
 import Database from "better-sqlite3";
 import fc from "fast-check";
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { example } from "../support/examples.js";
 import { driver, START, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
 
@@ -60,10 +60,49 @@ function expectCleanGraphQLAnswer({ status, text }: { status: number; text: stri
 }
 
 const NAMES = [
-  "query", "mutation", "subscription", "fragment", "on", "startCharging", "stopCharging", "chargingSession", "chargingSessions",
-  "evse", "sessionUpdated", "input", "evseId", "evcoId", "sessionId", "idempotencyKey", "id", "status", "nodes", "edges", "node",
-  "cursor", "pageInfo", "hasNextPage", "endCursor", "session", "error", "code", "message", "first", "after", "active", "__typename",
-  "__schema", "__type", "types", "fields", "name", "ChargingSession", "Query", "consumedEnergyKwh", "chargeDetailRecord", "evse",
+  "query",
+  "mutation",
+  "subscription",
+  "fragment",
+  "on",
+  "startCharging",
+  "stopCharging",
+  "chargingSession",
+  "chargingSessions",
+  "evse",
+  "sessionUpdated",
+  "input",
+  "evseId",
+  "evcoId",
+  "sessionId",
+  "idempotencyKey",
+  "id",
+  "status",
+  "nodes",
+  "edges",
+  "node",
+  "cursor",
+  "pageInfo",
+  "hasNextPage",
+  "endCursor",
+  "session",
+  "error",
+  "code",
+  "message",
+  "first",
+  "after",
+  "active",
+  "__typename",
+  "__schema",
+  "__type",
+  "types",
+  "fields",
+  "name",
+  "ChargingSession",
+  "Query",
+  "consumedEnergyKwh",
+  "chargeDetailRecord",
+  "evse",
 ];
 const PUNCTUATION = ["{", "}", "(", ")", "[", "]", ":", "...", "$v", "$id", "@include(if: true)", "@skip(if: $v)", "!", "=", ",", "|", "&"];
 const LITERALS = ['"DE*SIM*E0001*1"', '"x"', "1", "-1", "1.5e308", "true", "null", "ACCEPTED", '"""block"""', "{a: 1}", "[1, 2]"];
@@ -81,7 +120,11 @@ const VALID = [
   `{ evse(id: "DE*SIM*E0001*1") { id status } }`,
 ];
 const mutatedDocument = fc
-  .tuple(fc.constantFrom(...VALID), fc.array(fc.tuple(fc.nat(), fc.constantFrom("delete", "duplicate", "insert")), { maxLength: 6 }), fc.string({ maxLength: 4 }))
+  .tuple(
+    fc.constantFrom(...VALID),
+    fc.array(fc.tuple(fc.nat(), fc.constantFrom("delete", "duplicate", "insert")), { maxLength: 6 }),
+    fc.string({ maxLength: 4 }),
+  )
   .map(([doc, edits, text]) =>
     edits.reduce((d, [at, kind]) => {
       const i = at % Math.max(1, d.length);
@@ -92,7 +135,11 @@ const mutatedDocument = fc
   );
 
 const document = fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: "grapheme", maxLength: 80 }), tokenDocument, mutatedDocument);
-const variables = fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 3 }), fc.dictionary(fc.constantFrom("id", "v", "input", "after"), fc.jsonValue({ maxDepth: 2 })));
+const variables = fc.oneof(
+  fc.constant(undefined),
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.dictionary(fc.constantFrom("id", "v", "input", "after"), fc.jsonValue({ maxDepth: 2 })),
+);
 
 describe("fuzzing GraphQL", () => {
   it("answers random and mutated documents and variables with clean errors, and changes nothing", async () => {
@@ -111,9 +158,21 @@ describe("fuzzing GraphQL", () => {
     const body = fc.oneof(
       fc.string({ maxLength: 300 }),
       fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-      fc.record({ query: fc.jsonValue({ maxDepth: 2 }), variables: fc.jsonValue({ maxDepth: 2 }), operationName: fc.jsonValue({ maxDepth: 1 }) }).map((v) => JSON.stringify(v)),
+      fc
+        .record({
+          query: fc.jsonValue({ maxDepth: 2 }),
+          variables: fc.jsonValue({ maxDepth: 2 }),
+          operationName: fc.jsonValue({ maxDepth: 1 }),
+        })
+        .map((v) => JSON.stringify(v)),
     );
-    const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "application/graphql", "multipart/form-data");
+    const contentType = fc.constantFrom(
+      "application/json",
+      "application/json; charset=utf-8",
+      "text/plain",
+      "application/graphql",
+      "multipart/form-data",
+    );
     await fc.assert(
       fc.asyncProperty(body, contentType, async (text, type) => {
         const { status, text: answer } = await postRaw(text, type);
@@ -131,7 +190,13 @@ describe("fuzzing GraphQL", () => {
       fc.oneof(
         fc.string({ maxLength: 100 }),
         fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-        fc.record({ type: fc.constantFrom("subscribe", "next", "complete", "ping", "pong", "connection_init", "x"), id: fc.string({ maxLength: 5 }), payload: fc.jsonValue({ maxDepth: 2 }) }).map((v) => JSON.stringify(v)),
+        fc
+          .record({
+            type: fc.constantFrom("subscribe", "next", "complete", "ping", "pong", "connection_init", "x"),
+            id: fc.string({ maxLength: 5 }),
+            payload: fc.jsonValue({ maxDepth: 2 }),
+          })
+          .map((v) => JSON.stringify(v)),
       ),
       { maxLength: 6 },
     );
@@ -160,7 +225,12 @@ describe("fuzzing the OICP listener", () => {
   const NOTIFICATIONS = "/api/oicp/notificationmgmt/v11/charging-notifications";
   const CDR = "/api/oicp/cdrmgmt/v22/operators/DE*SIM/charge-detail-record";
   const examples = {
-    [NOTIFICATIONS]: ["05-notification-start.request", "06-notification-progress.request", "07-notification-end.request", "08-notification-error.request"].map(example),
+    [NOTIFICATIONS]: [
+      "05-notification-start.request",
+      "06-notification-progress.request",
+      "07-notification-end.request",
+      "08-notification-error.request",
+    ].map(example),
     [CDR]: [example("14-charge-detail-record.request")],
   };
   /** Fields without which (or with a wrong value in which) a message cannot be used. */
@@ -178,7 +248,14 @@ describe("fuzzing the OICP listener", () => {
     fc.boolean(),
     fc.array(fc.string(), { maxLength: 2 }),
     fc.dictionary(fc.string({ maxLength: 3 }), fc.string({ maxLength: 3 }), { maxKeys: 2 }),
-    fc.string({ maxLength: 40 }).filter((s) => !/^\d{4}-\d{2}-\d{2}T/.test(s) && !/^-?\d+(\.\d+)?$/.test(s.trim()) && !/^[A-Za-z0-9]{8}(-[A-Za-z0-9]{4}){3}-[A-Za-z0-9]{12}$/.test(s)),
+    fc
+      .string({ maxLength: 40 })
+      .filter(
+        (s) =>
+          !/^\d{4}-\d{2}-\d{2}T/.test(s) &&
+          !/^-?\d+(\.\d+)?$/.test(s.trim()) &&
+          !/^[A-Za-z0-9]{8}(-[A-Za-z0-9]{4}){3}-[A-Za-z0-9]{12}$/.test(s),
+      ),
   );
 
   const broken = fc.constantFrom(NOTIFICATIONS, CDR).chain((path) =>
@@ -187,10 +264,18 @@ describe("fuzzing the OICP listener", () => {
       body: fc.oneof(
         // Not JSON at all, or JSON of the wrong shape.
         fc.string({ maxLength: 200 }).map((s) => ({ raw: `${s}{` })),
-        fc.jsonValue({ maxDepth: 3 }).filter((v) => typeof v !== "object" || v === null || Array.isArray(v)).map((v) => ({ json: v })),
+        fc
+          .jsonValue({ maxDepth: 3 })
+          .filter((v) => typeof v !== "object" || v === null || Array.isArray(v))
+          .map((v) => ({ json: v })),
         // A realistic message with one required field broken, plus random extra fields.
         fc
-          .tuple(fc.constantFrom(...examples[path]!), fc.nat(), wrongValue, fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }))
+          .tuple(
+            fc.constantFrom(...examples[path]!),
+            fc.nat(),
+            wrongValue,
+            fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+          )
           .map(([base, pick, value, extra]) => {
             const kind = path === CDR ? "CDR" : String(base.Type);
             const fields = REQUIRED[kind]!;

@@ -66,7 +66,12 @@ describe("well-formed messages", () => {
     const cdr = example("14-charge-detail-record.request");
     const before = storeSnapshot();
     const first = await gw.postOicp(CDR_V22, cdr);
-    expect(first.body).toMatchObject({ Result: true, StatusCode: { Code: "000" }, SessionID: cdr.SessionID, EMPPartnerSessionID: cdr.EMPPartnerSessionID });
+    expect(first.body).toMatchObject({
+      Result: true,
+      StatusCode: { Code: "000" },
+      SessionID: cdr.SessionID,
+      EMPPartnerSessionID: cdr.EMPPartnerSessionID,
+    });
     expect(storeSnapshot().inbound).toBe(before.inbound + 1);
     const again = await gw.postOicp(CDR_V21, cdr);
     expect(again.body).toMatchObject({ Result: true, StatusCode: { Code: "000" } });
@@ -132,7 +137,12 @@ describe("well-formed messages", () => {
     expect(watch.events.filter((s) => s.id === requested.id).map((s) => s.status)).toEqual(["REQUESTED"]);
 
     const { body } = await mutation;
-    expect(body.data.startCharging.session).toMatchObject({ id: requested.id, hubjectSessionId, status: "CHARGING", consumedEnergyKwh: 1.826 });
+    expect(body.data.startCharging.session).toMatchObject({
+      id: requested.id,
+      hubjectSessionId,
+      status: "CHARGING",
+      consumedEnergyKwh: 1.826,
+    });
     const statuses = watch.events.filter((s) => s.id === requested.id).map((s) => s.status);
     expect(statuses).toEqual(["REQUESTED", "ACCEPTED", "CHARGING"]);
     await watch.dispose();

@@ -1,9 +1,10 @@
 // What an operator relies on: health and readiness on both listeners, Prometheus metrics, request
 // ids carried down to the Hubject call, and a graceful shutdown that finishes in-flight mutations
 // and tells websocket clients to reconnect (1012).
-import { createLogger } from "../../src/logger.js";
+
 import { describe, expect, it } from "vitest";
-import { driver, SESSION_UPDATED, START, startTestGateway, STOP } from "../support/gateway.js";
+import { createLogger } from "../../src/logger.js";
+import { driver, SESSION_UPDATED, START, STOP, startTestGateway } from "../support/gateway.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const base = (graphqlUrl: string) => graphqlUrl.replace(/\/graphql$/, "");

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { startSimulator, type HubjectSimulator } from "../../src/simulator/hubject.simulator.js";
+import { type HubjectSimulator, startSimulator } from "../../src/simulator/hubject.simulator.js";
 import { driver, FAST_PACE, SESSION_UPDATED, START, startTestGateway, TEST_JWT_SECRET } from "../support/gateway.js";
 import { spawnGateway } from "../support/process-gateway.js";
 
@@ -83,7 +83,10 @@ it("shuts down on SIGTERM outside tests too (Apollo's own signal handlers once l
     RECONCILE_INTERVAL_MS: "0",
     CDR_BACKFILL_INTERVAL_MS: "0",
   });
-  const code = await Promise.race([gateway.stop(), new Promise<string>((resolve) => setTimeout(() => resolve("still running after 10 s"), 10_000))]);
+  const code = await Promise.race([
+    gateway.stop(),
+    new Promise<string>((resolve) => setTimeout(() => resolve("still running after 10 s"), 10_000)),
+  ]);
   if (code !== 0) await gateway.kill();
   expect(code).toBe(0);
 }, 30_000);

@@ -1,10 +1,9 @@
 // Sessions live in the SQLite file: a restarted gateway answers with what it knew.
-import { rmSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { driver, SESSION_UPDATED, START, startTestGateway, STOP } from "../support/gateway.js";
+import { driver, SESSION_UPDATED, START, STOP, startTestGateway } from "../support/gateway.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "emp-gw-restart-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

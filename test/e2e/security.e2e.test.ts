@@ -1,12 +1,13 @@
 // Lets no one in where they don't belong: every operation as an unauthenticated caller, as another
 // driver and with an expired token; JWKS verification (pinned algorithms, issuer, audience, key
 // rotation); rate limits; and a privacy check of everything the gateway logs.
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { driver, SESSION_UPDATED, START, startTestGateway, STOP, tokenFor, type TestDriver, type TestGateway } from "../support/gateway.js";
+import { driver, SESSION_UPDATED, START, STOP, startTestGateway, type TestDriver, type TestGateway, tokenFor } from "../support/gateway.js";
 
 const ALICE_EVCO = "DE-GQL-C00000001-7";
 const BOB_EVCO = "DE-GQL-C00000002-5";
@@ -34,7 +35,12 @@ describe("every operation checks the caller", () => {
     ["AuthorizeRemoteStart", "AuthorizeRemoteStop", "PullEvseStatusById"].map((op) => gw.gateway.simulator!.callsTo(op as never).length);
 
   const operations: Array<{ name: string; query: string; variables: () => Record<string, unknown>; otherDriver: string | null }> = [
-    { name: "startCharging", query: START, variables: () => ({ input: { evseId: "DE*SIM*E0001*2", evcoId: ALICE_EVCO } }), otherDriver: "FORBIDDEN" },
+    {
+      name: "startCharging",
+      query: START,
+      variables: () => ({ input: { evseId: "DE*SIM*E0001*2", evcoId: ALICE_EVCO } }),
+      otherDriver: "FORBIDDEN",
+    },
     { name: "stopCharging", query: STOP, variables: () => ({ input: { sessionId: aliceSession } }), otherDriver: "FORBIDDEN" },
     {
       name: "chargingSession",
@@ -165,7 +171,9 @@ describe("tokens from an identity provider (JWKS)", () => {
       .sign(new TextEncoder().encode("a-secret-the-attacker-chose-0123456789"));
     expect((await me(hs)).errors[0].extensions.code).toBe("UNAUTHENTICATED");
     const header = Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url");
-    const body = Buffer.from(JSON.stringify({ sub: "alice", iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 600 })).toString("base64url");
+    const body = Buffer.from(
+      JSON.stringify({ sub: "alice", iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 600 }),
+    ).toString("base64url");
     expect((await me(`${header}.${body}.`)).errors[0].extensions.code).toBe("UNAUTHENTICATED");
   });
 

@@ -57,7 +57,11 @@ describe("ChargingSession references", () => {
     const { body } = await gw.graphql(SESSION_ENTITIES, { representations }, alice.token);
     expect(body.errors).toBeUndefined();
     expect(body.data._entities.map((e: any) => e?.id ?? null)).toEqual([...aliceSessions, null, aliceSessions[0]]);
-    expect(body.data._entities[0]).toMatchObject({ __typename: "ChargingSession", evseId: "DE*SIM*E0001*1", evse: { id: "DE*SIM*E0001*1" } });
+    expect(body.data._entities[0]).toMatchObject({
+      __typename: "ChargingSession",
+      evseId: "DE*SIM*E0001*1",
+      evse: { id: "DE*SIM*E0001*1" },
+    });
     expect(getMany).toHaveBeenCalledTimes(1);
     expect([...getMany.mock.calls[0]![0]].sort()).toEqual([...aliceSessions, "00000000-0000-4000-8000-000000000000"].sort());
     // (store.get is not asserted: the simulator's notifications for these charging sessions use it meanwhile.)
@@ -65,11 +69,19 @@ describe("ChargingSession references", () => {
   });
 
   it("resolves another driver's session to null, with no error that would reveal it exists", async () => {
-    const { body } = await gw.graphql(SESSION_ENTITIES, { representations: [sessionRef(aliceSessions[0]!), sessionRef(bobSession)] }, alice.token);
+    const { body } = await gw.graphql(
+      SESSION_ENTITIES,
+      { representations: [sessionRef(aliceSessions[0]!), sessionRef(bobSession)] },
+      alice.token,
+    );
     expect(body.errors).toBeUndefined();
     expect(body.data._entities).toEqual([expect.objectContaining({ id: aliceSessions[0] }), null]);
     // And the other way round: Bob sees his, not Alice's.
-    const asBob = await gw.graphql(SESSION_ENTITIES, { representations: [sessionRef(aliceSessions[1]!), sessionRef(bobSession)] }, bob.token);
+    const asBob = await gw.graphql(
+      SESSION_ENTITIES,
+      { representations: [sessionRef(aliceSessions[1]!), sessionRef(bobSession)] },
+      bob.token,
+    );
     expect(asBob.body.data._entities).toEqual([null, expect.objectContaining({ id: bobSession })]);
   });
 
@@ -131,7 +143,11 @@ describe("Driver.chargingSessions (the accounts subgraph's Driver, extended here
 
 describe("the apps' API is unchanged", () => {
   it("still answers chargingSessions and chargingSession", async () => {
-    const { body } = await gw.graphql(`query($id: ID!) { chargingSession(id: $id) { id } chargingSessions(first: 10) { nodes { id } } }`, { id: aliceSessions[0] }, alice.token);
+    const { body } = await gw.graphql(
+      `query($id: ID!) { chargingSession(id: $id) { id } chargingSessions(first: 10) { nodes { id } } }`,
+      { id: aliceSessions[0] },
+      alice.token,
+    );
     expect(body.errors).toBeUndefined();
     expect(body.data.chargingSession.id).toBe(aliceSessions[0]);
     expect(body.data.chargingSessions.nodes).toHaveLength(3);

@@ -8,14 +8,15 @@
 // The app's token travels as the Authorization header (HTTP) and as the graphql-ws connection
 // parameter `authorization` (what our /graphql socket reads), so each driver's subscription runs
 // upstream with their own token.
-import { createClient, type Client, type ServerOptions } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
+
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type Client, createClient, type ServerOptions } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { driver, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
-import { ACCOUNTS_SDL, compose, startAccountsSubgraph, type AccountsSubgraph } from "./support.js";
+import { ACCOUNTS_SDL, type AccountsSubgraph, compose, startAccountsSubgraph } from "./support.js";
 
 // Loaded without its types on purpose: @graphql-hive/gateway's typings pull in graphql-yoga's
 // augmentation of graphql's GraphQLErrorExtensions (`http.headers` as a Record), which clashes
@@ -27,7 +28,10 @@ interface GatewayRuntime {
 }
 interface HiveGatewayModule {
   createGatewayRuntime(config: Record<string, unknown>): GatewayRuntime;
-  getGraphQLWSOptions(runtime: GatewayRuntime, onContext: (ctx: { extra: { request: IncomingMessage; socket: WebSocket } }) => Record<string, unknown>): ServerOptions<Record<string, unknown>, { request: IncomingMessage; socket: WebSocket }>;
+  getGraphQLWSOptions(
+    runtime: GatewayRuntime,
+    onContext: (ctx: { extra: { request: IncomingMessage; socket: WebSocket } }) => Record<string, unknown>,
+  ): ServerOptions<Record<string, unknown>, { request: IncomingMessage; socket: WebSocket }>;
 }
 const HIVE_GATEWAY = "@graphql-hive/gateway";
 const { createGatewayRuntime, getGraphQLWSOptions } = (await import(HIVE_GATEWAY)) as HiveGatewayModule;
@@ -127,7 +131,11 @@ function subscribeViaHive(token: string, query: string, variables: Record<string
         const event = (result.data as any)?.sessionUpdated;
         if (!event) return;
         events.push(event);
-        for (const waiter of [...waiters]) if (waiter.predicate(event)) (waiters.splice(waiters.indexOf(waiter), 1), waiter.resolve(event));
+        for (const waiter of [...waiters]) {
+          if (!waiter.predicate(event)) continue;
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(event);
+        }
       },
       error: (error) => errors.push(error),
       complete: () => undefined,
@@ -140,8 +148,17 @@ function subscribeViaHive(token: string, query: string, variables: Record<string
       const seen = events.find(predicate);
       if (seen) return Promise.resolve(seen);
       return new Promise<any>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching event in ${timeoutMs} ms; got ${JSON.stringify(events)} errors ${JSON.stringify(errors)}`)), timeoutMs);
-        waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+        const timer = setTimeout(
+          () => reject(new Error(`no matching event in ${timeoutMs} ms; got ${JSON.stringify(events)} errors ${JSON.stringify(errors)}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          predicate,
+          resolve: (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        });
       });
     },
   };
@@ -149,7 +166,9 @@ function subscribeViaHive(token: string, query: string, variables: Record<string
 
 async function subscriptionsOverWs(): Promise<number> {
   const metric = await gw.gateway.metrics!.graphqlRequests.get();
-  return metric.values.filter((v) => v.labels.transport === "ws" && v.labels.operation_type === "subscription").reduce((sum, v) => sum + v.value, 0);
+  return metric.values
+    .filter((v) => v.labels.transport === "ws" && v.labels.operation_type === "subscription")
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 beforeAll(async () => {
@@ -252,7 +271,10 @@ describe("Hive Gateway in front of the emp and accounts subgraphs", () => {
       if (done) break;
       buffer += value;
       for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
-        const data = buffer.slice(0, cut).split("\n").find((line) => line.startsWith("data:"));
+        const data = buffer
+          .slice(0, cut)
+          .split("\n")
+          .find((line) => line.startsWith("data:"));
         buffer = buffer.slice(cut + 2);
         const event = data ? JSON.parse(data.slice(5)).data?.sessionUpdated : undefined;
         if (event) events.push(event);

@@ -40,7 +40,11 @@ async function startReceiver(): Promise<Receiver> {
     const id = req.url?.split("/").at(-1) ?? "";
     const message: CallbackMessage = { ...body, protocolHeader: req.headers["subscription-protocol"] as string | undefined };
     messages.push(message);
-    for (const waiter of [...waiters]) if (waiter.predicate(message)) (waiters.splice(waiters.indexOf(waiter), 1), waiter.resolve(message));
+    for (const waiter of [...waiters]) {
+      if (!waiter.predicate(message)) continue;
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(message);
+    }
     // The protocol: the id in the path and the body must match a live subscription with its verifier.
     if (!known.has(id) || body.id !== id || known.get(id) !== body.verifier) {
       res.writeHead(404).end();
@@ -60,8 +64,17 @@ async function startReceiver(): Promise<Receiver> {
       const seen = messages.find(predicate);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching callback in ${timeoutMs} ms; got ${JSON.stringify(messages.map((m) => [m.action, m.id]))}`)), timeoutMs);
-        waiters.push({ predicate, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+        const timer = setTimeout(
+          () => reject(new Error(`no matching callback in ${timeoutMs} ms; got ${JSON.stringify(messages.map((m) => [m.action, m.id]))}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          predicate,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        });
       });
     },
     async close() {
@@ -85,10 +98,21 @@ async function subscribeByCallback(options: { token: string | null; callbackUrl?
   receiver.expect(id, verifier);
   const response = await fetch(gw!.gateway.graphqlUrl, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    },
     body: JSON.stringify({
       query: options.query ?? SUBSCRIPTION,
-      extensions: { subscription: { callbackUrl: options.callbackUrl ?? `${receiver.url}/callback/${id}`, subscriptionId: id, verifier, heartbeatIntervalMs: 100 } },
+      extensions: {
+        subscription: {
+          callbackUrl: options.callbackUrl ?? `${receiver.url}/callback/${id}`,
+          subscriptionId: id,
+          verifier,
+          heartbeatIntervalMs: 100,
+        },
+      },
     }),
   });
   return { id, verifier, status: response.status, body: (await response.json()) as { data?: unknown; errors?: any[] } };
@@ -167,9 +191,17 @@ describe("subscriptions over Apollo's HTTP callback protocol", () => {
 
     const sessionId = await startCharging("DE*SIM*E0001*2");
     const charging = await receiver.waitFor(
-      (m) => m.id === sub.id && m.action === "next" && m.payload?.data?.sessionUpdated?.id === sessionId && m.payload.data.sessionUpdated.consumedEnergyKwh > 0,
+      (m) =>
+        m.id === sub.id &&
+        m.action === "next" &&
+        m.payload?.data?.sessionUpdated?.id === sessionId &&
+        m.payload.data.sessionUpdated.consumedEnergyKwh > 0,
     );
-    expect(charging).toMatchObject({ kind: "subscription", verifier: sub.verifier, payload: { data: { sessionUpdated: { status: "CHARGING" } } } });
+    expect(charging).toMatchObject({
+      kind: "subscription",
+      verifier: sub.verifier,
+      payload: { data: { sessionUpdated: { status: "CHARGING" } } },
+    });
     const statuses = receiver.messages
       .filter((m) => m.id === sub.id && m.action === "next" && m.payload?.data?.sessionUpdated?.id === sessionId)
       .map((m) => m.payload!.data.sessionUpdated.status as string);

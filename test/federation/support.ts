@@ -5,7 +5,7 @@ import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { buildSubgraphSchema } from "@apollo/subgraph";
-import { parse, type DocumentNode } from "graphql";
+import { type DocumentNode, parse } from "graphql";
 import { jwtVerify } from "jose";
 import { printSubgraphSdl } from "../../src/federation/subgraph-schema.js";
 import { buildGatewaySchema } from "../../src/schema/build-schema.js";
@@ -92,7 +92,9 @@ export function compose(subgraphs: Array<{ name: string; url: string; sdl: strin
     subgraphs.map(({ name, url, sdl }) => ({ name, url, typeDefs: typeof sdl === "string" ? parse(sdl) : sdl })),
   );
   if (result.errors) {
-    throw new Error(`composition failed:\n${result.errors.map((e) => `  - ${(e.extensions?.code as string) ?? "?"}: ${e.message}`).join("\n")}`);
+    throw new Error(
+      `composition failed:\n${result.errors.map((e) => `  - ${(e.extensions?.code as string) ?? "?"}: ${e.message}`).join("\n")}`,
+    );
   }
   for (const hint of result.hints) console.info(`composition hint ${hint.definition.code}: ${hint.message}`);
   const unexpected = result.hints.filter((hint) => !ALLOWED_HINT_CODES.has(hint.definition.code));

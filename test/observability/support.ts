@@ -1,7 +1,7 @@
 // Helpers for the tracing tests: an OTLP/HTTP receiver on a real socket, and a gateway assembled
 // from its real parts (store, Hubject simulator, datasource, session service and events, OICP
 // listener, GraphQL server) with the tracing pieces plugged in where app.ts will plug them.
-import { federationLoaders } from "../../src/federation/loaders.js";
+
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -13,6 +13,7 @@ import type { ReadableSpan } from "@opentelemetry/sdk-trace-node";
 import { loadConfig } from "../../src/config.js";
 import { createEvseStatusLoader } from "../../src/datasources/evse-status.loader.js";
 import { HubjectDatasource } from "../../src/datasources/hubject.datasource.js";
+import { federationLoaders } from "../../src/federation/loaders.js";
 import { createLogger } from "../../src/logger.js";
 import { createTracingAroundRequest, createTracingPlugin } from "../../src/observability/tracing.js";
 import { createOicpListener } from "../../src/oicp/oicp.listener.js";
@@ -20,11 +21,11 @@ import { buildGatewaySchema } from "../../src/schema/build-schema.js";
 import { createAuthenticator } from "../../src/server/auth.js";
 import type { GatewayContext } from "../../src/server/context.js";
 import { createGraphQLServer } from "../../src/server/graphql.server.js";
-import { createRedisSessionEvents } from "../../src/sessions/session-events.redis.js";
 import { createInProcessSessionEvents, type SessionEvents } from "../../src/sessions/session.events.js";
 import { SessionService } from "../../src/sessions/session.service.js";
+import { createRedisSessionEvents } from "../../src/sessions/session-events.redis.js";
 import { openSqlStore } from "../../src/sessions/sql/database.js";
-import { startSimulator, type HubjectSimulator, type SimulatorPace } from "../../src/simulator/hubject.simulator.js";
+import { type HubjectSimulator, type SimulatorPace, startSimulator } from "../../src/simulator/hubject.simulator.js";
 import { FAST_PACE, TEST_JWT_SECRET } from "../support/gateway.js";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -174,7 +175,13 @@ export async function startTracedStack(options: {
     for (const closer of closers.reverse()) await closer();
   };
   try {
-    const simulator = await startSimulator({ providerId: "DE-GQL", host: "127.0.0.1", port: 0, pace: { ...FAST_PACE, ...options.pace }, logger });
+    const simulator = await startSimulator({
+      providerId: "DE-GQL",
+      host: "127.0.0.1",
+      port: 0,
+      pace: { ...FAST_PACE, ...options.pace },
+      logger,
+    });
     closers.push(() => simulator.close());
     const store = openSqlStore({ url: config.databaseUrl, sessionCacheSize: config.sessionCacheSize, logger });
     closers.push(() => store.close());

@@ -6,32 +6,33 @@
 // The gateway is assembled from its parts (support.ts) with the tracing pieces where app.ts will
 // put them; the subscription resolver's hook (pushSpan per delivered event) is played by the
 // consumer loop below until the resolver calls it.
+
+import { randomUUID } from "node:crypto";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { TraceState } from "@opentelemetry/core";
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-node";
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { Redis } from "ioredis";
-import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { originOf, pushSpan, startTracing, tracesUrl, type Tracing } from "../../src/observability/tracing.js";
-import { createRedisSessionEvents, deserializeSessionEnvelope, serializeSessionEnvelope } from "../../src/sessions/session-events.redis.js";
+import { originOf, pushSpan, startTracing, type Tracing, tracesUrl } from "../../src/observability/tracing.js";
 import type { SessionEvents } from "../../src/sessions/session.events.js";
 import type { ChargingSession } from "../../src/sessions/session.js";
-import { driver, START, type TestDriver } from "../support/gateway.js";
+import { createRedisSessionEvents, deserializeSessionEnvelope, serializeSessionEnvelope } from "../../src/sessions/session-events.redis.js";
 import { fullSession } from "../sessions/session-events.support.js";
+import { driver, START, type TestDriver } from "../support/gateway.js";
 import {
   clientSpan,
   eventually,
   idOf,
   NOTIFICATIONS_PATH,
+  type OtlpReceiver,
   parentOf,
   REDIS_URL,
   sleep,
   startOtlpReceiver,
   startTracedStack,
-  traceOf,
-  type OtlpReceiver,
   type TracedStack,
+  traceOf,
 } from "./support.js";
 
 const logger = createLogger({ level: "silent" });
@@ -158,7 +159,13 @@ describe("tracing on (OTLP endpoint set)", () => {
       const before = finished().length;
       const { body } = await stack.graphql(START, { input: { evseId: "DE*SIM*E0001*2" } }, { authorization: `Bearer ${alice.token}` });
       expect(body.data.startCharging.session.status).toBe("ACCEPTED");
-      const hubject = await eventually(() => finished().slice(before).find((s) => s.name === "hubject AuthorizeRemoteStart"), "the hubject span");
+      const hubject = await eventually(
+        () =>
+          finished()
+            .slice(before)
+            .find((s) => s.name === "hubject AuthorizeRemoteStart"),
+        "the hubject span",
+      );
       const graphql = await eventually(() => finished().find((s) => idOf(s) === parentOf(hubject)), "its parent");
       expect(graphql.name).toBe("graphql mutation Start");
       expect(parentOf(graphql)).toBeUndefined();
@@ -202,9 +209,13 @@ describe("tracing on (OTLP endpoint set)", () => {
 
       const exported = await eventually(() => {
         const spans = receiver.spans().filter((s) => s.traceId === client.traceId);
-        return spans.some((s) => s.name === "hubject AuthorizeRemoteStart") && spans.some((s) => s.name === "graphql mutation Start") ? spans : undefined;
+        return spans.some((s) => s.name === "hubject AuthorizeRemoteStart") && spans.some((s) => s.name === "graphql mutation Start")
+          ? spans
+          : undefined;
       }, "the spans at the OTLP receiver");
-      expect(receiver.requests.every((r) => r.method === "POST" && r.path === "/v1/traces" && r.contentType?.startsWith("application/json"))).toBe(true);
+      expect(
+        receiver.requests.every((r) => r.method === "POST" && r.path === "/v1/traces" && r.contentType?.startsWith("application/json")),
+      ).toBe(true);
       const graphql = exported.find((s) => s.name === "graphql mutation Start")!;
       const hubject = exported.find((s) => s.name === "hubject AuthorizeRemoteStart")!;
       expect(graphql.parentSpanId).toBe(client.spanId);
@@ -333,7 +344,10 @@ describe("tracing on (OTLP endpoint set)", () => {
       const ack = await stack.postOicp(NOTIFICATIONS_PATH, startNotification(session), { traceparent: client.traceparent });
       expect(ack.body.Result).toBe(true);
 
-      const charging = await eventually(() => pushes!.pushed.find((s) => s.id === session.id && s.status === "CHARGING"), "CHARGING at the replica");
+      const charging = await eventually(
+        () => pushes!.pushed.find((s) => s.id === session.id && s.status === "CHARGING"),
+        "CHARGING at the replica",
+      );
       const oicp = await spanNamed("oicp ChargingNotification", client.traceId);
       expect(parentOf(oicp)).toBe(client.spanId);
       expect(oicp.attributes["oicp.session_id"]).toBe(session.hubjectSessionId);
@@ -399,11 +413,22 @@ describe("tracing on (OTLP endpoint set)", () => {
 
     it("with a producer span: traceparent and tracestate round-trip", () => {
       const client = clientSpan();
-      const origin = { traceId: client.traceId, spanId: client.spanId, traceFlags: 1, isRemote: false, traceState: new TraceState("vendor=app") };
+      const origin = {
+        traceId: client.traceId,
+        spanId: client.spanId,
+        traceFlags: 1,
+        isRemote: false,
+        traceState: new TraceState("vendor=app"),
+      };
       const text = serializeSessionEnvelope({ session: fullSession(4), reannounce: true, origin });
       expect(JSON.parse(text)).toMatchObject({ format: 1, reannounce: true, traceparent: client.traceparent, tracestate: "vendor=app" });
       const read = deserializeSessionEnvelope(text);
-      expect("envelope" in read && read.envelope.origin).toMatchObject({ traceId: client.traceId, spanId: client.spanId, traceFlags: 1, isRemote: true });
+      expect("envelope" in read && read.envelope.origin).toMatchObject({
+        traceId: client.traceId,
+        spanId: client.spanId,
+        traceFlags: 1,
+        isRemote: true,
+      });
       expect("envelope" in read && read.envelope.origin?.traceState?.serialize()).toBe("vendor=app");
     });
   });

@@ -14,8 +14,18 @@ beforeAll(() => {
   pki = createPki("client-cert-");
   pki.createCa("ca", "Hubject Test CA");
   pki.issue("valid", { subject: "/O=GQL Mobility/CN=DE-GQL", ca: "ca", days: 365 });
-  pki.issue("expired", { subject: "/CN=DE-GQL", ca: "ca", notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2020-02-01T00:00:00Z") });
-  pki.issue("future", { subject: "/CN=DE-GQL", ca: "ca", notBefore: new Date(Date.now() + 10 * DAY_MS), notAfter: new Date(Date.now() + 400 * DAY_MS) });
+  pki.issue("expired", {
+    subject: "/CN=DE-GQL",
+    ca: "ca",
+    notBefore: new Date("2020-01-01T00:00:00Z"),
+    notAfter: new Date("2020-02-01T00:00:00Z"),
+  });
+  pki.issue("future", {
+    subject: "/CN=DE-GQL",
+    ca: "ca",
+    notBefore: new Date(Date.now() + 10 * DAY_MS),
+    notAfter: new Date(Date.now() + 400 * DAY_MS),
+  });
   pki.issue("expiring", { subject: "/CN=DE-GQL", ca: "ca", days: 10 });
   pki.issue("star", { subject: "/CN=DE*GQL", ca: "ca" });
   pki.issue("in-ou", { subject: "/O=GQL Mobility/OU=DE-GQL/CN=emp-gateway", ca: "ca" });
@@ -138,7 +148,11 @@ describe("describeCertificate", () => {
   it("gives subject, issuer, notAfter and fingerprint only", () => {
     const described = describeCertificate(pki.read("valid.pem"));
     expect(Object.keys(described).sort()).toEqual(["fingerprint256", "issuer", "notAfter", "subject"]);
-    expect(described).toMatchObject({ subject: "O=GQL Mobility, CN=DE-GQL", issuer: "CN=Hubject Test CA", fingerprint256: pki.fingerprint("valid") });
+    expect(described).toMatchObject({
+      subject: "O=GQL Mobility, CN=DE-GQL",
+      issuer: "CN=Hubject Test CA",
+      fingerprint256: pki.fingerprint("valid"),
+    });
     expect(new Date(described.notAfter).toISOString()).toBe(described.notAfter);
     expect(JSON.stringify(described)).not.toMatch(/BEGIN|PRIVATE/);
   });

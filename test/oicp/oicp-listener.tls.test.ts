@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createOicpListener } from "../../src/oicp/oicp.listener.js";
 import { example } from "../support/examples.js";
 import { createPki, type Pki } from "./pki.js";
-import { call, captureLogger, LEVEL, recordingSessions, startListener, waitFor, type RunningListener } from "./support.js";
+import { call, captureLogger, LEVEL, type RunningListener, recordingSessions, startListener, waitFor } from "./support.js";
 
 const NOTIFICATIONS = "/api/oicp/notificationmgmt/v11/charging-notifications";
 
@@ -33,7 +33,9 @@ afterEach(async () => {
 
 afterAll(() => pki?.remove());
 
-const tlsOptions = (overrides: Partial<{ certFile: string; keyFile: string; allowedSubjects: string[]; reloadIntervalMs: number }> = {}) => ({
+const tlsOptions = (
+  overrides: Partial<{ certFile: string; keyFile: string; allowedSubjects: string[]; reloadIntervalMs: number }> = {},
+) => ({
   certFile: pki.file("server.pem"),
   keyFile: pki.file("server.key"),
   clientCaFile: pki.file("ca.pem"),
@@ -71,16 +73,23 @@ describe("mutual TLS", () => {
     const r = await start({ tls: tlsOptions(), allowedIps: [] });
     // TLS 1.3: the refusal arrives after the client wrote the request; TLS 1.2: during the handshake.
     await expect(call({ port: r.port, path: NOTIFICATIONS, body: notification(), tls: as(null) })).rejects.toThrow();
-    await expect(call({ port: r.port, path: NOTIFICATIONS, body: notification(), tls: { ...as(null), maxVersion: "TLSv1.2" } })).rejects.toThrow();
+    await expect(
+      call({ port: r.port, path: NOTIFICATIONS, body: notification(), tls: { ...as(null), maxVersion: "TLSv1.2" } }),
+    ).rejects.toThrow();
     await expect(call({ port: r.port, path: "/healthz", tls: as(null) })).rejects.toThrow();
     expect(r.calls).toHaveLength(0);
-    await waitFor(() => r.lines.filter((l) => l.msg === "OICP TLS handshake refused").length, (n) => n >= 1);
+    await waitFor(
+      () => r.lines.filter((l) => l.msg === "OICP TLS handshake refused").length,
+      (n) => n >= 1,
+    );
   });
 
   it("a client certificate from another CA -> refused, nothing received", async () => {
     const r = await start({ tls: tlsOptions(), allowedIps: [] });
     await expect(call({ port: r.port, path: NOTIFICATIONS, body: notification(), tls: as("stranger") })).rejects.toThrow();
-    await expect(call({ port: r.port, path: NOTIFICATIONS, body: notification(), tls: { ...as("stranger"), maxVersion: "TLSv1.2" } })).rejects.toThrow();
+    await expect(
+      call({ port: r.port, path: NOTIFICATIONS, body: notification(), tls: { ...as("stranger"), maxVersion: "TLSv1.2" } }),
+    ).rejects.toThrow();
     expect(r.calls).toHaveLength(0);
   });
 
@@ -120,7 +129,14 @@ describe("mutual TLS", () => {
     const { logger } = captureLogger();
     const { sessions } = recordingSessions();
     expect(() =>
-      createOicpListener({ sessions, logger, pathPrefix: "", maxBodyBytes: 1024, allowedIps: [], tls: tlsOptions({ keyFile: pki.file("server2.key") }) }),
+      createOicpListener({
+        sessions,
+        logger,
+        pathPrefix: "",
+        maxBodyBytes: 1024,
+        allowedIps: [],
+        tls: tlsOptions({ keyFile: pki.file("server2.key") }),
+      }),
     ).toThrow(/OICP_TLS_KEY/);
   });
 });
@@ -142,7 +158,9 @@ describe("source address allow-list (OICP_ALLOWED_IPS)", () => {
     expect(remoteAddresses).toEqual(["::ffff:127.0.0.1"]);
     expect(refused.status).toBe(403);
     expect(refusing.calls).toHaveLength(0);
-    expect(refusing.lines.find((l) => l.level === LEVEL.warn && String(l.msg).includes("OICP_ALLOWED_IPS"))).toMatchObject({ sourceIp: "127.0.0.1" });
+    expect(refusing.lines.find((l) => l.level === LEVEL.warn && String(l.msg).includes("OICP_ALLOWED_IPS"))).toMatchObject({
+      sourceIp: "127.0.0.1",
+    });
 
     const accepting = await start({ tls: null, allowedIps: ["127.0.0.1"] }, "::");
     expect((await call({ port: accepting.port, path: NOTIFICATIONS, body: notification() })).status).toBe(200);
@@ -159,7 +177,9 @@ describe("source address allow-list (OICP_ALLOWED_IPS)", () => {
     const refusing = await start({ tls: tlsOptions(), allowedIps: ["10.0.0.0/8"] });
     await expect(call({ port: refusing.port, path: NOTIFICATIONS, body: notification(), tls: as("hubject") })).rejects.toThrow();
     expect(refusing.calls).toHaveLength(0);
-    expect(refusing.lines.find((l) => l.level === LEVEL.warn && String(l.msg).includes("OICP_ALLOWED_IPS"))).toMatchObject({ sourceIp: "127.0.0.1" });
+    expect(refusing.lines.find((l) => l.level === LEVEL.warn && String(l.msg).includes("OICP_ALLOWED_IPS"))).toMatchObject({
+      sourceIp: "127.0.0.1",
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(refusing.lines.filter((l) => l.msg === "OICP TLS handshake refused")).toEqual([]); // no handshake was started
 
@@ -186,14 +206,23 @@ describe("certificate hot reload", () => {
 
     install("server2.pem", "server2.key");
     await waitFor(seen, (fp) => fp === pki.fingerprint("server2"));
-    await waitFor(() => r.lines.filter((l) => l.msg === "OICP listener TLS certificate reloaded"), (l) => l.length === 1);
+    await waitFor(
+      () => r.lines.filter((l) => l.msg === "OICP listener TLS certificate reloaded"),
+      (l) => l.length === 1,
+    );
     const info = r.lines.find((l) => l.msg === "OICP listener TLS certificate reloaded")!;
-    expect(info).toMatchObject({ level: LEVEL.info, certificate: { subject: "CN=localhost-2", fingerprint256: pki.fingerprint("server2") } });
+    expect(info).toMatchObject({
+      level: LEVEL.info,
+      certificate: { subject: "CN=localhost-2", fingerprint256: pki.fingerprint("server2") },
+    });
 
     // A garbage key: error naming OICP_TLS_KEY, the working certificate stays.
     r.lines.length = 0;
     writeFileSync(keyFile, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
-    const error = await waitFor(() => r.lines.find((l) => l.level === LEVEL.error), (l) => l !== undefined);
+    const error = await waitFor(
+      () => r.lines.find((l) => l.level === LEVEL.error),
+      (l) => l !== undefined,
+    );
     expect(error).toMatchObject({ setting: "OICP_TLS_KEY" });
     expect(String(error!.msg)).toMatch(/^OICP_TLS_KEY: .*keeps serving with its current certificate/);
     await new Promise((resolve) => setTimeout(resolve, 300)); // a few more ticks: reported once, not every tick
@@ -205,7 +234,10 @@ describe("certificate hot reload", () => {
     // A valid key of another certificate: refused as well.
     r.lines.length = 0;
     install("server.pem", "server2.key");
-    await waitFor(() => r.lines.find((l) => l.level === LEVEL.error), (l) => l !== undefined);
+    await waitFor(
+      () => r.lines.find((l) => l.level === LEVEL.error),
+      (l) => l !== undefined,
+    );
     expect(r.lines.find((l) => l.level === LEVEL.error)).toMatchObject({ setting: "OICP_TLS_KEY" });
     expect(await seen()).toBe(pki.fingerprint("server2"));
 
@@ -239,7 +271,10 @@ describe("plain HTTP (local development)", () => {
     const answer = await call({ port: r.port, path: NOTIFICATIONS, body: notification() });
     expect(answer).toMatchObject({ status: 200, body: { Result: true, StatusCode: { Code: "000" } } });
     expect(r.calls).toHaveLength(1);
-    expect((await call({ port: r.port, path: NOTIFICATIONS, body: "{ not json" })).body).toMatchObject({ Result: false, StatusCode: { Code: "022" } });
+    expect((await call({ port: r.port, path: NOTIFICATIONS, body: "{ not json" })).body).toMatchObject({
+      Result: false,
+      StatusCode: { Code: "022" },
+    });
     expect(r.lines.find((l) => l.level === LEVEL.warn && String(l.msg).includes("plain HTTP"))).toBeDefined();
   });
 });

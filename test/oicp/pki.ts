@@ -53,7 +53,23 @@ export function createPki(prefix = "oicp-pki-"): Pki {
     createKey,
     createCa(name, cn) {
       createKey(name);
-      openssl("req", "-x509", "-new", "-key", `${name}.key`, "-days", "3650", "-subj", `/CN=${cn}`, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", `${name}.pem`);
+      openssl(
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        `${name}.key`,
+        "-days",
+        "3650",
+        "-subj",
+        `/CN=${cn}`,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-out",
+        `${name}.pem`,
+      );
       const db = file(`${name}-db`);
       mkdirSync(db, { recursive: true });
       writeFileSync(path.join(db, "index.txt"), "");
@@ -87,11 +103,24 @@ export function createPki(prefix = "oicp-pki-"): Pki {
       const notBefore = options.notBefore ?? new Date(Date.now() - DAY_MS);
       const notAfter = options.notAfter ?? new Date(Date.now() + (options.days ?? 365) * DAY_MS);
       openssl(
-        "ca", "-batch", "-notext", "-preserveDN",
-        "-config", `${options.ca}.cnf`,
-        "-cert", `${options.ca}.pem`, "-keyfile", `${options.ca}.key`,
-        "-startdate", opensslDate(notBefore), "-enddate", opensslDate(notAfter),
-        "-in", `${name}.csr`, "-out", `${name}.pem`,
+        "ca",
+        "-batch",
+        "-notext",
+        "-preserveDN",
+        "-config",
+        `${options.ca}.cnf`,
+        "-cert",
+        `${options.ca}.pem`,
+        "-keyfile",
+        `${options.ca}.key`,
+        "-startdate",
+        opensslDate(notBefore),
+        "-enddate",
+        opensslDate(notAfter),
+        "-in",
+        `${name}.csr`,
+        "-out",
+        `${name}.pem`,
       );
     },
     fingerprint: (name) => new X509Certificate(readFileSync(file(`${name}.pem`))).fingerprint256,

@@ -113,7 +113,10 @@ export function call(options: CallOptions): Promise<CallResult> {
       });
     };
     const req = options.tls
-      ? https.request({ ...common, ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, maxVersion: options.tls.maxVersion }, onResponse)
+      ? https.request(
+          { ...common, ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, maxVersion: options.tls.maxVersion },
+          onResponse,
+        )
       : http.request(common, onResponse);
     req.setTimeout(5_000, () => req.destroy(new Error("client timeout")));
     req.on("error", reject);

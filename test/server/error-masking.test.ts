@@ -2,9 +2,10 @@
 // as "Internal server error" (no message, stack or upstream body) and the log keeps its cause;
 // client errors keep their message. Uses createGraphQLServer with a tiny schema whose resolvers fail
 // on purpose, production on and off.
-import { GraphQLError, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from "graphql";
+
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
+import { GraphQLError, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from "graphql";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AuthenticatedDriver } from "../../src/server/auth.js";
@@ -23,7 +24,11 @@ const schema = new GraphQLSchema({
     name: "Query",
     fields: {
       fine: { type: GraphQLString, resolve: () => "ok" },
-      echo: { type: GraphQLString, args: { text: { type: new GraphQLNonNull(GraphQLString) } }, resolve: (_root, args: { text: string }) => args.text },
+      echo: {
+        type: GraphQLString,
+        args: { text: { type: new GraphQLNonNull(GraphQLString) } },
+        resolve: (_root, args: { text: string }) => args.text,
+      },
       boom: {
         type: GraphQLString,
         resolve: () => {
@@ -149,11 +154,19 @@ describe("in production", () => {
 
     const forbidden = await gw.http("{ forbidden }");
     expect(forbidden.body.errors).toEqual([
-      { message: "That session belongs to someone else.", locations: [{ line: 1, column: 3 }], path: ["forbidden"], extensions: { code: "FORBIDDEN" } },
+      {
+        message: "That session belongs to someone else.",
+        locations: [{ line: 1, column: 3 }],
+        path: ["forbidden"],
+        extensions: { code: "FORBIDDEN" },
+      },
     ]);
     const invalid = await gw.http("{ fine(x: 1) }");
     expect(invalid.status).toBe(400);
-    expect(invalid.body.errors[0]).toMatchObject({ message: expect.stringContaining('Unknown argument "x"'), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } });
+    expect(invalid.body.errors[0]).toMatchObject({
+      message: expect.stringContaining('Unknown argument "x"'),
+      extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+    });
     expectNothingLeaked(invalid.text);
 
     expect(gw.log()).toContain("hunter2");
@@ -182,12 +195,23 @@ describe("in production", () => {
 
     const forbidden = await wsRequest(gw.wsUrl, "token", { query: "{ forbidden }" });
     expect(forbidden.next[0].errors).toEqual([
-      { message: "That session belongs to someone else.", locations: [{ line: 1, column: 3 }], path: ["forbidden"], extensions: { code: "FORBIDDEN" } },
+      {
+        message: "That session belongs to someone else.",
+        locations: [{ line: 1, column: 3 }],
+        path: ["forbidden"],
+        extensions: { code: "FORBIDDEN" },
+      },
     ]);
     const badVariable = await wsRequest(gw.wsUrl, "token", { query: "query($v: String!) { echo(text: $v) }", variables: {} });
-    expect(badVariable.next[0].errors[0]).toMatchObject({ message: expect.stringContaining('"$v"'), extensions: { code: "BAD_USER_INPUT" } });
+    expect(badVariable.next[0].errors[0]).toMatchObject({
+      message: expect.stringContaining('"$v"'),
+      extensions: { code: "BAD_USER_INPUT" },
+    });
     const syntax = await wsRequest(gw.wsUrl, "token", { query: "{ fine" });
-    expect(syntax.error?.[0]).toMatchObject({ message: expect.stringContaining("Syntax Error"), extensions: { code: "GRAPHQL_PARSE_FAILED" } });
+    expect(syntax.error?.[0]).toMatchObject({
+      message: expect.stringContaining("Syntax Error"),
+      extensions: { code: "GRAPHQL_PARSE_FAILED" },
+    });
     expect(syntax.closed).toBeUndefined();
 
     expect(gw.log().match(/hunter2/g)?.length).toBeGreaterThanOrEqual(5);
@@ -224,7 +248,10 @@ describe("in development", () => {
   it("unexpected errors keep their message (and Apollo's stack trace over HTTP) to help debugging", async () => {
     const gw = await start(false, true);
     const http = await gw.http("{ boom }");
-    expect(http.body.errors[0]).toMatchObject({ message: SECRET, extensions: { code: "INTERNAL_SERVER_ERROR", stacktrace: expect.any(Array) } });
+    expect(http.body.errors[0]).toMatchObject({
+      message: SECRET,
+      extensions: { code: "INTERNAL_SERVER_ERROR", stacktrace: expect.any(Array) },
+    });
     const ws = await wsRequest(gw.wsUrl, "token", { query: "{ boom }" });
     expect(ws.next[0].errors[0]).toMatchObject({ message: SECRET, extensions: { code: "INTERNAL_SERVER_ERROR" } });
     expect(gw.log()).toContain("hunter2");

@@ -50,7 +50,11 @@ async function post(gw: TestGateway, body: unknown, headers: Record<string, stri
 function withoutStacks(value: any): any {
   if (Array.isArray(value)) return value.map(withoutStacks);
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== "stacktrace").map(([k, v]) => [k, withoutStacks(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => k !== "stacktrace")
+        .map(([k, v]) => [k, withoutStacks(v)]),
+    );
   }
   return value;
 }
@@ -83,7 +87,11 @@ describe("compiled and interpreted execution answer alike", () => {
     const after = first.body.data.mine.pageInfo.endCursor;
     const second = await same({ query: PAGE, variables: { first: 2, after, withEvse: false, skipCursor: true } }, alice.token);
     expect(second.body.data.mine.nodes.map((n: any) => n.id)).toEqual([sessionIds[0]]);
-    expect(first.body.data.mine.nodes[0]).toMatchObject({ status: "REJECTED", lastStatusCode: { code: "603" }, evse: { status: "NOT_FOUND" } });
+    expect(first.body.data.mine.nodes[0]).toMatchObject({
+      status: "REJECTED",
+      lastStatusCode: { code: "603" },
+      evse: { status: "NOT_FOUND" },
+    });
     expect(second.body.data.mine.edges[0]).toEqual({ node: { id: sessionIds[0] } });
   });
 
@@ -94,7 +102,12 @@ describe("compiled and interpreted execution answer alike", () => {
   });
 
   it("bad variables: wrong type, missing, null for non-null, not an integer", async () => {
-    for (const variables of [{ first: "two", withEvse: true }, { withEvse: true }, { first: null, withEvse: true }, { first: 1.5, withEvse: true }]) {
+    for (const variables of [
+      { first: "two", withEvse: true },
+      { withEvse: true },
+      { first: null, withEvse: true },
+      { first: 1.5, withEvse: true },
+    ]) {
       const r = await same({ query: PAGE, variables }, alice.token);
       expect(r.body.errors?.[0]?.extensions?.code, JSON.stringify(variables)).toBe("BAD_USER_INPUT");
     }
@@ -110,15 +123,27 @@ describe("compiled and interpreted execution answer alike", () => {
   });
 
   it("single session, other drivers' sessions, EVSE lists with unknown ids, entities of two types", async () => {
-    const one = await same({ query: `query($id: ID!) { chargingSession(id: $id) { id status evse { id } } }`, variables: { id: sessionIds[0] } }, alice.token);
+    const one = await same(
+      { query: `query($id: ID!) { chargingSession(id: $id) { id status evse { id } } }`, variables: { id: sessionIds[0] } },
+      alice.token,
+    );
     expect(one.body.data.chargingSession.id).toBe(sessionIds[0]);
-    const theirs = await same({ query: `query($id: ID!) { chargingSession(id: $id) { id } }`, variables: { id: sessionIds[3] } }, alice.token);
+    const theirs = await same(
+      { query: `query($id: ID!) { chargingSession(id: $id) { id } }`, variables: { id: sessionIds[3] } },
+      alice.token,
+    );
     expect(theirs.body.data.chargingSession).toBeNull();
     await same({ query: `{ evses(ids: ["DE*SIM*E0005*1", "DE*SIM*E7777*1"]) { id status } }` }, alice.token);
     const entities = await same(
       {
         query: `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on ChargingSession { id status } ... on Evse { evseId: id evseStatus: status } } }`,
-        variables: { r: [{ __typename: "ChargingSession", id: sessionIds[1] }, { __typename: "Evse", id: "DE*SIM*E0005*1" }, { __typename: "ChargingSession", id: sessionIds[3] }] },
+        variables: {
+          r: [
+            { __typename: "ChargingSession", id: sessionIds[1] },
+            { __typename: "Evse", id: "DE*SIM*E0005*1" },
+            { __typename: "ChargingSession", id: sessionIds[3] },
+          ],
+        },
       },
       alice.token,
     );
@@ -127,7 +152,13 @@ describe("compiled and interpreted execution answer alike", () => {
   });
 
   it("a mutation refused by its resolver, and introspection", async () => {
-    const stop = await same({ query: `mutation($id: ID!) { stopCharging(input: { sessionId: $id }) { session { id } error { __typename message } } }`, variables: { id: "00000000-0000-4000-8000-000000000000" } }, alice.token);
+    const stop = await same(
+      {
+        query: `mutation($id: ID!) { stopCharging(input: { sessionId: $id }) { session { id } error { __typename message } } }`,
+        variables: { id: "00000000-0000-4000-8000-000000000000" },
+      },
+      alice.token,
+    );
     expect(stop.body).toMatchObject({ data: null, errors: [{ extensions: { code: "BAD_USER_INPUT" }, path: ["stopCharging"] }] });
     const introspection = await same({ query: getIntrospectionQuery() }, null);
     expect(introspection.body.data.__schema.queryType.name).toBe("Query");

@@ -63,7 +63,13 @@ describe("createJitGateway", () => {
     const s = await start();
     for (let i = 0; i < 3; i++) {
       expect(await run(s, `query Q($n: String!) { hello(name: $n) items { id label } }`, { n: "ada" })).toEqual({
-        data: { hello: "hello ada", items: [{ id: "0", label: "item 0" }, { id: "1", label: "item 1" }] },
+        data: {
+          hello: "hello ada",
+          items: [
+            { id: "0", label: "item 0" },
+            { id: "1", label: "item 1" },
+          ],
+        },
       });
     }
     expect(await run(s, `mutation { rename(id: "7", label: "x") { id label } }`)).toEqual({ data: { rename: { id: "7", label: "x" } } });
@@ -74,7 +80,10 @@ describe("createJitGateway", () => {
     const s = await start();
     const result = await run(s, `query Q($n: String!) { hello(name: $n) }`, { n: 42 });
     expect(result.data).toBeUndefined();
-    expect(result.errors?.[0]).toMatchObject({ message: expect.stringContaining('Variable "$n" got invalid value 42'), extensions: { code: "BAD_USER_INPUT" } });
+    expect(result.errors?.[0]).toMatchObject({
+      message: expect.stringContaining('Variable "$n" got invalid value 42'),
+      extensions: { code: "BAD_USER_INPUT" },
+    });
     const missing = await run(s, `query Q($n: String!) { hello(name: $n) }`, {});
     expect(missing.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(calls).toEqual([]);
@@ -83,7 +92,9 @@ describe("createJitGateway", () => {
   it("applies the defaults of omitted variables, non-null ones included", async () => {
     const s = await start();
     const q = `query Q($n: String! = "zed", $first: Int! = 1, $maybe: Int = 3) { hello(name: $n) items(first: $first) { id } more: items(first: $maybe) { id } }`;
-    expect(await run(s, q, {})).toEqual({ data: { hello: "hello zed", items: [{ id: "0" }], more: [{ id: "0" }, { id: "1" }, { id: "2" }] } });
+    expect(await run(s, q, {})).toEqual({
+      data: { hello: "hello zed", items: [{ id: "0" }], more: [{ id: "0" }, { id: "1" }, { id: "2" }] },
+    });
     // An explicit null is a value, not an omission: no default (the resolver makes no items of it).
     expect(await run(s, q, { n: "ann", maybe: null })).toEqual({ data: { hello: "hello ann", items: [{ id: "0" }], more: [] } });
     expect(calls.every((c) => c.compiled)).toBe(true);
@@ -93,7 +104,9 @@ describe("createJitGateway", () => {
     const s = await start();
     const result = await run(s, `{ boom hello(name: "x") }`);
     expect(result.data).toEqual({ boom: null, hello: "hello x" });
-    expect(result.errors).toMatchObject([{ message: "boom", path: ["boom"], locations: [{ line: 1, column: 3 }], extensions: { code: "INTERNAL_SERVER_ERROR" } }]);
+    expect(result.errors).toMatchObject([
+      { message: "boom", path: ["boom"], locations: [{ line: 1, column: 3 }], extensions: { code: "INTERNAL_SERVER_ERROR" } },
+    ]);
   });
 
   it("leaves a request to graphql-js when a plugin hooks every field (willResolveField)", async () => {

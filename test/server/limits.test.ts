@@ -138,9 +138,14 @@ describe("subscriptions", () => {
     const refused = await wsRequest(gw.gateway.websocketUrl, alice.token, {
       query: `subscription { sessionUpdated { a: id b: status c: evseId } }`,
     });
-    expect(refused.error?.[0]).toMatchObject({ extensions: { code: "GRAPHQL_VALIDATION_FAILED" }, message: expect.stringMatching(/Aliases limit/) });
+    expect(refused.error?.[0]).toMatchObject({
+      extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+      message: expect.stringMatching(/Aliases limit/),
+    });
 
-    const accepted = wsOperation(gw.gateway.websocketUrl, alice.token, { query: `subscription { sessionUpdated { a: id b: status evseId } }` });
+    const accepted = wsOperation(gw.gateway.websocketUrl, alice.token, {
+      query: `subscription { sessionUpdated { a: id b: status evseId } }`,
+    });
     await new Promise((r) => setTimeout(r, 150));
     const started = await gw.graphql(`mutation { startCharging(input: { evseId: "DE*SIM*E0001*1" }) { session { id } } }`, {}, alice.token);
     expect(started.body.errors).toBeUndefined();

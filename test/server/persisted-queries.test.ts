@@ -122,7 +122,11 @@ describe("over graphql-ws", () => {
 
   it("refuses an unknown hash and an unlisted text with PERSISTED_QUERY_NOT_ALLOWED; nothing upstream", async () => {
     const before = statusCalls();
-    for (const payload of [{ query: "", extensions: apq(UNLISTED) }, { query: UNLISTED }, { query: `subscription { sessionUpdated { id } }` }]) {
+    for (const payload of [
+      { query: "", extensions: apq(UNLISTED) },
+      { query: UNLISTED },
+      { query: `subscription { sessionUpdated { id } }` },
+    ]) {
       const outcome = await wsRequest(gw.gateway.websocketUrl, alice.token, payload);
       expect(outcome.closed).toBeUndefined();
       expect(outcome.next).toEqual([]);
@@ -146,7 +150,12 @@ describe("with introspection disabled", () => {
   it("refuses introspection like any unlisted operation, on both transports", async () => {
     const file = join(dir, "persisted-queries.json");
     const strict = await startTestGateway({
-      env: { GRAPHQL_PERSISTED_QUERIES: "allow-list", GRAPHQL_PERSISTED_QUERIES_FILE: file, INTROSPECTION_ENABLED: "false", SANDBOX_ENABLED: "false" },
+      env: {
+        GRAPHQL_PERSISTED_QUERIES: "allow-list",
+        GRAPHQL_PERSISTED_QUERIES_FILE: file,
+        INTROSPECTION_ENABLED: "false",
+        SANDBOX_ENABLED: "false",
+      },
     });
     try {
       const response = await fetch(strict.gateway.graphqlUrl, {
@@ -205,8 +214,8 @@ describe("the manifest", () => {
 
   it("a bad manifest stops the gateway from starting", async () => {
     const file = write("tampered.json", JSON.stringify({ [sha256Hex(EVSE)]: `${EVSE} # changed` }));
-    await expect(startTestGateway({ env: { GRAPHQL_PERSISTED_QUERIES: "allow-list", GRAPHQL_PERSISTED_QUERIES_FILE: file } })).rejects.toThrow(
-      /GRAPHQL_PERSISTED_QUERIES_FILE: .*not the SHA-256 of its text/,
-    );
+    await expect(
+      startTestGateway({ env: { GRAPHQL_PERSISTED_QUERIES: "allow-list", GRAPHQL_PERSISTED_QUERIES_FILE: file } }),
+    ).rejects.toThrow(/GRAPHQL_PERSISTED_QUERIES_FILE: .*not the SHA-256 of its text/);
   });
 });

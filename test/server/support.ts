@@ -1,7 +1,8 @@
 // Small clients for the hostile-GraphQL suites: one graphql-ws operation over a raw socket (so a
 // test controls every frame: APQ payloads with an empty query, oversized messages), and counters.
-import { Lexer, Source, TokenKind, parse, validate, type GraphQLSchema } from "graphql";
+
 import { ApolloArmor } from "@escape.tech/graphql-armor";
+import { type GraphQLSchema, Lexer, parse, Source, TokenKind, validate } from "graphql";
 import WebSocket from "ws";
 
 export interface WsOutcome {

@@ -26,7 +26,10 @@ function bodyOf(bytes: number): string {
   return JSON.stringify({ query: `{ __typename }${" ".repeat(bytes - base.length)}` });
 }
 
-async function postText(body: string | ReadableStream<Uint8Array>, headers: Record<string, string> = { "content-type": "application/json" }) {
+async function postText(
+  body: string | ReadableStream<Uint8Array>,
+  headers: Record<string, string> = { "content-type": "application/json" },
+) {
   const response = await fetch(gw.gateway.graphqlUrl, { method: "POST", headers, body, duplex: "half" } as RequestInit);
   return { status: response.status, contentType: response.headers.get("content-type") ?? "", text: await response.text() };
 }
@@ -56,7 +59,9 @@ describe("request size", () => {
     const tooBig = await postText(bodyOf(MAX_BODY_BYTES + 1));
     expect(tooBig.status).toBe(413);
     expect(tooBig.contentType).toContain("application/json");
-    expect(JSON.parse(tooBig.text)).toEqual({ errors: [{ message: expect.stringContaining("too large"), extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
+    expect(JSON.parse(tooBig.text)).toEqual({
+      errors: [{ message: expect.stringContaining("too large"), extensions: { code: "PAYLOAD_TOO_LARGE" } }],
+    });
   });
 
   it("HTTP: a chunked body (no Content-Length) is cut off at the limit too", async () => {
@@ -85,7 +90,8 @@ describe("request size", () => {
     // graphql-ws's socket error handler logs the "Max payload size exceeded" it sees.
     const consoleError = vi.spyOn(console, "error").mockImplementation(() => undefined);
     try {
-      const tooBig = await wsOperation(gw.gateway.websocketUrl, alice.token, { query: "" }, { rawMessage: message(MAX_BODY_BYTES + 1) }).outcome;
+      const tooBig = await wsOperation(gw.gateway.websocketUrl, alice.token, { query: "" }, { rawMessage: message(MAX_BODY_BYTES + 1) })
+        .outcome;
       expect(tooBig.next).toEqual([]);
       expect(tooBig.closed?.code).toBe(1009);
     } finally {
@@ -112,7 +118,9 @@ describe("CSRF prevention", () => {
     expect(post.status).toBe(200);
     expect(JSON.parse(post.text).data.__typename).toBe("Query");
 
-    const get = await fetch(`${gw.gateway.graphqlUrl}?query=${encodeURIComponent("{ __typename }")}`, { headers: { "apollo-require-preflight": "true" } });
+    const get = await fetch(`${gw.gateway.graphqlUrl}?query=${encodeURIComponent("{ __typename }")}`, {
+      headers: { "apollo-require-preflight": "true" },
+    });
     expect(get.status).toBe(200);
     expect(((await get.json()) as any).data.__typename).toBe("Query");
   });
@@ -120,7 +128,11 @@ describe("CSRF prevention", () => {
 
 describe("introspection and Sandbox off", () => {
   it("refuses introspection over HTTP", async () => {
-    for (const query of [getIntrospectionQuery(), `{ __schema { types { name } } }`, `{ __type(name: "ChargingSession") { fields { name } } }`]) {
+    for (const query of [
+      getIntrospectionQuery(),
+      `{ __schema { types { name } } }`,
+      `{ __type(name: "ChargingSession") { fields { name } } }`,
+    ]) {
       const { status, body } = await gw.graphql(query, {}, alice.token);
       expect(status).toBe(400);
       expect(body.data).toBeUndefined();

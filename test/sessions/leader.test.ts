@@ -11,7 +11,7 @@ const PG = await postgresAvailable();
 const quietLogger = (): LeaderLogger & { info: ReturnType<typeof vi.fn>; warn: ReturnType<typeof vi.fn> } =>
   ({ info: vi.fn(), warn: vi.fn() }) as never;
 
-let leases: LeaderLease[] = [];
+const leases: LeaderLease[] = [];
 const lease = (url: string, name: string, logger: LeaderLogger = quietLogger()): LeaderLease => {
   const created = createLeaderLease(url, name, logger);
   leases.push(created);

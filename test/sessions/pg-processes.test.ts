@@ -2,7 +2,7 @@
 // (dist/, built by vitest's globalSetup), migrate the fresh schema at the same time, then race
 // for the same REQUESTED slot, idempotency key, inbound dedupe key and leader lease. Killing
 // the leader process hands the lease to another one.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -107,7 +107,9 @@ describe.skipIf(!PG)("separate OS processes on one schema", () => {
   afterAll(async () => {
     for (const child of children) child.process.kill("SIGKILL");
     await Promise.all(
-      children.map((c) => (c.process.exitCode === null && c.process.signalCode === null ? new Promise((r) => c.process.once("exit", r)) : null)),
+      children.map((c) =>
+        c.process.exitCode === null && c.process.signalCode === null ? new Promise((r) => c.process.once("exit", r)) : null,
+      ),
     );
     await schema?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -121,7 +123,7 @@ describe.skipIf(!PG)("separate OS processes on one schema", () => {
 
     // All three migrated the fresh schema concurrently.
     const ready = await Promise.all(children.map((c) => c.next()));
-    expect(ready.every((m) => m["ready"] === true)).toBe(true);
+    expect(ready.every((m) => m.ready === true)).toBe(true);
     const ran = await adminQuery<{ name: string }>(`select name from "${schema.schema}".kysely_migration order by name`);
     expect(ran).toHaveLength(2);
 
@@ -160,7 +162,7 @@ describe.skipIf(!PG)("separate OS processes on one schema", () => {
     for (let attempt = 0; attempt < 50; attempt++) {
       for (const child of survivors) child.send("leader?");
       const answers = await Promise.all(survivors.map((c) => c.next()));
-      next = answers.filter((a) => a["leader"] === true).map((a) => a["id"]);
+      next = answers.filter((a) => a.leader === true).map((a) => a.id);
       expect(next.length).toBeLessThanOrEqual(1);
       if (next.length === 1) break;
       await new Promise((r) => setTimeout(r, 100));

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { postgresClientConfig } from "../../src/sessions/sql/database.js";
 
-export const TEST_DATABASE_URL = process.env["TEST_DATABASE_URL"] ?? "postgres://127.0.0.1:5432/test";
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://127.0.0.1:5432/test";
 
 /** Adds `schema=<schema>` to a postgres:// URL (the gateway's way of selecting a schema). */
 export function withSchema(url: string, schema: string): string {

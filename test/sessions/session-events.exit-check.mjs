@@ -14,11 +14,31 @@ const b = createRedisSessionEvents({ url, channelPrefix, logger });
 
 const now = new Date();
 const session = {
-  id: randomUUID(), driverId: "driver-exit", origin: "APP", hubjectSessionId: null, cpoPartnerSessionId: null,
-  evseId: "DE*ABC*E1234*1", evcoId: "DE-8EO-CAET5E4XY-3", partnerProductId: null, status: "REQUESTED",
-  lastStatusCode: null, requestedAt: now, chargingStartedAt: null, chargingEndedAt: null, sessionStartedAt: null,
-  sessionEndedAt: null, stopRequestedAt: null, updatedAt: now, consumedEnergyKwh: null, lastProgressAt: null,
-  lastEventAt: null, figuresSource: null, errorType: null, errorInfo: null, chargeDetailRecord: null, version: 1,
+  id: randomUUID(),
+  driverId: "driver-exit",
+  origin: "APP",
+  hubjectSessionId: null,
+  cpoPartnerSessionId: null,
+  evseId: "DE*ABC*E1234*1",
+  evcoId: "DE-8EO-CAET5E4XY-3",
+  partnerProductId: null,
+  status: "REQUESTED",
+  lastStatusCode: null,
+  requestedAt: now,
+  chargingStartedAt: null,
+  chargingEndedAt: null,
+  sessionStartedAt: null,
+  sessionEndedAt: null,
+  stopRequestedAt: null,
+  updatedAt: now,
+  consumedEnergyKwh: null,
+  lastProgressAt: null,
+  lastEventAt: null,
+  figuresSource: null,
+  errorType: null,
+  errorInfo: null,
+  chargeDetailRecord: null,
+  version: 1,
 };
 
 let received;

@@ -1,12 +1,12 @@
 // Helpers for the SessionEvents tests: sessions, collectors, a capturing logger, "replicas".
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { pino } from "pino";
 import type { Logger } from "../../src/logger.js";
-import { createRedisSessionEvents, type RedisSessionEventsOptions } from "../../src/sessions/session-events.redis.js";
 import { createInProcessSessionEvents, type SessionEvents } from "../../src/sessions/session.events.js";
 import type { ChargeDetailRecord, ChargingSession } from "../../src/sessions/session.js";
+import { createRedisSessionEvents, type RedisSessionEventsOptions } from "../../src/sessions/session-events.redis.js";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 

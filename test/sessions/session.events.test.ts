@@ -4,18 +4,19 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { SessionEvents } from "../../src/sessions/session.events.js";
+import type { ChargingSession } from "../../src/sessions/session.js";
 import {
   deserializeSessionEnvelope,
   redactRedisUrl,
-  serializeSessionEnvelope,
   SESSION_WIRE_FORMAT,
+  serializeSessionEnvelope,
 } from "../../src/sessions/session-events.redis.js";
-import type { SessionEvents } from "../../src/sessions/session.events.js";
-import type { ChargingSession } from "../../src/sessions/session.js";
 import {
   ADAPTERS,
   atVersion,
   bareSession,
+  type Collector,
   captureLogger,
   collect,
   deadPort,
@@ -29,7 +30,6 @@ import {
   sleep,
   uniquePrefix,
   WARN,
-  type Collector,
 } from "./session-events.support.js";
 
 let opened: SessionEvents[] = [];
@@ -54,7 +54,17 @@ const quiet = () => sleep(150);
 const isIncreasing = (versions: number[]) => versions.every((version, i) => i === 0 || version > versions[i - 1]!);
 
 function expectDates(session: ChargingSession) {
-  for (const field of ["requestedAt", "chargingStartedAt", "chargingEndedAt", "sessionStartedAt", "sessionEndedAt", "stopRequestedAt", "updatedAt", "lastProgressAt", "lastEventAt"] as const) {
+  for (const field of [
+    "requestedAt",
+    "chargingStartedAt",
+    "chargingEndedAt",
+    "sessionStartedAt",
+    "sessionEndedAt",
+    "stopRequestedAt",
+    "updatedAt",
+    "lastProgressAt",
+    "lastEventAt",
+  ] as const) {
     const value = session[field];
     if (value !== null) expect(value, field).toBeInstanceOf(Date);
   }
@@ -185,7 +195,10 @@ describe.each(ADAPTERS)("$name adapter", (kind) => {
     for (let version = 1; version <= 5; version++) a.publish(atVersion(y, version));
     a.publish(atVersion(x, 1)); // after Y's changes, from the same replica: when X arrives, Y would have
     a.publish(atVersion(z, 1));
-    await eventually(() => ofX.events.length === 1 && ofDriver2.events.length === 1 && ofDriver1.events.length === 6, "X, Z and driver-1's changes");
+    await eventually(
+      () => ofX.events.length === 1 && ofDriver2.events.length === 1 && ofDriver1.events.length === 6,
+      "X, Z and driver-1's changes",
+    );
     await quiet();
 
     expect(ofX.events.map((s) => s.id)).toEqual([x.id]);

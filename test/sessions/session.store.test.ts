@@ -12,22 +12,22 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ChargeDetailRecord, ChargingSession, SessionStatus } from "../../src/sessions/session.js";
 import type { InboundMessage, NewSession } from "../../src/sessions/session.store.js";
 import {
+  type OpenSqlStoreOptions,
   openSqlStore,
   parseSqlUrl,
   postgresClientConfig,
   postgresConnection,
-  type OpenSqlStoreOptions,
 } from "../../src/sessions/sql/database.js";
-import { SqlSessionStore } from "../../src/sessions/sql/sql.store.js";
+import type { SqlSessionStore } from "../../src/sessions/sql/sql.store.js";
 import {
-  TEST_DATABASE_URL,
   adminQuery,
   createTestSchema,
   dropSchema,
   postgresAvailable,
   randomSchemaName,
-  withSchema,
+  TEST_DATABASE_URL,
   type TestSchema,
+  withSchema,
 } from "./pg-support.js";
 
 const PG = await postgresAvailable();
@@ -134,7 +134,7 @@ function fullyPopulated(base: ChargingSession): ChargingSession {
     cpoPartnerSessionId: "cpo-42",
     partnerProductId: "AC_FAST",
     status: "COMPLETED",
-    lastStatusCode: { code: "000", description: "Success", additionalInfo: "ok ✓ \"quoted\"" },
+    lastStatusCode: { code: "000", description: "Success", additionalInfo: 'ok ✓ "quoted"' },
     chargingStartedAt: new Date("2024-05-01T10:02:00.000Z"),
     chargingEndedAt: new Date("2024-05-01T11:20:00.999Z"),
     sessionStartedAt: new Date("2024-05-01T10:01:00.123Z"),
@@ -305,9 +305,9 @@ for (const engine of ENGINES) {
         const cdr = loaded?.chargeDetailRecord;
         expect(cdr?.sessionStart).toBeInstanceOf(Date);
         expect(cdr?.chargingEnd.toISOString()).toBe("2024-05-01T11:20:00.999Z");
-        // The CPO's offsets stay as sent (FACTS.md §4).
-        expect(cdr?.raw["SessionStart"]).toBe("2024-05-01T12:01:00.123+02:00");
-        expect(cdr?.raw["MeterValueInBetween"]).toEqual({ meterValues: [1005.1, 1012.25] });
+        // The CPO's offsets stay as sent (docs/oicp.md#identifiers).
+        expect(cdr?.raw.SessionStart).toBe("2024-05-01T12:01:00.123+02:00");
+        expect(cdr?.raw.MeterValueInBetween).toEqual({ meterValues: [1005.1, 1012.25] });
 
         // And back to nulls.
         const cleared: ChargingSession = { ...created, version: 3 };
@@ -452,10 +452,16 @@ for (const engine of ENGINES) {
         const active = await store.listForDriver({ driverId: "driver-1", first: 100, active: true });
         const finished = await store.listForDriver({ driverId: "driver-1", first: 100, active: false });
         expect(active.sessions.map((s) => s.id)).toEqual(
-          created.filter((s) => !terminal.has(s.status)).sort(newestFirst).map((s) => s.id),
+          created
+            .filter((s) => !terminal.has(s.status))
+            .sort(newestFirst)
+            .map((s) => s.id),
         );
         expect(finished.sessions.map((s) => s.id)).toEqual(
-          created.filter((s) => terminal.has(s.status)).sort(newestFirst).map((s) => s.id),
+          created
+            .filter((s) => terminal.has(s.status))
+            .sort(newestFirst)
+            .map((s) => s.id),
         );
         expect(active.sessions.length + finished.sessions.length).toBe(45);
       });
@@ -522,7 +528,9 @@ for (const engine of ENGINES) {
         }
         const third = await store.listForDriver({ driverId: "driver-1", first: 10 });
         expect(third.sessions[0]).toMatchObject({ id: added.id, status: "COMPLETED", version: 2 });
-        expect((await store.listForDriver({ driverId: "driver-1", first: 10, active: true })).sessions.map((s) => s.id)).not.toContain(added.id);
+        expect((await store.listForDriver({ driverId: "driver-1", first: 10, active: true })).sessions.map((s) => s.id)).not.toContain(
+          added.id,
+        );
         // A write that changes nothing (a lost race) still moves the stamp on: no harm, one more read.
         expect(await store.replace({ ...added, version: 2 })).toBe(false);
         expect(await store.listForDriver({ driverId: "driver-1", first: 10 })).not.toBe(third);
@@ -538,7 +546,9 @@ for (const engine of ENGINES) {
         expect(first.sessions.map((s) => s.version)).toEqual([1, 1, 1, 1, 1]);
         // Read twice without a change: the same decoded objects, frozen so that no caller can alter them.
         const again = await mine.listForDriver({ driverId: "driver-1", first: 10 });
-        again.sessions.forEach((s, i) => expect(s).toBe(first.sessions[i]));
+        again.sessions.forEach((s, i) => {
+          expect(s).toBe(first.sessions[i]);
+        });
         expect(again.sessions.every((s) => Object.isFrozen(s))).toBe(true);
 
         // The other process moves the newest session on; this process writes the oldest itself.
@@ -630,7 +640,6 @@ for (const engine of ENGINES) {
       });
     });
 
-
     describe("issue 3 additions", () => {
       it("allows one REQUESTED session per driver and EVSE (any case), enforced by the database", async () => {
         const store = await openStore();
@@ -669,7 +678,14 @@ for (const engine of ENGINES) {
 
       it("lists messages still waiting for a session, received within a window", async () => {
         const store = await openStore();
-        const base = { kind: "NOTIFICATION" as const, type: "Start", empPartnerSessionId: null, evseId: "DE*ABC*E1234*1", evcoId: null, body: {} };
+        const base = {
+          kind: "NOTIFICATION" as const,
+          type: "Start",
+          empPartnerSessionId: null,
+          evseId: "DE*ABC*E1234*1",
+          evcoId: null,
+          body: {},
+        };
         const one = await store.recordInbound({ ...base, hubjectSessionId: "h-1", dedupeKey: "k1", receivedAt: at(0) });
         await store.recordInbound({ ...base, hubjectSessionId: "h-2", dedupeKey: "k2", receivedAt: at(10) });
         const s = await store.insert(newSession());
@@ -830,8 +846,7 @@ describe("openSqlStore", () => {
     expect(
       postgresConnection("postgresql://u@h/gw?sslmode=require&options=-c%20work_mem%3D4MB&schema=tenant_1&application_name=x"),
     ).toEqual({
-      connectionString:
-        "postgresql://u@h/gw?sslmode=require&options=-c+work_mem%3D4MB+-c+search_path%3Dtenant_1&application_name=x",
+      connectionString: "postgresql://u@h/gw?sslmode=require&options=-c+work_mem%3D4MB+-c+search_path%3Dtenant_1&application_name=x",
       schema: "tenant_1",
     });
     expect(postgresConnection("postgres://u@h/gw")).toEqual({ connectionString: "postgres://u@h/gw", schema: null });
@@ -842,13 +857,13 @@ describe("openSqlStore", () => {
   });
 
   it("falls back to the OS user name when the URL, PGUSER and USER name none (as psql does)", () => {
-    const saved = { PGUSER: process.env["PGUSER"], USER: process.env["USER"] };
+    const saved = { PGUSER: process.env.PGUSER, USER: process.env.USER };
     try {
-      delete process.env["PGUSER"];
-      delete process.env["USER"];
+      delete process.env.PGUSER;
+      delete process.env.USER;
       const { connectionString } = postgresConnection("postgres://127.0.0.1:5432/test");
       expect(connectionString).toMatch(/^postgres:\/\/127\.0\.0\.1:5432\/test\?user=[^&]+$/);
-      process.env["USER"] = "someone";
+      process.env.USER = "someone";
       expect(postgresConnection("postgres://127.0.0.1:5432/test").connectionString).toBe("postgres://127.0.0.1:5432/test");
     } finally {
       for (const [key, value] of Object.entries(saved)) {
@@ -934,7 +949,9 @@ describe.skipIf(!PG)("postgres: several pools at once, as several processes", ()
     const statuses: SessionStatus[] = ["CHARGING", "REJECTED", "FAILED", "COMPLETED", "STOP_REQUESTED", "CHARGING_ENDED"];
     for (let round = 0; round < 5; round++) {
       const base = await stores[0]!.insert(newSession());
-      const attempts = stores.map((_, i): ChargingSession => ({ ...base, status: statuses[i % statuses.length]!, errorInfo: `pool-${i}`, version: 2 }));
+      const attempts = stores.map(
+        (_, i): ChargingSession => ({ ...base, status: statuses[i % statuses.length]!, errorInfo: `pool-${i}`, version: 2 }),
+      );
       const results = await Promise.all(stores.map((store, i) => store.replace(attempts[i]!)));
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = attempts[results.indexOf(true)]!;

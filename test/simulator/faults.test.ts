@@ -1,17 +1,12 @@
 // Switchable faults over real sockets: what the gateway must survive between itself and Hubject
-// (failNext) and from a CPO that bends the message flow (setCpoFaults). FACTS.md §1, §5, §6.
+// (failNext) and from a CPO that bends the message flow (setCpoFaults). docs/oicp.md#transport, #status-codes, #session-flow.
 import { createHook } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SESSION_ID } from "../../src/oicp/identifiers.js";
 import { oicpPaths } from "../../src/oicp/wire.js";
-import {
-  MALFORMED_JSON_BODY,
-  startSimulator,
-  type HubjectSimulator,
-  type UpstreamFault,
-} from "../../src/simulator/hubject.simulator.js";
-import { FAST, PROVIDER, oicpClient, post, startFakeGateway, waitFor, type FakeGateway } from "./support.js";
+import { type HubjectSimulator, MALFORMED_JSON_BODY, startSimulator, type UpstreamFault } from "../../src/simulator/hubject.simulator.js";
+import { FAST, type FakeGateway, oicpClient, PROVIDER, post, startFakeGateway, waitFor } from "./support.js";
 
 let sim: HubjectSimulator;
 let gw: FakeGateway;
@@ -89,7 +84,7 @@ describe("failNext: remote start", () => {
     sim.failNext("AuthorizeRemoteStart", { kind: "reset", forwarded: true });
     expect(await socketError(start(EVSE))).toMatch(/socket hang up|ECONNRESET/);
     expect(sim.callsTo("AuthorizeRemoteStart")[0]?.fault).toBe("reset");
-    // The EMP never got the SessionID; Hubject did create one (FACTS.md §6.2).
+    // The EMP never got the SessionID; Hubject did create one (docs/oicp.md#lost-answer).
     const sessionId = sim.hubjectSessionIdFor("emp-1");
     expect(sessionId).toMatch(SESSION_ID);
     await expectSessionRuns(sessionId!);
@@ -183,7 +178,7 @@ describe("failNext: remote stop", () => {
     await sim.idle();
     expect(gw.notifications("End")[0]?.body.SessionID).toBe(sessionId);
     expect(gw.cdrs()).toHaveLength(1);
-    // A second stop now meets an ended session (FACTS.md §6.11).
+    // A second stop now meets an ended session (docs/oicp.md#stop-after-end).
     expect((await stop(sessionId, EVSE)).json.StatusCode.Code).toBe("400");
   });
 
@@ -348,7 +343,8 @@ describe("setCpoFaults", () => {
     expect(gw.received).toEqual([gw.notifications("Start")[0], p2, p1, gw.cdrs()[0], gw.notifications("End")[0], p3]);
     expect(gw.received.every((r) => r.body.SessionID === sessionId)).toBe(true);
     // The End still knows about every Progress: nothing was lost, only delayed.
-    expect((gw.notifications("End")[0]?.body.MeterValueInBetween as { meterValues: number[] }).meterValues).toHaveLength(3);
+    const end = gw.notifications("End")[0];
+    expect((end?.body.MeterValueInBetween as { meterValues: number[] } | undefined)?.meterValues).toHaveLength(3);
   });
 
   it("reorderDeliveries: an even number of Progress leaves nothing behind the End", async () => {

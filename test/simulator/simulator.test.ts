@@ -5,8 +5,8 @@ import http from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EVSE_ID, SESSION_ID } from "../../src/oicp/identifiers.js";
 import { oicpPaths } from "../../src/oicp/wire.js";
-import { SIMULATED_EVSES, startSimulator, type HubjectSimulator } from "../../src/simulator/hubject.simulator.js";
-import { EVCO, FAST, PROVIDER, oicpClient, post, startFakeGateway, waitFor, type FakeGateway } from "./support.js";
+import { type HubjectSimulator, SIMULATED_EVSES, startSimulator } from "../../src/simulator/hubject.simulator.js";
+import { EVCO, FAST, type FakeGateway, oicpClient, PROVIDER, post, startFakeGateway, waitFor } from "./support.js";
 
 let sim: HubjectSimulator;
 let gw: FakeGateway;
@@ -111,12 +111,7 @@ describe("remote start accepted, then stop", () => {
     const allProgress = gw.notifications("Progress");
     expect(allProgress.length).toBeGreaterThanOrEqual(progress.length);
     expect(new Set(allProgress.map((r) => r.body.EventOccurred)).size).toBe(allProgress.length);
-    expect(gw.received.map((r) => (r.body.Type as string) ?? "CDR")).toEqual([
-      "Start",
-      ...allProgress.map(() => "Progress"),
-      "End",
-      "CDR",
-    ]);
+    expect(gw.received.map((r) => (r.body.Type as string) ?? "CDR")).toEqual(["Start", ...allProgress.map(() => "Progress"), "End", "CDR"]);
     expect(sim.deliveries.every((d) => d.httpStatus === 200 && d.error === null)).toBe(true);
 
     // Stop again, after the end: "Session is invalid" (docs/oicp.md#stop-after-end).

@@ -49,8 +49,7 @@ export async function startFakeGateway() {
   return {
     url: `http://127.0.0.1:${port}`,
     received,
-    notifications: (type?: string) =>
-      received.filter((r) => r.path.endsWith("/charging-notifications") && (!type || r.body.Type === type)),
+    notifications: (type?: string) => received.filter((r) => r.path.endsWith("/charging-notifications") && (!type || r.body.Type === type)),
     cdrs: () => received.filter((r) => r.path.includes("/charge-detail-record")),
     /** "Start", "Progress", ..., "CDR" in arrival order. */
     kinds: () => received.map((r) => (r.path.includes("/charge-detail-record") ? "CDR" : (r.body.Type as string))),

@@ -1,12 +1,13 @@
 // Test kit: a whole gateway on ephemeral ports with its embedded simulator, plus small builders
 // for drivers, tokens and clients, so each test states only what matters to it.
-import { SignJWT } from "jose";
-import { createClient, type Client } from "graphql-ws";
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Client, createClient } from "graphql-ws";
+import { SignJWT } from "jose";
 import WebSocket from "ws";
-import { startGateway, type Gateway, type GatewayOverrides } from "../../src/app.js";
+import { type Gateway, type GatewayOverrides, startGateway } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import type { SimulatorPace } from "../../src/simulator/hubject.simulator.js";
 
@@ -46,7 +47,11 @@ export interface TestGateway {
   dataDir: string;
   databaseFile: string;
   /** POST a GraphQL operation; returns the HTTP status and the parsed body. */
-  graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<{ status: number; body: { data?: T; errors?: any } }>;
+  graphql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<{ status: number; body: { data?: T; errors?: any } }>;
   subscribe(token: string | null, query: string, variables?: Record<string, unknown>): Subscription;
   postOicp(path: string, body: unknown): Promise<{ status: number; body: any }>;
   /** Stops the gateway (and its simulator); keeps the data folder unless `removeData`. */
@@ -176,7 +181,13 @@ export function subscribeAt(
           () => reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => e.status))}`)),
           timeoutMs,
         );
-        waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+        waiters.push({
+          predicate,
+          resolve: (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        });
       });
     },
     async dispose() {

@@ -142,7 +142,11 @@ function applyErrata(doc: Json): Json {
 
   // E1: remote stop's path segment is `{externalID}`; it is the ProviderID.
   const paths = doc.paths as Record<string, Json>;
-  renamePath(paths, "/charging/v21/providers/{externalID}/authorize-remote/stop", "/charging/v21/providers/{providerID}/authorize-remote/stop");
+  renamePath(
+    paths,
+    "/charging/v21/providers/{externalID}/authorize-remote/stop",
+    "/charging/v21/providers/{providerID}/authorize-remote/stop",
+  );
 
   // E4: the OAS models the by-id pull as a `oneOf` body on /status-records; the real endpoint is
   // /status-records-by-id (SPEC snippets, Hubject's 2.2 Swagger, WWCP).

@@ -1,5 +1,5 @@
 // A gateway in its own Node process (the built dist/), for tests that kill it mid-flight.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,16 @@ export interface ProcessGateway {
 export async function spawnGateway(env: Record<string, string>): Promise<ProcessGateway> {
   const child = spawn(process.execPath, [resolve(root, "dist/src/main.js")], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", OICP_HOST: "127.0.0.1", PORT: "0", OICP_PORT: "0", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      NODE_ENV: "test",
+      LOG_LEVEL: "info",
+      HOST: "127.0.0.1",
+      OICP_HOST: "127.0.0.1",
+      PORT: "0",
+      OICP_PORT: "0",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));

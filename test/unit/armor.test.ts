@@ -23,7 +23,9 @@ describe("createDocumentLimits().checkDocument", () => {
   it("refuses bad documents every time, with their codes", () => {
     for (let i = 0; i < 2; i++) {
       expect(limits.checkDocument("subscription {")).toMatchObject({ errors: [{ extensions: { code: "GRAPHQL_PARSE_FAILED" } }] });
-      expect(limits.checkDocument("{ __schema { queryType { name } } }")).toMatchObject({ errors: [{ extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }, { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
+      expect(limits.checkDocument("{ __schema { queryType { name } } }")).toMatchObject({
+        errors: [{ extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }, { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }],
+      });
       expect(limits.checkDocument("{ nope }")).toMatchObject({ errors: [{ extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
     }
   });

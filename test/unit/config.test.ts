@@ -36,7 +36,12 @@ describe("config", () => {
   });
 
   it("names every bad setting at once", () => {
-    const problems = problemsOf({ PORT: "eighty", HUBJECT_PROVIDER_ID: "not a provider", HUBJECT_REMOTE_TIMEOUT_MS: "30000", OICP_PATH_PREFIX: "oicp/" });
+    const problems = problemsOf({
+      PORT: "eighty",
+      HUBJECT_PROVIDER_ID: "not a provider",
+      HUBJECT_REMOTE_TIMEOUT_MS: "30000",
+      OICP_PATH_PREFIX: "oicp/",
+    });
     expect(problems.join("\n")).toMatch(/PORT/);
     expect(problems.join("\n")).toMatch(/HUBJECT_PROVIDER_ID/);
     expect(problems.join("\n")).toMatch(/HUBJECT_REMOTE_TIMEOUT_MS: must be above 60000/);
@@ -75,12 +80,18 @@ describe("config", () => {
     expect(loadConfig({ ...remote, OICP_ALLOW_PLAIN_HTTP: "true" }).oicp.tls).toBeNull();
     expect(problemsOf({ ...PRODUCTION, OICP_ALLOW_PLAIN_HTTP: "true" }).join("\n")).toMatch(/OICP_ALLOW_PLAIN_HTTP: not allowed/);
     expect(problemsOf({ OICP_TLS_CERT: SOME_FILE }).join("\n")).toMatch(/set all three/);
-    expect(problemsOf({ OICP_TLS_CERT: SOME_FILE, OICP_TLS_KEY: SOME_FILE, OICP_TLS_CLIENT_CA: SOME_FILE }).join("\n")).toMatch(/simulator posts over plain HTTP/);
+    expect(problemsOf({ OICP_TLS_CERT: SOME_FILE, OICP_TLS_KEY: SOME_FILE, OICP_TLS_CLIENT_CA: SOME_FILE }).join("\n")).toMatch(
+      /simulator posts over plain HTTP/,
+    );
     expect(loadConfig(PRODUCTION).oicp.tls).toMatchObject({ certFile: SOME_FILE, allowedSubjects: [] });
   });
 
   it("checks the IP allow-list, the persisted-query file and Hubject's remote-start limit", () => {
-    expect(loadConfig({ OICP_ALLOWED_IPS: "10.0.0.0/8, 2001:db8::/32,192.0.2.7" }).oicp.allowedIps).toEqual(["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]);
+    expect(loadConfig({ OICP_ALLOWED_IPS: "10.0.0.0/8, 2001:db8::/32,192.0.2.7" }).oicp.allowedIps).toEqual([
+      "10.0.0.0/8",
+      "2001:db8::/32",
+      "192.0.2.7",
+    ]);
     expect(problemsOf({ OICP_ALLOWED_IPS: "10.0.0.0/33,hubject.com" }).length).toBe(2);
     expect(problemsOf({ GRAPHQL_PERSISTED_QUERIES: "allow-list" }).join("\n")).toMatch(/GRAPHQL_PERSISTED_QUERIES_FILE: required/);
     expect(problemsOf({ RATE_LIMIT_REMOTE_STARTS_PER_MINUTE: "150" }).join("\n")).toMatch(/at most 100/);

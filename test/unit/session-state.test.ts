@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applySessionEvent } from "../../src/sessions/session-state.js";
 import type { ChargeDetailRecord, ChargingSession, SessionEvent } from "../../src/sessions/session.js";
+import { applySessionEvent } from "../../src/sessions/session-state.js";
 
 const HUB = "5c1a7e8e-3b8f-4f5a-9d2e-7a1b2c3d4e5f";
 const t = (minute: number) => new Date(Date.UTC(2024, 5, 12, 16, minute));
@@ -38,7 +38,14 @@ function requested(overrides: Partial<ChargingSession> = {}): ChargingSession {
 }
 
 const accepted: SessionEvent = { type: "START_ACCEPTED", at: t(1), hubjectSessionId: HUB, cpoPartnerSessionId: "CPO-1", statusCode: ok };
-const start: SessionEvent = { type: "CHARGING_STARTED", at: t(2), hubjectSessionId: HUB, cpoPartnerSessionId: null, chargingStart: t(2), sessionStart: t(1) };
+const start: SessionEvent = {
+  type: "CHARGING_STARTED",
+  at: t(2),
+  hubjectSessionId: HUB,
+  cpoPartnerSessionId: null,
+  chargingStart: t(2),
+  sessionStart: t(1),
+};
 const progress = (minute: number, kwh: string): SessionEvent => ({
   type: "CHARGING_PROGRESS",
   at: t(minute),
@@ -129,7 +136,11 @@ describe("session state machine", () => {
   });
 
   it("rejects only while the answer is awaited", () => {
-    const rejected = applySessionEvent(requested(), { type: "START_REJECTED", at: t(1), statusCode: { code: "603", description: null, additionalInfo: null } });
+    const rejected = applySessionEvent(requested(), {
+      type: "START_REJECTED",
+      at: t(1),
+      statusCode: { code: "603", description: null, additionalInfo: null },
+    });
     expect(rejected?.status).toBe("REJECTED");
     expect(rejected?.lastStatusCode?.code).toBe("603");
     const charging = run(requested(), start);
@@ -153,19 +164,34 @@ describe("session state machine", () => {
     const stopping = run(charging, { type: "STOP_REQUESTED", at: t(30) });
     expect(stopping.status).toBe("STOP_REQUESTED");
     expect(run(stopping, { type: "STOP_ACCEPTED", at: t(30), statusCode: ok }, end).status).toBe("CHARGING_ENDED");
-    const refused = run(stopping, { type: "STOP_REJECTED", at: t(31), statusCode: { code: "501", description: null, additionalInfo: null } });
+    const refused = run(stopping, {
+      type: "STOP_REJECTED",
+      at: t(31),
+      statusCode: { code: "501", description: null, additionalInfo: null },
+    });
     expect(refused.status).toBe("CHARGING");
     expect(refused.stopRequestedAt).toBeNull();
   });
 
   it("a refused stop after End does not move the session back", () => {
     const stopping = run(requested(), accepted, start, { type: "STOP_REQUESTED", at: t(30) }, end);
-    const refused = run(stopping, { type: "STOP_REJECTED", at: t(41), statusCode: { code: "501", description: null, additionalInfo: null } });
+    const refused = run(stopping, {
+      type: "STOP_REJECTED",
+      at: t(41),
+      statusCode: { code: "501", description: null, additionalInfo: null },
+    });
     expect(refused.status).toBe("CHARGING_ENDED");
   });
 
   it("fails on an Error before End; a CDR still completes it; a second Error changes nothing", () => {
-    const error: SessionEvent = { type: "CHARGING_ERROR", at: t(3), hubjectSessionId: HUB, cpoPartnerSessionId: null, errorType: "ConnectorError", errorInfo: "plug" };
+    const error: SessionEvent = {
+      type: "CHARGING_ERROR",
+      at: t(3),
+      hubjectSessionId: HUB,
+      cpoPartnerSessionId: null,
+      errorType: "ConnectorError",
+      errorInfo: "plug",
+    };
     const failed = run(requested(), accepted, error);
     expect(failed.status).toBe("FAILED");
     expect(failed.errorType).toBe("ConnectorError");
@@ -194,8 +220,7 @@ describe("session state machine", () => {
 });
 
 describe("reconciling an unknown outcome from the EVSE status", () => {
-  const unknown = () =>
-    run(requested(), { type: "START_OUTCOME_UNKNOWN", at: t(1), hubjectSessionId: null, statusCode: null });
+  const unknown = () => run(requested(), { type: "START_OUTCOME_UNKNOWN", at: t(1), hubjectSessionId: null, statusCode: null });
 
   it("an occupied EVSE means the charger started", () => {
     const s = run(unknown(), { type: "EVSE_OBSERVED", at: t(3), occupied: true, giveUp: false });

@@ -1,10 +1,10 @@
-// The one OICP-code-to-error map, checked code by code against FACTS.md §5's retry judgement,
+// The one OICP-code-to-error map, checked code by code against docs/oicp.md#status-codes's retry judgement,
 // and the README's error table checked for completeness.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CHARGING_ERROR_CODES, chargingErrorForOicpCode, GATEWAY_ERRORS, TRANSPORT_ERRORS } from "../../src/oicp/status-codes.js";
 
-// [OICP code, ChargingErrorCode, retryable, outcome unknown] — FACTS.md §5 "Retry?" column:
+// [OICP code, ChargingErrorCode, retryable, outcome unknown] — docs/oicp.md#status-codes "Retry?" column:
 // "Retry"/"Retry later"/"User may retry"/"Retry after a delay"/"After the user plugs in" → true;
 // "No" → false; 310 "Unknown" → not retryable, outcome unknown (never resend blindly).
 const FACTS_5: Array<[string, string, boolean, boolean]> = [
@@ -48,7 +48,7 @@ describe("OICP status codes → ChargingError", () => {
     expect(error.message).not.toMatch(/\b\d{3}\b|OICP|Hubject ID/); // drivers read sentences, not codes
   });
 
-  it("FACTS.md §5 lists every code there is; anything else is UNKNOWN_ERROR, not retryable", () => {
+  it("docs/oicp.md#status-codes lists every code there is; anything else is UNKNOWN_ERROR, not retryable", () => {
     expect(chargingErrorForOicpCode("600")).toMatchObject({ code: "UNKNOWN_ERROR", retryable: false, oicpStatusCode: "600" });
   });
 

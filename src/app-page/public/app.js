@@ -3,7 +3,7 @@
 // module (src/client/generated/graphql.ts, compiled), "@emp/client/transport" its typed helpers and
 // "graphql-ws" the graphql-ws browser client; the import map in index.html points at them.
 // Type-checked against the generated types by `tsc -p src/app-page` (test/app-page/page-types.test.ts).
-import { createClient } from "graphql-ws";
+
 import {
   EvseDocument,
   MySessionsDocument,
@@ -13,6 +13,7 @@ import {
   StopChargingDocument,
 } from "@emp/client";
 import { OperationError, request, subscribe } from "@emp/client/transport";
+import { createClient } from "graphql-ws";
 
 /** @typedef {import("@emp/client").ChargingSessionFieldsFragment} Session */
 /** @typedef {import("@emp/client").ChargingSessionStatus} SessionStatus */
@@ -110,7 +111,12 @@ function durationText(ms) {
 function claimsOf(token) {
   try {
     const part = token.split(".")[1] ?? "";
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+    const json = atob(
+      part
+        .replace(/-/g, "+")
+        .replace(/_/g, "/")
+        .padEnd(Math.ceil(part.length / 4) * 4, "="),
+    );
     return /** @type {{ sub?: string, evco_ids?: string[] }} */ (JSON.parse(json));
   } catch {
     return {};
@@ -138,7 +144,7 @@ async function signIn(token) {
   byId("signed-out").hidden = true;
   byId("signed-in").hidden = false;
   connect();
-  refreshEvseStatus();
+  void refreshEvseStatus();
   updateButtons();
   // Resume a session still going (a reload, another tab).
   const active = state.historyOrder.map((id) => state.sessions.get(id)).find((s) => s && !FINAL.has(s.status));
@@ -202,10 +208,15 @@ function connect() {
   });
   state.ws = client;
   // All of the driver's sessions: the one we start is covered before we know its id.
-  state.unsubscribe = subscribe(client, SessionUpdatedDocument, {}, {
-    next: (data) => applySession(data.sessionUpdated),
-    error: (error) => setText("stop-error", `Live updates stopped: ${messageOf(error)}`),
-  });
+  state.unsubscribe = subscribe(
+    client,
+    SessionUpdatedDocument,
+    {},
+    {
+      next: (data) => applySession(data.sessionUpdated),
+      error: (error) => setText("stop-error", `Live updates stopped: ${messageOf(error)}`),
+    },
+  );
 }
 
 /** @param {string} id */
@@ -229,7 +240,7 @@ function applySession(session) {
   if (session.id === state.currentId) {
     recordSample(session);
     renderSession();
-    if (FINAL.has(session.status)) refreshEvseStatus();
+    if (FINAL.has(session.status)) void refreshEvseStatus();
   }
   renderHistory();
   updateButtons();
@@ -389,7 +400,9 @@ function renderSession() {
   status.dataset.status = session?.status ?? "NONE";
   setText(
     "session-status-help",
-    session ? `${STATUS_HELP[session.status] ?? ""}${session.stale ? " No news from the charger for a while: the figures may be behind." : ""}` : "Pick a charging point and start.",
+    session
+      ? `${STATUS_HELP[session.status] ?? ""}${session.stale ? " No news from the charger for a while: the figures may be behind." : ""}`
+      : "Pick a charging point and start.",
   );
   const kwh = session?.chargeDetailRecord?.consumedEnergyKwh ?? session?.consumedEnergyKwh ?? 0;
   setText("energy", kwh.toFixed(3));
@@ -420,7 +433,9 @@ function renderCdr(session) {
   setText("cdr-session", `${timeText(cdr.sessionStart)} – ${timeText(cdr.sessionEnd)}`);
   setText(
     "cdr-meter",
-    cdr.meterValueStart != null && cdr.meterValueEnd != null ? `${cdr.meterValueStart.toFixed(3)} → ${cdr.meterValueEnd.toFixed(3)} kWh` : "not reported",
+    cdr.meterValueStart != null && cdr.meterValueEnd != null
+      ? `${cdr.meterValueStart.toFixed(3)} → ${cdr.meterValueEnd.toFixed(3)} kWh`
+      : "not reported",
   );
   setText("cdr-hubject", cdr.hubjectSessionId);
 }
@@ -455,7 +470,9 @@ function renderChart(session) {
   const startedAt = session?.chargingStartedAt ? Date.parse(session.chargingStartedAt) : state.samples[0]?.t;
   const points = startedAt === undefined ? [] : [{ t: startedAt, kwh: 0 }, ...state.samples.filter((s) => s.t >= startedAt)];
   if (points.length < 2 || startedAt === undefined) {
-    chart.append(svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "empty" }, "Readings appear here while charging"));
+    chart.append(
+      svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "empty" }, "Readings appear here while charging"),
+    );
     setText("chart-desc", "No readings yet.");
     return;
   }
@@ -468,7 +485,9 @@ function renderChart(session) {
   for (let i = 0; i <= steps; i++) {
     const value = step * i;
     chart.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), class: "grid-line" }));
-    chart.append(svg("text", { x: pad.left - 8, y: y(value) + 4, "text-anchor": "end", class: "axis-label" }, String(Number(value.toFixed(2)))));
+    chart.append(
+      svg("text", { x: pad.left - 8, y: y(value) + 4, "text-anchor": "end", class: "axis-label" }, String(Number(value.toFixed(2)))),
+    );
   }
   chart.append(svg("text", { x: pad.left - 8, y: 14, "text-anchor": "end", class: "axis-label" }, "kWh"));
   chart.append(svg("text", { x: pad.left, y: height - 8, class: "axis-label" }, "0 s"));
@@ -477,7 +496,8 @@ function renderChart(session) {
   const last = points[points.length - 1] ?? { t: startedAt, kwh: 0 };
   chart.append(svg("path", { d: `M ${coordinates.join(" L ")} L ${x(last.t).toFixed(1)},${y(0).toFixed(1)} Z`, class: "area" }));
   chart.append(svg("polyline", { points: coordinates.join(" "), class: "line" }));
-  for (const p of points.slice(1)) chart.append(svg("circle", { cx: x(p.t), cy: y(p.kwh), r: p.final ? 5 : 3, class: p.final ? "final" : "point" }));
+  for (const p of points.slice(1))
+    chart.append(svg("circle", { cx: x(p.t), cy: y(p.kwh), r: p.final ? 5 : 3, class: p.final ? "final" : "point" }));
   setText("chart-desc", `${last.kwh.toFixed(3)} kWh after ${durationText(last.t - startedAt)}, ${points.length - 1} readings.`);
 }
 

@@ -6,7 +6,7 @@ import { userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, type Generated, type SqliteDatabase } from "kysely";
+import { type Generated, Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from "kysely";
 import { LRUCache } from "lru-cache";
 import pg from "pg";
 import type { Logger } from "../../logger.js";
@@ -77,7 +77,7 @@ export interface IdempotencyKeysTable {
 }
 
 export interface DriverContractsTable {
-  /** Upper-cased: Hubject upper-cases EvcoIDs (FACTS.md §4). */
+  /** Upper-cased: Hubject upper-cases EvcoIDs (docs/oicp.md#identifiers). */
   evco_id: string;
   driver_id: string;
   seen_at: IsoTimestamp;
@@ -228,7 +228,7 @@ export function postgresConnection(url: string): PostgresConnection {
   }
 
   const hasUser = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(base) || params.has("user");
-  if (!hasUser && !process.env["PGUSER"] && !process.env["USER"]) {
+  if (!hasUser && !process.env.PGUSER && !process.env.USER) {
     const osUser = currentOsUser();
     if (osUser) params.set("user", osUser);
   }
@@ -303,7 +303,11 @@ export function openSqlStore(options: OpenSqlStoreOptions): SqlSessionStore {
   const location = parseSqlUrl(options.url);
   if (location.flavor === "postgres") {
     const { schema } = postgresConnection(location.url);
-    return new SqlSessionStore(createPostgresDatabase(location.url, options), { flavor: "postgres", schema, sessionCacheSize: options.sessionCacheSize });
+    return new SqlSessionStore(createPostgresDatabase(location.url, options), {
+      flavor: "postgres",
+      schema,
+      sessionCacheSize: options.sessionCacheSize,
+    });
   }
   const { db, dataVersion } = openSqlite(location.file);
   return new SqlSessionStore(db, { flavor: "sqlite", sessionCacheSize: options.sessionCacheSize, externalChanges: dataVersion });

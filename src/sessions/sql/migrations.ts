@@ -3,13 +3,16 @@
 // PostgreSQL; the few differences are `flavor` switches here and nowhere else.
 //
 // Never edit a migration once released: add a new one ("0002_...") instead.
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import type { SqlFlavor } from "./database.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: a migration runs against the schema as it was then, not today's typed one (Kysely's own idiom).
+type MigrationDb = Kysely<any>;
 
 export function sessionStoreMigrations(flavor: SqlFlavor): Record<string, Migration> {
   return {
     "0001_sessions_inbound_idempotency": {
-      async up(db: Kysely<any>): Promise<void> {
+      async up(db: MigrationDb): Promise<void> {
         await db.schema
           .createTable("charging_sessions")
           .ifNotExists()
@@ -58,7 +61,7 @@ export function sessionStoreMigrations(flavor: SqlFlavor): Record<string, Migrat
           .execute();
 
         // findAwaitingAnswer compares upper(evse_id), upper(evco_id) (EvseID and EvcoID are
-        // case-insensitive, FACTS.md §4 and E11); indexing the same expressions lets both engines use it.
+        // case-insensitive, docs/oicp.md#identifiers and #e11); indexing the same expressions lets both engines use it.
         await db.schema
           .createIndex("charging_sessions_evse_evco_idx")
           .ifNotExists()
@@ -66,7 +69,7 @@ export function sessionStoreMigrations(flavor: SqlFlavor): Record<string, Migrat
           .expression(sql`upper(evse_id), upper(evco_id)`)
           .execute();
 
-        // Messages are stored before they are acknowledged (FACTS.md §3) and may arrive
+        // Messages are stored before they are acknowledged (docs/oicp.md#inbound) and may arrive
         // before their session knows its Hubject SessionID (§6.1), hence session_id nullable.
         let inbound = db.schema.createTable("inbound_messages").ifNotExists();
         inbound =
@@ -108,14 +111,14 @@ export function sessionStoreMigrations(flavor: SqlFlavor): Record<string, Migrat
       },
     },
     "0002_origin_in_flight_contracts": {
-      async up(db: Kysely<any>): Promise<void> {
+      async up(db: MigrationDb): Promise<void> {
         await db.schema
           .alterTable("charging_sessions")
           .addColumn("origin", "text", (c) => c.notNull().defaultTo("APP"))
           .execute();
 
         // At most one remote start in flight per driver and EVSE, across processes: a second
-        // startCharging joins the first instead of reaching Hubject again (FACTS.md §6.2).
+        // startCharging joins the first instead of reaching Hubject again (docs/oicp.md#lost-answer).
         await db.schema
           .createIndex("charging_sessions_one_request_uq")
           .ifNotExists()
@@ -142,7 +145,7 @@ export function sessionStoreMigrations(flavor: SqlFlavor): Record<string, Migrat
           .execute();
 
         // Who holds which contract, learnt from drivers' tokens: sessions started at the
-        // charger (RFID, Plug&Charge) reach the right driver (FACTS.md §6.8).
+        // charger (RFID, Plug&Charge) reach the right driver (docs/oicp.md#charger-sessions).
         await db.schema
           .createTable("driver_contracts")
           .ifNotExists()
@@ -177,7 +180,7 @@ export class InCodeMigrationProvider implements MigrationProvider {
  * check looks at every schema of the database and would skip creating it in a fresh schema
  * when another schema already has one.
  */
-export async function migrateToLatest(db: Kysely<any>, flavor: SqlFlavor, options: { schema?: string | null } = {}): Promise<void> {
+export async function migrateToLatest(db: MigrationDb, flavor: SqlFlavor, options: { schema?: string | null } = {}): Promise<void> {
   let migrationTableSchema: string | undefined;
   if (flavor === "postgres") {
     if (options.schema) await createSchemaIfMissing(db, options.schema);
@@ -200,7 +203,7 @@ export async function migrateToLatest(db: Kysely<any>, flavor: SqlFlavor, option
   }
 }
 
-async function createSchemaIfMissing(db: Kysely<any>, schema: string): Promise<void> {
+async function createSchemaIfMissing(db: MigrationDb, schema: string): Promise<void> {
   const exists = async (): Promise<boolean> =>
     (await sql`select 1 from pg_catalog.pg_namespace where nspname = ${schema}`.execute(db)).rows.length > 0;
   if (await exists()) return;

@@ -7,24 +7,16 @@
 import type { Kysely, Selectable } from "kysely";
 import { LRUCache } from "lru-cache";
 import {
-  SESSION_STATUSES,
-  TERMINAL_STATUSES,
-  type ChargeDetailRecord,
   type ChargingSession,
   type FiguresSource,
+  SESSION_STATUSES,
   type SessionOrigin,
   type SessionStatus,
   type StatusCode,
+  TERMINAL_STATUSES,
 } from "../session.js";
-import type {
-  InboundMessage,
-  NewSession,
-  SessionPageQuery,
-  SessionScan,
-  SessionStore,
-  StoredInboundMessage,
-} from "../session.store.js";
 import { cdrFromWire, cdrToWire, record } from "../session.json.js";
+import type { InboundMessage, NewSession, SessionPageQuery, SessionScan, SessionStore, StoredInboundMessage } from "../session.store.js";
 import type { ChargingSessionsTable, Database, InboundMessagesTable, SqlFlavor } from "./database.js";
 import { migrateToLatest } from "./migrations.js";
 
@@ -266,9 +258,7 @@ export class SqlSessionStore implements SessionStore {
     if (after !== undefined) {
       // Strictly after the cursor in (requested_at desc, id desc) order.
       const at = toIso(after.requestedAt);
-      q = q.where((eb) =>
-        eb.or([eb("requested_at", "<", at), eb.and([eb("requested_at", "=", at), eb("id", "<", after.id)])]),
-      );
+      q = q.where((eb) => eb.or([eb("requested_at", "<", at), eb.and([eb("requested_at", "=", at), eb("id", "<", after.id)])]));
     }
     const rows = await q
       .orderBy("requested_at", "desc")
@@ -289,7 +279,9 @@ export class SqlSessionStore implements SessionStore {
       // A row may have moved on since the page read; its newer version is as good (its place
       // in the order, requested_at and id, never changes).
       const fetched = new Map((await this.getMany(missing)).map((s) => [s.id, this.remember(s)]));
-      page.forEach(({ id }, i) => (sessions[i] ??= fetched.get(id)));
+      page.forEach(({ id }, i) => {
+        sessions[i] ??= fetched.get(id);
+      });
     }
     return { sessions: sessions.filter((s): s is ChargingSession => s !== undefined), hasNextPage };
   }
@@ -442,8 +434,7 @@ const fromIso = (value: string, column: string): Date => {
   if (Number.isNaN(date.getTime())) throw new Error(`Stored ${column} is not a timestamp: ${JSON.stringify(value)}`);
   return date;
 };
-const fromIsoOrNull = (value: string | null, column: string): Date | null =>
-  value === null ? null : fromIso(value, column);
+const fromIsoOrNull = (value: string | null, column: string): Date | null => (value === null ? null : fromIso(value, column));
 
 /** JSON columns are text today; accepting an already parsed value keeps a later jsonb column working. */
 const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
