@@ -1358,7 +1358,7 @@ function toEvseStatus(value: unknown): OicpEvseStatus {
   return typeof value === "string" && (OICP_EVSE_STATUSES as readonly string[]).includes(value) ? (value as OicpEvseStatus) : "Unknown";
 }
 
-/** `YYYY-MM-DDThh:mm:ss+00:00`, the SPEC's format with an explicit offset (docs/oicp.md#identifiers). */
+/** `YYYY-MM-DDThh:mm:ss+00:00`, the SPEC's format with an explicit offset (docs/oicp.md#datetime). */
 export function toOicpDateTime(date: Date, rounding: "floor" | "ceil"): string {
   const ms = date.getTime();
   const rounded = rounding === "floor" ? Math.floor(ms / 1000) * 1000 : Math.ceil(ms / 1000) * 1000;

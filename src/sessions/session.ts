@@ -45,7 +45,7 @@ export interface ChargeDetailRecord {
   meterValueStart: string | null;
   meterValueEnd: string | null;
   receivedAt: Date;
-  /** The record as the CPO sent it (offsets kept: they decide day/night tariffs, docs/oicp.md#identifiers). */
+  /** The record as the CPO sent it (offsets kept: they decide day/night tariffs, docs/oicp.md#datetime). */
   raw: Record<string, unknown>;
 }
 

@@ -80,7 +80,7 @@ export const MALFORMED_JSON_BODY = '{"Result":true,"StatusCode":{"Code":"000","D
 /** The body of an http fault: the tester's text, else the reason phrase. */
 export function httpFaultBody(fault: Extract<UpstreamFault, { kind: "http" }>): { text: string; contentType: string } {
   const text = fault.body ?? STATUS_CODES[fault.status] ?? "Error";
-  // A 403 from the allow-list is HTML (docs/oicp.md#status-codes); JSON bodies are sent as JSON.
+  // A 403 from the allow-list is HTML (docs/oicp.md#http-errors); JSON bodies are sent as JSON.
   const contentType = looksLikeJson(text)
     ? "application/json;charset=UTF-8"
     : text.trimStart().startsWith("<")

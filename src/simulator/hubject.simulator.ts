@@ -192,7 +192,7 @@ const asRecord = (value: unknown): Record<string, unknown> =>
 
 const optionalString = (value: unknown): string | null => (typeof value === "string" ? value : null);
 
-/** An OICP date-time must carry an offset (docs/oicp.md#identifiers). */
+/** An OICP date-time must carry an offset (docs/oicp.md#datetime). */
 const parseOicpDate = (value: unknown): Date | null =>
   typeof value === "string" && /T.*(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)) ? new Date(value) : null;
 
