@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
-import { isProviderId } from "./oicp/identifiers.js";
+import { isProviderId } from "./oicp/wire/identifiers.js";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

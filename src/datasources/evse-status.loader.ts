@@ -4,7 +4,7 @@
 // `cache: false` (e.g. one loader per websocket operation) still batches within a tick and still
 // sends each id once per call (the datasource de-duplicates), but asks again on every tick.
 import DataLoader from "dataloader";
-import type { OicpEvseStatus } from "../oicp/wire.js";
+import type { OicpEvseStatus } from "../oicp/wire/types.js";
 import { type HubjectDatasource, MAX_EVSE_IDS_PER_STATUS_PULL } from "./hubject.datasource.js";
 
 export interface EvseStatusLoaderOptions {

@@ -34,7 +34,7 @@ import {
 import got, { type Got, RequestError, TimeoutError } from "got";
 import { createLogger, type Logger, redactEvcoId } from "../logger.js";
 import { defaultTracer } from "../observability/tracing-context.js";
-import { EVCO_ID, EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, PROVIDER_ID, SESSION_ID, sameEvseId } from "../oicp/identifiers.js";
+import { EVCO_ID, EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, PROVIDER_ID, SESSION_ID, sameEvseId } from "../oicp/wire/identifiers.js";
 import {
   type HubjectValidationErrorBody,
   OICP_EVSE_STATUSES,
@@ -45,7 +45,7 @@ import {
   type OicpGetChargeDetailRecords,
   type OicpPullEvseStatusById,
   oicpPaths,
-} from "../oicp/wire.js";
+} from "../oicp/wire/types.js";
 
 // ---------------------------------------------------------------------------------------------
 // Public types

@@ -1,6 +1,6 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import { badInput } from "../errors.js";
-import { isEvseId } from "../oicp/identifiers.js";
+import { isEvseId } from "../oicp/wire/identifiers.js";
 import { StartChargingInput, StartChargingPayload, StopChargingInput, StopChargingPayload } from "../schema/charging.inputs.js";
 import { ChargingSession } from "../schema/charging-session.type.js";
 import { ChargingSessionConnection } from "../schema/connection.type.js";

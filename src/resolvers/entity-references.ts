@@ -6,7 +6,7 @@
 // anonymous reference is UNAUTHENTICATED, an error rather than a silent null, so that a router
 // that forgets to forward the token is noticed at once instead of showing empty data.
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/index.js";
-import { isEvseId } from "../oicp/identifiers.js";
+import { isEvseId } from "../oicp/wire/identifiers.js";
 import type { Evse } from "../schema/evse.type.js";
 import { type GatewayContext, requireDriver } from "../server/context.js";
 import type { ChargingSession } from "../sessions/session.js";

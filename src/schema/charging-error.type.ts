@@ -1,5 +1,5 @@
 import { Field, ObjectType, registerEnumType } from "type-graphql";
-import { CHARGING_ERROR_CODES, type ChargingErrorCode } from "../oicp/status-codes.js";
+import { CHARGING_ERROR_CODES, type ChargingErrorCode } from "../oicp/wire/status-codes.js";
 
 const codeValues = Object.fromEntries(CHARGING_ERROR_CODES.map((c) => [c, c])) as { [K in ChargingErrorCode]: K };
 registerEnumType(codeValues, {

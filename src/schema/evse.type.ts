@@ -1,5 +1,5 @@
 import { Directive, Field, ObjectType, registerEnumType } from "type-graphql";
-import type { OicpEvseStatus } from "../oicp/wire.js";
+import type { OicpEvseStatus } from "../oicp/wire/types.js";
 
 export const EVSE_STATUS_VALUES = {
   AVAILABLE: "AVAILABLE",

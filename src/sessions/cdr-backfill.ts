@@ -3,8 +3,8 @@
 // look-back window and feeds each through the same path as a pushed CDR: stored first,
 // deduplicated by SessionID (Hubject does not track what we downloaded), then applied.
 import type { Logger } from "../logger.js";
-import { parseChargeDetailRecord } from "../oicp/inbound.parse.js";
-import type { OicpChargeDetailRecord } from "../oicp/wire.js";
+import { parseChargeDetailRecord } from "../oicp/inbound/parse.js";
+import type { OicpChargeDetailRecord } from "../oicp/wire/types.js";
 import type { SessionService } from "./session.service.js";
 
 export interface CdrSource {

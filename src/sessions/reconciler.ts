@@ -6,7 +6,7 @@
 // - CHARGING sessions that turned stale: pushed once more so that apps show it.
 // It never sends a remote start or stop.
 import type { Logger } from "../logger.js";
-import type { OicpEvseStatus } from "../oicp/wire.js";
+import type { OicpEvseStatus } from "../oicp/wire/types.js";
 import { isStale } from "./session.js";
 import type { SessionService } from "./session.service.js";
 import type { SessionStore } from "./session.store.js";

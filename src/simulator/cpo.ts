@@ -2,14 +2,14 @@
 // the messages it pushes to the gateway's inbound OICP listener (docs/oicp.md#inbound, #session-flow).
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../logger.js";
-import { operatorIdOf } from "../oicp/identifiers.js";
+import { operatorIdOf } from "../oicp/wire/identifiers.js";
 import {
   OICP_API_PREFIX,
   type OicpChargeDetailRecord,
   type OicpChargingNotification,
   type OicpChargingNotificationType,
   oicpPaths,
-} from "../oicp/wire.js";
+} from "../oicp/wire/types.js";
 import { SIMULATED_EVSES, SIMULATED_OPERATOR_ID, type SimulatedEvse } from "./catalogue.js";
 import type { CpoFaults } from "./faults.js";
 import { cpoTimestamp, kWh } from "./format.js";

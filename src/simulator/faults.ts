@@ -2,7 +2,7 @@
 // Hubject (UpstreamFault, one request at a time) and how a real CPO may bend the message flow
 // (CpoFaults, per session). Each one mirrors a pitfall in docs/oicp.md#transport, #status-codes and #session-flow.
 import { STATUS_CODES } from "node:http";
-import type { OicpAcknowledgement } from "../oicp/wire.js";
+import type { OicpAcknowledgement } from "../oicp/wire/types.js";
 
 export type UpstreamFault =
   /** Answer normally, but only after `ms` (a slow CPO; may exceed the gateway's timeout, then the answer is simply lost). */

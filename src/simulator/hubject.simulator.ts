@@ -5,8 +5,8 @@ import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger, type Logger } from "../logger.js";
-import { EVCO_ID, EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, PROVIDER_ID, SESSION_ID, sameEvseId } from "../oicp/identifiers.js";
-import { OICP_API_PREFIX, type OicpAcknowledgement, type OicpEvseStatus, oicpPaths } from "../oicp/wire.js";
+import { EVCO_ID, EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, PROVIDER_ID, SESSION_ID, sameEvseId } from "../oicp/wire/identifiers.js";
+import { OICP_API_PREFIX, type OicpAcknowledgement, type OicpEvseStatus, oicpPaths } from "../oicp/wire/types.js";
 import { findSimulatedEvse, SIMULATED_EVSES, type SimulatedEvse } from "./catalogue.js";
 import { DEFAULT_PACE, type Delivery, type SimSession, SimulatedCpo, type SimulatorPace } from "./cpo.js";
 import {

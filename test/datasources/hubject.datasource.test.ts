@@ -9,7 +9,7 @@ import {
   HubjectError,
   type RemoteCallOutcome,
 } from "../../src/datasources/hubject.datasource.js";
-import { oicpPaths } from "../../src/oicp/wire.js";
+import { oicpPaths } from "../../src/oicp/wire/types.js";
 import { example } from "../support/examples.js";
 import { oicpRequestPath, validateOicpRequest } from "../support/openapi.js";
 import { closedPort, FakeHubject, type RecordedRequest } from "./fake-hubject.js";

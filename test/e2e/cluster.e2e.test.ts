@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type HubjectSimulator, startSimulator } from "../../src/simulator/hubject.simulator.js";
-import { createTestSchema, type TestSchema } from "../sessions/pg-support.js";
+import { createTestSchema, type TestSchema } from "../store/pg-support.js";
 import { driver, FAST_PACE, SESSION_UPDATED, START, STOP, subscribeAt, TEST_JWT_SECRET, type TestDriver } from "../support/gateway.js";
 import { type ProcessGateway, spawnGateway } from "../support/process-gateway.js";
 

@@ -307,7 +307,7 @@ describe("a crash between storing a message and applying it", () => {
     const { watch, payload } = await watchAndStart();
     const id = payload.session.id;
     expect(payload.session.status).toBe("ACCEPTED");
-    const { parseChargingNotification } = await import("../../src/oicp/inbound.parse.js");
+    const { parseChargingNotification } = await import("../../src/oicp/inbound/parse.js");
     const receivedAt = new Date(Date.now() - 10_000);
     const parsed = parseChargingNotification(
       {

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { SecureVersion, TLSSocket } from "node:tls";
 import { pino } from "pino";
 import type { Logger } from "../../src/logger.js";
-import { createOicpListener, type OicpListener, type OicpListenerOptions } from "../../src/oicp/oicp.listener.js";
+import { createOicpListener, type OicpListener, type OicpListenerOptions } from "../../src/oicp/inbound/listener.js";
 import type { SessionService } from "../../src/sessions/session.service.js";
 
 export interface LogLine {

@@ -3,8 +3,8 @@
 import { createHook } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SESSION_ID } from "../../src/oicp/identifiers.js";
-import { oicpPaths } from "../../src/oicp/wire.js";
+import { SESSION_ID } from "../../src/oicp/wire/identifiers.js";
+import { oicpPaths } from "../../src/oicp/wire/types.js";
 import { type HubjectSimulator, MALFORMED_JSON_BODY, startSimulator, type UpstreamFault } from "../../src/simulator/hubject.simulator.js";
 import { FAST, type FakeGateway, oicpClient, PROVIDER, post, startFakeGateway, waitFor } from "./support.js";
 

@@ -3,8 +3,8 @@
 import { createHook } from "node:async_hooks";
 import http from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EVSE_ID, SESSION_ID } from "../../src/oicp/identifiers.js";
-import { oicpPaths } from "../../src/oicp/wire.js";
+import { EVSE_ID, SESSION_ID } from "../../src/oicp/wire/identifiers.js";
+import { oicpPaths } from "../../src/oicp/wire/types.js";
 import { type HubjectSimulator, SIMULATED_EVSES, startSimulator } from "../../src/simulator/hubject.simulator.js";
 import { EVCO, FAST, type FakeGateway, oicpClient, PROVIDER, post, startFakeGateway, waitFor } from "./support.js";
 

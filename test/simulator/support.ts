@@ -3,7 +3,7 @@
 import http, { type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import { oicpPaths } from "../../src/oicp/wire.js";
+import { oicpPaths } from "../../src/oicp/wire/types.js";
 import type { SimulatorPace } from "../../src/simulator/hubject.simulator.js";
 
 export const PROVIDER = "DE-DCB";

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { parse } from "yaml";
-import { PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX } from "../../src/oicp/identifiers.js";
+import { PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX } from "../../src/oicp/wire/identifiers.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const OPENAPI_DIR = path.join(repoRoot, "docs", "oicp", "openapi");

@@ -4,14 +4,14 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { SessionEvents } from "../../src/sessions/session.events.js";
+import type { SessionEvents } from "../../src/pubsub/in-process.js";
 import type { ChargingSession } from "../../src/sessions/session.js";
 import {
   deserializeSessionEnvelope,
   redactRedisUrl,
   SESSION_WIRE_FORMAT,
   serializeSessionEnvelope,
-} from "../../src/sessions/session-events.redis.js";
+} from "../../src/pubsub/redis.js";
 import {
   ADAPTERS,
   atVersion,

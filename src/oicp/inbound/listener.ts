@@ -11,13 +11,13 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
-import type { Logger } from "../logger.js";
-import type { OpsHandler } from "../observability/ops-endpoints.js";
-import { requestIdFrom, withRequestId } from "../observability/request-context.js";
-import { contextFromHeaders, defaultTracer, recordError } from "../observability/tracing-context.js";
-import { BodyTooLargeError, readBody } from "../server/http-body.js";
-import type { SessionService } from "../sessions/session.service.js";
-import { type ParseResult, parseChargeDetailRecord, parseChargingNotification } from "./inbound.parse.js";
+import type { Logger } from "../../logger.js";
+import type { OpsHandler } from "../../observability/ops-endpoints.js";
+import { requestIdFrom, withRequestId } from "../../observability/request-context.js";
+import { contextFromHeaders, defaultTracer, recordError } from "../../observability/tracing-context.js";
+import { BodyTooLargeError, readBody } from "../../server/http-body.js";
+import type { SessionService } from "../../sessions/session.service.js";
+import { type ParseResult, parseChargeDetailRecord, parseChargingNotification } from "./parse.js";
 import { createIpAllowList, displayAddress } from "./ip-allow-list.js";
 import {
   loadMaterialSync,
@@ -27,10 +27,10 @@ import {
   startTlsReloader,
   subjectAllowed,
   type TlsReloader,
-} from "./oicp-tls.js";
-import { OICP_API_PREFIX, type OicpAcknowledgement } from "./wire.js";
+} from "./tls.js";
+import { OICP_API_PREFIX, type OicpAcknowledgement } from "../wire/types.js";
 
-export type { OicpTlsOptions } from "./oicp-tls.js";
+export type { OicpTlsOptions } from "./tls.js";
 
 export interface OicpListenerOptions {
   sessions: Pick<SessionService, "receive">;

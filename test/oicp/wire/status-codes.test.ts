@@ -2,7 +2,7 @@
 // and the README's error table checked for completeness.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CHARGING_ERROR_CODES, chargingErrorForOicpCode, GATEWAY_ERRORS, TRANSPORT_ERRORS } from "../../src/oicp/status-codes.js";
+import { CHARGING_ERROR_CODES, chargingErrorForOicpCode, GATEWAY_ERRORS, TRANSPORT_ERRORS } from "../../../src/oicp/wire/status-codes.js";
 
 // [OICP code, ChargingErrorCode, retryable, outcome unknown] — docs/oicp.md#status-codes "Retry?" column:
 // "Retry"/"Retry later"/"User may retry"/"Retry after a delay"/"After the user plugs in" → true;
@@ -63,7 +63,7 @@ describe("OICP status codes → ChargingError", () => {
   });
 
   it("the README documents every ChargingErrorCode", () => {
-    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
     const table = readme.slice(readme.indexOf("### Payload error codes"));
     for (const code of CHARGING_ERROR_CODES) expect(table, code).toContain(`| \`${code}\` |`);
   });

@@ -70,7 +70,7 @@ export interface OicpGetChargeDetailRecords {
 
 export type OicpChargingNotificationType = "Start" | "Progress" | "End" | "Error";
 
-/** Notification as a CPO sends it. Inbound parsing is lenient: see src/oicp/inbound.parse.ts. */
+/** Notification as a CPO sends it. Inbound parsing is lenient: see src/oicp/inbound/parse.ts. */
 export interface OicpChargingNotification {
   Type: OicpChargingNotificationType;
   SessionID: string;

@@ -12,8 +12,8 @@ import {
   oneLine,
   pemCertificates,
   subjectAltNames,
-} from "../datasources/client-certificate.js";
-import type { Logger } from "../logger.js";
+} from "../../datasources/client-certificate.js";
+import type { Logger } from "../../logger.js";
 
 export interface OicpTlsOptions {
   certFile: string;

@@ -10,7 +10,7 @@ import { type Generated, Kysely, PostgresDialect, type SqliteDatabase, SqliteDia
 import { LRUCache } from "lru-cache";
 import pg from "pg";
 import type { Logger } from "../../logger.js";
-import type { SessionStatus } from "../session.js";
+import type { SessionStatus } from "../../sessions/session.js";
 import { SqlSessionStore } from "./sql.store.js";
 
 /** Which SQL engine sits behind a Kysely instance; only migrations need to know. */

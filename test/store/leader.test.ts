@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createLeaderLease, type LeaderLease, type LeaderLogger } from "../../src/sessions/sql/leader.js";
+import { createLeaderLease, type LeaderLease, type LeaderLogger } from "../../src/store/sql/leader.js";
 import { adminQuery, createTestSchema, postgresAvailable, randomSchemaName, type TestSchema } from "./pg-support.js";
 
 const PG = await postgresAvailable();

@@ -22,7 +22,7 @@ import { createPubSub, type PubSub, type PubSubEventTarget } from "@graphql-yoga
 import type { SpanContext } from "@opentelemetry/api";
 import { logger as defaultLogger, type Logger } from "../logger.js";
 import { activeSpanContext, rememberOrigin } from "../observability/tracing-context.js";
-import type { ChargingSession } from "./session.js";
+import type { ChargingSession } from "../sessions/session.js";
 
 export type SessionTopic = { sessionId: string } | { driverId: string };
 

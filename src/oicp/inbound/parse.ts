@@ -2,9 +2,9 @@
 // Lenient on input (docs/oicp.md#lenient-reading): unknown fields, explicit nulls, numbers in strings,
 // "Connector Error" with a space (E9), HubProviderId (E5). Strict on what it produces.
 import { z } from "zod";
-import type { ChargeDetailRecord, SessionEvent } from "../sessions/session.js";
-import type { InboundMessage } from "../sessions/session.store.js";
-import { EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, SESSION_ID } from "./identifiers.js";
+import type { ChargeDetailRecord, SessionEvent } from "../../sessions/session.js";
+import type { InboundMessage } from "../../sessions/session.store.js";
+import { EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, SESSION_ID } from "../wire/identifiers.js";
 
 const text = (max?: number) => (max ? z.string().max(max) : z.string()).nullish().transform((v) => v ?? null);
 const dateTime = z

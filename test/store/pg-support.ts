@@ -6,7 +6,7 @@
 // required: when nothing answers, the PostgreSQL variants fail (postgresAvailable() throws).
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { postgresClientConfig } from "../../src/sessions/sql/database.js";
+import { postgresClientConfig } from "../../src/store/sql/database.js";
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://127.0.0.1:5432/test";
 

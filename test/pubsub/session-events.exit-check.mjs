@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { pino } from "pino";
 
-const { createRedisSessionEvents } = await import(new URL("../../dist/src/sessions/session-events.redis.js", import.meta.url).href);
+const { createRedisSessionEvents } = await import(new URL("../../dist/src/pubsub/redis.js", import.meta.url).href);
 
 const url = process.argv[2] ?? "redis://127.0.0.1:6379";
 const channelPrefix = `test-${randomUUID()}:`;

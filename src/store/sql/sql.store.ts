@@ -14,9 +14,9 @@ import {
   type SessionStatus,
   type StatusCode,
   TERMINAL_STATUSES,
-} from "../session.js";
-import { cdrFromWire, cdrToWire, record } from "../session.json.js";
-import type { InboundMessage, NewSession, SessionPageQuery, SessionScan, SessionStore, StoredInboundMessage } from "../session.store.js";
+} from "../../sessions/session.js";
+import { cdrFromWire, cdrToWire, record } from "../../sessions/session.json.js";
+import type { InboundMessage, NewSession, SessionPageQuery, SessionScan, SessionStore, StoredInboundMessage } from "../../sessions/session.store.js";
 import type { ChargingSessionsTable, Database, InboundMessagesTable, SqlFlavor } from "./database.js";
 import { migrateToLatest } from "./migrations.js";
 

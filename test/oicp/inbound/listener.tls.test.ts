@@ -5,10 +5,10 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createOicpListener } from "../../src/oicp/oicp.listener.js";
-import { example } from "../support/examples.js";
-import { createPki, type Pki } from "./pki.js";
-import { call, captureLogger, LEVEL, type RunningListener, recordingSessions, startListener, waitFor } from "./support.js";
+import { createOicpListener } from "../../../src/oicp/inbound/listener.js";
+import { example } from "../../support/examples.js";
+import { createPki, type Pki } from "../pki.js";
+import { call, captureLogger, LEVEL, type RunningListener, recordingSessions, startListener, waitFor } from "../support.js";
 
 const NOTIFICATIONS = "/api/oicp/notificationmgmt/v11/charging-notifications";
 

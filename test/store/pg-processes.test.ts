@@ -13,7 +13,7 @@ import { adminQuery, createTestSchema, postgresAvailable, type TestSchema } from
 
 const PG = await postgresAvailable();
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const built = (path: string): string => pathToFileURL(join(root, "dist", "src", "sessions", "sql", path)).href;
+const built = (path: string): string => pathToFileURL(join(root, "dist", "src", "store", "sql", path)).href;
 
 const CHILD = `
 import { createInterface } from "node:readline";

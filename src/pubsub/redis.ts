@@ -15,8 +15,8 @@ import { createPubSub, type PubSubEventTarget } from "@graphql-yoga/subscription
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../logger.js";
 import { spanContextFromTraceHeaders, traceHeadersOf } from "../observability/tracing-context.js";
-import { createSessionFanOut, guardListeners, type SessionEnvelope, type SessionEvents, type SessionTopics } from "./session.events.js";
-import { type ChargingSession, type FiguresSource, SESSION_STATUSES, type SessionOrigin, type StatusCode } from "./session.js";
+import { createSessionFanOut, guardListeners, type SessionEnvelope, type SessionEvents, type SessionTopics } from "./in-process.js";
+import { type ChargingSession, type FiguresSource, SESSION_STATUSES, type SessionOrigin, type StatusCode } from "../sessions/session.js";
 import {
   cdrFromWire,
   cdrToWire,
@@ -29,7 +29,7 @@ import {
   strOrNull,
   WireError,
   type WireValue,
-} from "./session.json.js";
+} from "../sessions/session.json.js";
 
 export interface RedisSessionEventsOptions {
   /** redis:// or rediss:// URL; may carry a password (never logged). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createIpAllowList, displayAddress, parseAddress } from "../../src/oicp/ip-allow-list.js";
+import { createIpAllowList, displayAddress, parseAddress } from "../../../src/oicp/inbound/ip-allow-list.js";
 
 describe("IP allow-list", () => {
   it("an empty list allows every source", () => {

@@ -17,8 +17,8 @@ import {
   parseSqlUrl,
   postgresClientConfig,
   postgresConnection,
-} from "../../src/sessions/sql/database.js";
-import type { SqlSessionStore } from "../../src/sessions/sql/sql.store.js";
+} from "../../src/store/sql/database.js";
+import type { SqlSessionStore } from "../../src/store/sql/sql.store.js";
 import {
   adminQuery,
   createTestSchema,

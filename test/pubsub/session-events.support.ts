@@ -4,9 +4,9 @@ import { createServer } from "node:net";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import type { Logger } from "../../src/logger.js";
-import { createInProcessSessionEvents, type SessionEvents } from "../../src/sessions/session.events.js";
+import { createInProcessSessionEvents, type SessionEvents } from "../../src/pubsub/in-process.js";
 import type { ChargeDetailRecord, ChargingSession } from "../../src/sessions/session.js";
-import { createRedisSessionEvents, type RedisSessionEventsOptions } from "../../src/sessions/session-events.redis.js";
+import { createRedisSessionEvents, type RedisSessionEventsOptions } from "../../src/pubsub/redis.js";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseChargeDetailRecord, parseChargingNotification } from "../../src/oicp/inbound.parse.js";
-import { example } from "../support/examples.js";
+import { parseChargeDetailRecord, parseChargingNotification } from "../../../src/oicp/inbound/parse.js";
+import { example } from "../../support/examples.js";
 
 const now = new Date("2024-06-12T16:30:00Z");
 
