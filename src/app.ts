@@ -12,26 +12,26 @@ import { createEvseStatusLoader, createSharedEvseStatusWindow } from "./datasour
 import { HubjectDatasource } from "./datasources/hubject.datasource.js";
 import { federationLoaders } from "./federation/loaders.js";
 import { federationServerPlugins } from "./federation/server-plugins.js";
+import { type JobRunner, startJobs } from "./jobs/job-runner.js";
 import { createLogger, type Logger } from "./logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createOpsEndpoints, type ReadinessReport } from "./observability/ops-endpoints.js";
 import { startTracing } from "./observability/tracing.js";
 import { createOicpListener } from "./oicp/inbound/listener.js";
+import { createInProcessSessionEvents } from "./pubsub/in-process.js";
+import { createRedisSessionEvents } from "./pubsub/redis.js";
 import { buildGatewaySchema } from "./schema/build-schema.js";
 import { type AuthenticatorOptions, createAuthenticator } from "./server/auth.js";
 import type { GatewayContext } from "./server/context.js";
 import { createGraphQLServer, GRAPHQL_PATH } from "./server/graphql.server.js";
 import { createMutationLimits } from "./server/rate-limits.js";
 import { CdrBackfill } from "./sessions/cdr-backfill.js";
-import { type JobRunner, startJobs } from "./jobs/job-runner.js";
 import { Reconciler } from "./sessions/reconciler.js";
-import { createInProcessSessionEvents } from "./pubsub/in-process.js";
 import { SessionService } from "./sessions/session.service.js";
 import type { SessionStore } from "./sessions/session.store.js";
-import { createRedisSessionEvents } from "./pubsub/redis.js";
+import { type HubjectSimulator, type SimulatorPace, startSimulator } from "./simulator/hubject.simulator.js";
 import { openSqlStore } from "./store/sql/database.js";
 import { createLeaderLease } from "./store/sql/leader.js";
-import { type HubjectSimulator, type SimulatorPace, startSimulator } from "./simulator/hubject.simulator.js";
 
 export interface Gateway {
   /** http://host:port/graphql */

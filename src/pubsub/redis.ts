@@ -15,7 +15,6 @@ import { createPubSub, type PubSubEventTarget } from "@graphql-yoga/subscription
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../logger.js";
 import { spanContextFromTraceHeaders, traceHeadersOf } from "../observability/tracing-context.js";
-import { createSessionFanOut, guardListeners, type SessionEnvelope, type SessionEvents, type SessionTopics } from "./in-process.js";
 import { type ChargingSession, type FiguresSource, SESSION_STATUSES, type SessionOrigin, type StatusCode } from "../sessions/session.js";
 import {
   cdrFromWire,
@@ -30,6 +29,7 @@ import {
   WireError,
   type WireValue,
 } from "../sessions/session.json.js";
+import { createSessionFanOut, guardListeners, type SessionEnvelope, type SessionEvents, type SessionTopics } from "./in-process.js";
 
 export interface RedisSessionEventsOptions {
   /** redis:// or rediss:// URL; may carry a password (never logged). */

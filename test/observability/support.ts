@@ -17,15 +17,15 @@ import { federationLoaders } from "../../src/federation/loaders.js";
 import { createLogger } from "../../src/logger.js";
 import { createTracingAroundRequest, createTracingPlugin } from "../../src/observability/tracing.js";
 import { createOicpListener } from "../../src/oicp/inbound/listener.js";
+import { createInProcessSessionEvents, type SessionEvents } from "../../src/pubsub/in-process.js";
+import { createRedisSessionEvents } from "../../src/pubsub/redis.js";
 import { buildGatewaySchema } from "../../src/schema/build-schema.js";
 import { createAuthenticator } from "../../src/server/auth.js";
 import type { GatewayContext } from "../../src/server/context.js";
 import { createGraphQLServer } from "../../src/server/graphql.server.js";
-import { createInProcessSessionEvents, type SessionEvents } from "../../src/pubsub/in-process.js";
 import { SessionService } from "../../src/sessions/session.service.js";
-import { createRedisSessionEvents } from "../../src/pubsub/redis.js";
-import { openSqlStore } from "../../src/store/sql/database.js";
 import { type HubjectSimulator, type SimulatorPace, startSimulator } from "../../src/simulator/hubject.simulator.js";
+import { openSqlStore } from "../../src/store/sql/database.js";
 import { FAST_PACE, TEST_JWT_SECRET } from "../support/gateway.js";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";

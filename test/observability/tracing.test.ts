@@ -16,8 +16,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { originOf, pushSpan, startTracing, type Tracing, tracesUrl } from "../../src/observability/tracing.js";
 import type { SessionEvents } from "../../src/pubsub/in-process.js";
-import type { ChargingSession } from "../../src/sessions/session.js";
 import { createRedisSessionEvents, deserializeSessionEnvelope, serializeSessionEnvelope } from "../../src/pubsub/redis.js";
+import type { ChargingSession } from "../../src/sessions/session.js";
 import { fullSession } from "../pubsub/session-events.support.js";
 import { driver, START, type TestDriver } from "../support/gateway.js";
 import {

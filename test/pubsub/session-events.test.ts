@@ -5,13 +5,8 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { SessionEvents } from "../../src/pubsub/in-process.js";
+import { deserializeSessionEnvelope, redactRedisUrl, SESSION_WIRE_FORMAT, serializeSessionEnvelope } from "../../src/pubsub/redis.js";
 import type { ChargingSession } from "../../src/sessions/session.js";
-import {
-  deserializeSessionEnvelope,
-  redactRedisUrl,
-  SESSION_WIRE_FORMAT,
-  serializeSessionEnvelope,
-} from "../../src/pubsub/redis.js";
 import {
   ADAPTERS,
   atVersion,

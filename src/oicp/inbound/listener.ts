@@ -17,8 +17,9 @@ import { requestIdFrom, withRequestId } from "../../observability/request-contex
 import { contextFromHeaders, defaultTracer, recordError } from "../../observability/tracing-context.js";
 import { BodyTooLargeError, readBody } from "../../server/http-body.js";
 import type { SessionService } from "../../sessions/session.service.js";
-import { type ParseResult, parseChargeDetailRecord, parseChargingNotification } from "./parse.js";
+import { OICP_API_PREFIX, type OicpAcknowledgement } from "../wire/types.js";
 import { createIpAllowList, displayAddress } from "./ip-allow-list.js";
+import { type ParseResult, parseChargeDetailRecord, parseChargingNotification } from "./parse.js";
 import {
   loadMaterialSync,
   OICP_TLS_MIN_VERSION,
@@ -28,7 +29,6 @@ import {
   subjectAllowed,
   type TlsReloader,
 } from "./tls.js";
-import { OICP_API_PREFIX, type OicpAcknowledgement } from "../wire/types.js";
 
 export type { OicpTlsOptions } from "./tls.js";
 

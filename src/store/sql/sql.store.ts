@@ -16,7 +16,14 @@ import {
   TERMINAL_STATUSES,
 } from "../../sessions/session.js";
 import { cdrFromWire, cdrToWire, record } from "../../sessions/session.json.js";
-import type { InboundMessage, NewSession, SessionPageQuery, SessionScan, SessionStore, StoredInboundMessage } from "../../sessions/session.store.js";
+import type {
+  InboundMessage,
+  NewSession,
+  SessionPageQuery,
+  SessionScan,
+  SessionStore,
+  StoredInboundMessage,
+} from "../../sessions/session.store.js";
 import type { ChargingSessionsTable, Database, InboundMessagesTable, SqlFlavor } from "./database.js";
 import { migrateToLatest } from "./migrations.js";
 
