@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import { createAppPage } from "./app-page/app-page.js";
-import type { Config } from "./config.js";
+import type { Config } from "./config/config.js";
 import { checkClientCertificate } from "./datasources/client-certificate.js";
 import { createEvseStatusLoader, createSharedEvseStatusWindow } from "./datasources/evse-status.loader.js";
 import { HubjectDatasource } from "./datasources/hubject.datasource.js";

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { startGateway } from "./app.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig } from "./config/config.js";
 import { createLogger } from "./logger.js";
 
 async function main() {

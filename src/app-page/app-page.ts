@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
+import { readBody, sendText } from "../lib/http.js";
 import type { Logger } from "../logger.js";
 
 export const APP_PATH = "/app";
@@ -142,7 +143,7 @@ export function createAppPage(options: AppPageOptions): AppPageHandler {
       if (!(req.headers["content-type"] ?? "").includes("application/json")) return sendJson(res, 415, { error: "Send JSON." });
       let body: unknown;
       try {
-        body = JSON.parse(await readSmallBody(req, 4_096));
+        body = JSON.parse(await readBody(req, 4_096));
       } catch {
         return sendJson(res, 400, { error: "Send a JSON object with driverId and evcoId." });
       }
@@ -209,24 +210,6 @@ function escapeForScript(json: string): string {
   return json.replace(/</g, "\\u003c");
 }
 
-function readSmallBody(req: IncomingMessage, maxBytes: number): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        reject(new Error("body too large"));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolvePromise(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 const SECURITY_HEADERS = {
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",
@@ -234,8 +217,7 @@ const SECURITY_HEADERS = {
 };
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}) {
-  res.writeHead(status, { ...SECURITY_HEADERS, "content-type": contentType, "content-length": Buffer.byteLength(body), ...headers });
-  res.end(res.req?.method === "HEAD" ? undefined : body);
+  sendText(res, status, body, { ...SECURITY_HEADERS, "content-type": contentType, ...headers });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {

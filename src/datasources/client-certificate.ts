@@ -5,7 +5,7 @@
 // Nothing here ever logs a PEM or a key: only subject, issuer, expiry and fingerprint.
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ConfigError } from "../config.js";
+import { ConfigError } from "../config/config.js";
 import type { Logger } from "../logger.js";
 
 export const EXPIRY_WARNING_DAYS = 30;

@@ -4,18 +4,16 @@
 // `cache: false` (e.g. one loader per websocket operation) still batches within a tick and still
 // sends each id once per call (the datasource de-duplicates), but asks again on every tick.
 import DataLoader from "dataloader";
+import { MAX_EVSE_IDS_PER_STATUS_PULL } from "../oicp/client/operations/pull-evse-status-by-id.js";
 import type { OicpEvseStatus } from "../oicp/wire/types.js";
-import { type HubjectDatasource, MAX_EVSE_IDS_PER_STATUS_PULL } from "./hubject.datasource.js";
+import type { EvseStatusSource } from "../sessions/ports.js";
 
 export interface EvseStatusLoaderOptions {
   /** Default true: one cached loader per GraphQL request. */
   cache?: boolean;
 }
 
-export function createEvseStatusLoader(
-  ds: Pick<HubjectDatasource, "pullEvseStatusById">,
-  options: EvseStatusLoaderOptions = {},
-): DataLoader<string, OicpEvseStatus> {
+export function createEvseStatusLoader(ds: EvseStatusSource, options: EvseStatusLoaderOptions = {}): DataLoader<string, OicpEvseStatus> {
   return new DataLoader<string, OicpEvseStatus, string>(
     async (evseIds) => {
       // A rejection (not per-key Error values) so DataLoader does not cache the failure:
@@ -39,10 +37,7 @@ export function createEvseStatusLoader(
  * Trade-off: each read waits up to `windowMs` longer, in exchange for far fewer calls against
  * Hubject's 300 PullEvseStatusById calls a minute (docs/oicp.md#rate-limits).
  */
-export function createSharedEvseStatusWindow(
-  ds: Pick<HubjectDatasource, "pullEvseStatusById">,
-  options: { windowMs: number },
-): Pick<HubjectDatasource, "pullEvseStatusById"> {
+export function createSharedEvseStatusWindow(ds: EvseStatusSource, options: { windowMs: number }): EvseStatusSource {
   const shared = new DataLoader<string, OicpEvseStatus, string>(
     async (evseIds) => {
       const statuses = await ds.pullEvseStatusById(evseIds);

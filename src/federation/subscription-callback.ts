@@ -12,6 +12,7 @@
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from "@apollo/server";
 import { ApolloServerPluginSubscriptionCallback } from "@apollo/server/plugin/subscriptionCallback";
 import { badInput, forbidden, unauthenticated } from "../errors.js";
+import { isRecord } from "../lib/json.js";
 import type { Logger } from "../logger.js";
 import type { GatewayContext } from "../server/context.js";
 
@@ -107,8 +108,4 @@ export function callbackUrlAllowed(raw: unknown, allowed: readonly URL[]): boole
     const base = prefix.pathname.endsWith("/") ? prefix.pathname : `${prefix.pathname}/`;
     return url.pathname === prefix.pathname || url.pathname.startsWith(base);
   });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

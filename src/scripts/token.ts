@@ -2,7 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
-import { ConfigError, loadConfig } from "../config.js";
+import { ConfigError, loadConfig } from "../config/config.js";
 
 const { values } = parseArgs({
   options: {

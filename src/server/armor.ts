@@ -35,7 +35,6 @@ export interface GraphQLLimits {
 }
 
 /** The defaults of Config.graphql.limits. */
-export const DEFAULT_LIMITS: GraphQLLimits = { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000, maxDirectives: 20 };
 
 export interface DocumentLimits {
   /** For ApolloServer's `validationRules` (Apollo adds its own rule when introspection is off). */

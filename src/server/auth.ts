@@ -2,7 +2,7 @@
 // the driver may charge with. Dev: HS256 with AUTH_JWT_SECRET; real: the identity provider's
 // JWKS (jose caches and rotates keys). Algorithms, issuer and audience are pinned.
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, errors as joseErrors, jwtVerify } from "jose";
-import type { AuthConfig } from "../config.js";
+import type { AuthConfig } from "../config/config.js";
 import { unauthenticated } from "../errors.js";
 import type { Driver } from "../sessions/session.service.js";
 

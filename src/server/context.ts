@@ -1,7 +1,7 @@
 import type DataLoader from "dataloader";
 import { unauthenticated } from "../errors.js";
 import type { OicpEvseStatus } from "../oicp/wire/types.js";
-import type { SessionEvents } from "../pubsub/in-process.js";
+import type { SessionEvents } from "../sessions/ports.js";
 import type { ChargingSession } from "../sessions/session.js";
 import type { Driver, SessionService } from "../sessions/session.service.js";
 

@@ -12,15 +12,17 @@ import type { GraphQLError, GraphQLSchema } from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
+import { DEFAULTS } from "../config/defaults.js";
+import { BodyTooLargeError, readBody, sendText } from "../lib/http.js";
+import { isRecord } from "../lib/json.js";
 import type { Logger } from "../logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { OpsHandler } from "../observability/ops-endpoints.js";
 import { requestIdFrom, withRequestId } from "../observability/request-context.js";
-import { createDocumentLimits, DEFAULT_LIMITS, type GraphQLLimits } from "./armor.js";
+import { createDocumentLimits, type GraphQLLimits } from "./armor.js";
 import { type AuthenticatedDriver, type Authenticator, bearerToken, msUntilExpiry } from "./auth.js";
 import type { GatewayContext } from "./context.js";
 import { createErrorFormatter, formatWsError, INTERNAL_ERROR_MESSAGE } from "./error-masking.js";
-import { BodyTooLargeError, readBody } from "./http-body.js";
 import { createJitGateway } from "./jit-executor.js";
 import {
   createPersistedQueryGuard,
@@ -32,8 +34,6 @@ import {
 /** setTimeout holds at most ~24.8 days; a token living longer is re-checked on every event anyway. */
 const MAX_TIMER_MS = 2_147_483_647;
 export const GRAPHQL_PATH = "/graphql";
-/** Used when no maxBodyBytes is given (the value before it became a setting). */
-export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
 export type { GraphQLLimits } from "./armor.js";
 export type { PersistedQueriesOption } from "./persisted-queries.js";
@@ -52,7 +52,7 @@ export interface GraphQLServerOptions {
   introspection?: boolean;
   /** How queries and mutations over HTTP execute (Config.graphql.execution). Default "jit". */
   execution?: "jit" | "graphql-js";
-  /** Document limits, the same on HTTP and graphql-ws (Config.graphql.limits). Default: DEFAULT_LIMITS. */
+  /** Document limits, the same on HTTP and graphql-ws (Config.graphql.limits). Default: DEFAULTS.graphqlLimits. */
   limits?: GraphQLLimits;
   /**
    * Config.graphql.persistedQueries. An allow-list file is read and checked here: a bad file fails
@@ -90,8 +90,8 @@ type SocketExtra = {
 export async function createGraphQLServer(options: GraphQLServerOptions): Promise<GraphQLServer> {
   const { schema, authenticator, contextFor, logger } = options;
   const introspection = options.introspection ?? options.sandbox;
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const limits = options.limits ?? DEFAULTS.graphqlLimits;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULTS.httpMaxBodyBytes;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new Error(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
 
   const documentLimits = createDocumentLimits(schema, limits, { introspection });
@@ -227,8 +227,8 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     if (options.ops?.(req, res)) return;
     if (options.extraRoutes?.(req, res)) return;
     const url = new URL(req.url ?? "/", "http://gateway");
-    if (url.pathname === "/healthz") return send(res, 200, { "content-type": "application/json" }, '{"status":"ok"}');
-    if (url.pathname !== GRAPHQL_PATH) return send(res, 404, { "content-type": "text/plain" }, "Not found");
+    if (url.pathname === "/healthz") return sendText(res, 200, '{"status":"ok"}', { "content-type": "application/json" });
+    if (url.pathname !== GRAPHQL_PATH) return sendText(res, 404, "Not found", { "content-type": "text/plain" });
     // One id per request, echoed to the caller and carried into every log line down to the Hubject call.
     const requestId = requestIdFrom(req.headers["x-request-id"]);
     res.setHeader("x-request-id", requestId);
@@ -302,7 +302,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     });
     const responseHeaders: Record<string, string> = {};
     for (const [name, value] of result.headers) responseHeaders[name] = value;
-    if (result.body.kind === "complete") return send(res, result.status ?? 200, responseHeaders, result.body.string);
+    if (result.body.kind === "complete") return sendText(res, result.status ?? 200, result.body.string, responseHeaders);
     res.writeHead(result.status ?? 200, responseHeaders);
     for await (const chunk of result.body.asyncIterator) res.write(chunk);
     res.end();
@@ -316,18 +316,8 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
   };
 }
 
-/** A whole body at once, with its length: no chunked encoding, one write. */
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string) {
-  res.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(body)) });
-  res.end(body);
-}
-
 function sendError(res: ServerResponse, status: number, message: string, code: string) {
-  send(res, status, { "content-type": "application/json" }, JSON.stringify({ errors: [{ message, extensions: { code } }] }));
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  sendText(res, status, JSON.stringify({ errors: [{ message, extensions: { code } }] }), { "content-type": "application/json" });
 }
 
 function parseJsonParam(value: string | null): unknown {

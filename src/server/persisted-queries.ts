@@ -24,7 +24,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type DocumentNode, GraphQLError, Kind, parse, type SelectionSetNode } from "graphql";
-import { ConfigError } from "../config.js";
+import { ConfigError } from "../config/config.js";
+import { isRecord } from "../lib/json.js";
 
 export type PersistedQueriesOption =
   | { mode: "off" }
@@ -141,10 +142,6 @@ export function createPersistedQueryGuard(
 
 function normalise(manifest: ReadonlyMap<string, string>): Map<string, string> {
   return checkPersistedQueryManifest(Object.fromEntries(manifest), "the manifest");
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The request's `extensions` without persistedQuery (undefined when nothing else is left). */

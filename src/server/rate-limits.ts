@@ -4,13 +4,7 @@
 // its Redis store can replace the memory one when several replicas share the budget.
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { rateLimited } from "../errors.js";
-
-export interface MutationLimits {
-  /** Every startCharging/stopCharging of a driver. */
-  driverMutation(driverId: string): Promise<void>;
-  /** A remote start that is about to reach Hubject. */
-  remoteStart(): Promise<void>;
-}
+import type { MutationLimits } from "../sessions/ports.js";
 
 export function createMutationLimits(options: {
   mutationsPerDriverPerMinute: number;
@@ -36,5 +30,3 @@ export function createMutationLimits(options: {
     remoteStart: () => consume(emp, "all", "Many drivers are starting to charge right now. Please try again in a few seconds."),
   };
 }
-
-export const NO_LIMITS: MutationLimits = { driverMutation: async () => undefined, remoteStart: async () => undefined };

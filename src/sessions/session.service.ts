@@ -2,15 +2,13 @@
 // OICP listener and the background jobs call these; all state rules live in session-state.ts,
 // all code-to-error mapping in oicp/status-codes.ts.
 import { randomUUID } from "node:crypto";
-import type { RemoteCallOutcome } from "../datasources/hubject.datasource.js";
 import { badInput, forbidden } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { redactEvcoId } from "../logger.js";
 import { type ParsedInbound, reparseStored } from "../oicp/inbound/parse.js";
 import { isEvcoId, isEvseId, PRODUCT_ID_MAX, sameEvcoId, sameEvseId } from "../oicp/wire/identifiers.js";
 import { type ChargingErrorInfo, chargingErrorForOicpCode, GATEWAY_ERRORS, TRANSPORT_ERRORS } from "../oicp/wire/status-codes.js";
-import type { SessionEvents } from "../pubsub/in-process.js";
-import { type MutationLimits, NO_LIMITS } from "../server/rate-limits.js";
+import { type MutationLimits, NO_LIMITS, type RemoteCallOutcome, type SessionEvents } from "./ports.js";
 import { type ChargingSession, isActive, type SessionEvent, type StatusCode } from "./session.js";
 import type { SessionPageQuery, SessionStore, StoredInboundMessage } from "./session.store.js";
 import { applySessionEvent } from "./session-state.js";

@@ -1,6 +1,7 @@
 // The simulated CPO behind the simulated Hubject: its session table, its charging timeline and
 // the messages it pushes to the gateway's inbound OICP listener (docs/oicp.md#inbound, #session-flow).
 import { randomUUID } from "node:crypto";
+import { DEFAULTS } from "../config/defaults.js";
 import type { Logger } from "../logger.js";
 import { operatorIdOf } from "../oicp/wire/identifiers.js";
 import {
@@ -37,17 +38,8 @@ export interface SimulatorPace {
   timeScale: number;
 }
 
-export const DEFAULT_PACE: Readonly<SimulatorPace> = Object.freeze({
-  answerDelayMs: 150,
-  slowAnswerMs: 5000,
-  startDelayMs: 1000,
-  progressIntervalMs: 5000,
-  stopDelayMs: 500,
-  cdrDelayMs: 1000,
-  autoStopAfterMs: null,
-  powerKw: 11,
-  timeScale: 60,
-});
+/** Defaults in config/defaults.ts (SIMULATOR_* set three of them). */
+export const DEFAULT_PACE: Readonly<SimulatorPace> = DEFAULTS.simulatorPace;
 
 export interface Delivery {
   kind: "NOTIFICATION" | "CDR";

@@ -1,38 +1,17 @@
-// Bare node:http helpers: read a JSON request, answer like Hubject, post like Hubject.
+// Answer like Hubject, post like Hubject (on the shared helpers of src/lib/http.ts).
 import { randomUUID } from "node:crypto";
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import http, { type ServerResponse } from "node:http";
 import https from "node:https";
+import { sendJson as sendJsonBody } from "../lib/http.js";
 
-const MAX_BODY_BYTES = 1_000_000;
+export { readBody, sendText } from "../lib/http.js";
 
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error("body too large"));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
+/** Largest request the simulated Hubject reads. */
+export const MAX_BODY_BYTES = 1_000_000;
 
 /** Hubject answers application/json;charset=UTF-8 with a Process-ID header (docs/oicp.md#transport). */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  sendText(res, status, JSON.stringify(body), { "Content-Type": "application/json;charset=UTF-8", "Process-ID": randomUUID() });
-}
-
-/** Any text answer. Quietly does nothing when the client has gone (a delayed answer nobody waits for). */
-export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string>): void {
-  if (res.writableEnded || res.destroyed) return;
-  res.writeHead(status, { ...headers, "Content-Length": Buffer.byteLength(text) });
-  res.end(text);
+  sendJsonBody(res, status, body, { "process-id": randomUUID() });
 }
 
 export interface PostResult {

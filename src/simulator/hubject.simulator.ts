@@ -20,7 +20,7 @@ import {
   MALFORMED_JSON_BODY,
   type UpstreamFault,
 } from "./faults.js";
-import { readBody, sendJson, sendText } from "./http.js";
+import { MAX_BODY_BYTES, readBody, sendJson, sendText } from "./http.js";
 import { Scheduler } from "./scheduler.js";
 
 export { SIMULATED_EVSES, type SimulatedEvse } from "./catalogue.js";
@@ -464,7 +464,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
         SIMULATED_EVSES.map((evse) => ({ ...evse, status: evseStatus(evse) })),
       );
     }
-    const text = await readBody(req);
+    const text = await readBody(req, MAX_BODY_BYTES);
     let body: unknown;
     let malformed = false;
     try {

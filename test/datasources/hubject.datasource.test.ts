@@ -1,15 +1,10 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  CPO_REMOTE_WINDOW_MS,
-  DEFAULT_REMOTE_TIMEOUT_MS,
-  HubjectDatasource,
-  type HubjectDatasourceOptions,
-  HubjectError,
-  type RemoteCallOutcome,
-} from "../../src/datasources/hubject.datasource.js";
+import { CPO_REMOTE_WINDOW_MS, DEFAULTS } from "../../src/config/defaults.js";
+import { HubjectDatasource, type HubjectDatasourceOptions, HubjectError } from "../../src/datasources/hubject.datasource.js";
 import { oicpPaths } from "../../src/oicp/wire/types.js";
+import type { RemoteCallOutcome } from "../../src/sessions/ports.js";
 import { example } from "../support/examples.js";
 import { oicpRequestPath, validateOicpRequest } from "../support/openapi.js";
 import { closedPort, FakeHubject, type RecordedRequest } from "./fake-hubject.js";
@@ -469,9 +464,9 @@ describe("connection handling and configuration", () => {
   });
 
   it("the default remote timeout is above the CPO's 60 s window", () => {
-    expect(DEFAULT_REMOTE_TIMEOUT_MS).toBeGreaterThan(60_000);
+    expect(DEFAULTS.hubjectRemoteTimeoutMs).toBeGreaterThan(60_000);
     expect(CPO_REMOTE_WINDOW_MS).toBe(60_000);
-    expect(datasource().remoteTimeoutMs).toBe(DEFAULT_REMOTE_TIMEOUT_MS);
+    expect(datasource().remoteTimeoutMs).toBe(DEFAULTS.hubjectRemoteTimeoutMs);
     expect(datasource().remoteTimeoutMs).toBeGreaterThan(60_000);
     expect(datasource().requestTimeoutMs).toBe(15_000);
   });

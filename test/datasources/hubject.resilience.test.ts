@@ -3,14 +3,9 @@
 import { Writable } from "node:stream";
 import { type Logger, pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  DEFAULT_RESILIENCE,
-  HubjectDatasource,
-  type HubjectDatasourceOptions,
-  HubjectError,
-  type HubjectResilienceOptions,
-  type RemoteCallOutcome,
-} from "../../src/datasources/hubject.datasource.js";
+import { HubjectDatasource, type HubjectDatasourceOptions, HubjectError } from "../../src/datasources/hubject.datasource.js";
+import { DEFAULT_RESILIENCE, type HubjectResilienceOptions } from "../../src/oicp/client/resilience.js";
+import type { RemoteCallOutcome } from "../../src/sessions/ports.js";
 import { example } from "../support/examples.js";
 import { closedPort, FakeHubject, type Reply } from "./fake-hubject.js";
 import { EMP_SESSION, EVCO, EVSE, HUBJECT_SESSION, PROVIDER } from "./ids.js";

@@ -2,7 +2,7 @@
 // HUBJECT_CLIENT_KEY / HUBJECT_PROVIDER_ID). Certificates made by openssl for this file.
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config.js";
+import { ConfigError } from "../../src/config/config.js";
 import { checkClientCertificate, describeCertificate, normaliseProviderId } from "../../src/datasources/client-certificate.js";
 import { createPki, type Pki } from "./pki.js";
 import { captureLogger, LEVEL } from "./support.js";

@@ -4,8 +4,9 @@ import { createServer } from "node:net";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import type { Logger } from "../../src/logger.js";
-import { createInProcessSessionEvents, type SessionEvents } from "../../src/pubsub/in-process.js";
+import { createInProcessSessionEvents } from "../../src/pubsub/in-process.js";
 import { createRedisSessionEvents, type RedisSessionEventsOptions } from "../../src/pubsub/redis.js";
+import type { SessionEvents } from "../../src/sessions/ports.js";
 import type { ChargeDetailRecord, ChargingSession } from "../../src/sessions/session.js";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";

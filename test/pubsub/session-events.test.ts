@@ -4,8 +4,9 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { SessionEvents } from "../../src/pubsub/in-process.js";
-import { deserializeSessionEnvelope, redactRedisUrl, SESSION_WIRE_FORMAT, serializeSessionEnvelope } from "../../src/pubsub/redis.js";
+import { redactRedisUrl } from "../../src/pubsub/redis.js";
+import { deserializeSessionEnvelope, SESSION_WIRE_FORMAT, serializeSessionEnvelope } from "../../src/pubsub/wire.js";
+import type { SessionEvents } from "../../src/sessions/ports.js";
 import type { ChargingSession } from "../../src/sessions/session.js";
 import {
   ADAPTERS,

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getIntrospectionQuery } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config.js";
+import { ConfigError } from "../../src/config/config.js";
 import { checkPersistedQueryManifest, loadPersistedQueryManifest, sha256Hex } from "../../src/server/persisted-queries.js";
 import { driver, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
 import { wsOperation, wsRequest } from "./support.js";

@@ -8,7 +8,7 @@ import { type Client, createClient } from "graphql-ws";
 import { SignJWT } from "jose";
 import WebSocket from "ws";
 import { type Gateway, type GatewayOverrides, startGateway } from "../../src/app.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/config.js";
 import type { SimulatorPace } from "../../src/simulator/hubject.simulator.js";
 
 export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123";

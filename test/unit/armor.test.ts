@@ -1,13 +1,14 @@
 // checkDocument (the websocket path's parse + validate with the limits): a valid document is
 // parsed once and shared; anything refused is refused every time.
 import { describe, expect, it } from "vitest";
+import { DEFAULTS } from "../../src/config/defaults.js";
 import { buildGatewaySchema } from "../../src/schema/build-schema.js";
-import { createDocumentLimits, DEFAULT_LIMITS } from "../../src/server/armor.js";
+import { createDocumentLimits } from "../../src/server/armor.js";
 
 const schema = await buildGatewaySchema();
 
 describe("createDocumentLimits().checkDocument", () => {
-  const limits = createDocumentLimits(schema, DEFAULT_LIMITS, { introspection: false });
+  const limits = createDocumentLimits(schema, DEFAULTS.graphqlLimits, { introspection: false });
 
   it("parses and validates a document once, then hands out the same AST", () => {
     const query = "subscription { sessionUpdated { id status consumedEnergyKwh } }";

@@ -11,11 +11,11 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import { BodyTooLargeError, readBody, sendJson } from "../../lib/http.js";
 import type { Logger } from "../../logger.js";
 import type { OpsHandler } from "../../observability/ops-endpoints.js";
 import { requestIdFrom, withRequestId } from "../../observability/request-context.js";
 import { contextFromHeaders, defaultTracer, recordError } from "../../observability/tracing-context.js";
-import { BodyTooLargeError, readBody } from "../../server/http-body.js";
 import type { SessionService } from "../../sessions/session.service.js";
 import { OICP_API_PREFIX, type OicpAcknowledgement } from "../wire/types.js";
 import { createIpAllowList, displayAddress } from "./ip-allow-list.js";
@@ -293,12 +293,6 @@ function ack(result: boolean, code: string, description: string, additionalInfo:
 function forbid(res: ServerResponse, reason: string) {
   res.setHeader("connection", "close");
   sendJson(res, 403, { error: "forbidden", reason });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json;charset=UTF-8", "content-length": Buffer.byteLength(payload) });
-  res.end(payload);
 }
 
 function escapeRegExp(text: string): string {

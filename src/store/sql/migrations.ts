@@ -4,7 +4,7 @@
 //
 // Never edit a migration once released: add a new one ("0002_...") instead.
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
-import type { SqlFlavor } from "./database.js";
+import type { SqlFlavor } from "./tables.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: a migration runs against the schema as it was then, not today's typed one (Kysely's own idiom).
 type MigrationDb = Kysely<any>;

@@ -6,6 +6,7 @@
 // update on `version`, dedupe and idempotency are unique keys. No in-process locks.
 import type { Kysely, Selectable } from "kysely";
 import { LRUCache } from "lru-cache";
+import { DEFAULTS } from "../../config/defaults.js";
 import {
   type ChargingSession,
   type FiguresSource,
@@ -24,16 +25,14 @@ import type {
   SessionStore,
   StoredInboundMessage,
 } from "../../sessions/session.store.js";
-import type { ChargingSessionsTable, Database, InboundMessagesTable, SqlFlavor } from "./database.js";
 import { migrateToLatest } from "./migrations.js";
+import type { ChargingSessionsTable, Database, InboundMessagesTable, SqlFlavor } from "./tables.js";
 
 /** Statuses from which a start answer can still attach a Hubject SessionID. */
 const AWAITING_ANSWER_STATUSES: readonly SessionStatus[] = ["REQUESTED", "OUTCOME_UNKNOWN", "ACCEPTED"];
 const TERMINAL: readonly SessionStatus[] = [...TERMINAL_STATUSES];
 /** Keeps `IN (...)` lists well under SQLite's and PostgreSQL's bound-parameter limits. */
 const IN_LIST_CHUNK = 500;
-/** Sessions kept decoded in memory for listForDriver (Config.sessionCacheSize, SESSION_CACHE_SIZE). */
-export const DEFAULT_SESSION_CACHE_SIZE = 10_000;
 
 type SessionRow = Selectable<ChargingSessionsTable>;
 type InboundRow = Selectable<InboundMessagesTable>;
@@ -82,7 +81,7 @@ export class SqlSessionStore implements SessionStore {
   ) {
     this.flavor = options.flavor ?? "sqlite";
     this.schema = options.schema ?? null;
-    const cacheSize = options.sessionCacheSize ?? DEFAULT_SESSION_CACHE_SIZE;
+    const cacheSize = options.sessionCacheSize ?? DEFAULTS.sessionCacheSize;
     if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new RangeError(`sessionCacheSize must be an integer ≥ 0, got ${cacheSize}`);
     this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : null;
     this.externalChanges = options.externalChanges ?? null;

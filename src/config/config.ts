@@ -1,9 +1,7 @@
 // The one configuration module: every setting read from the environment, validated at start.
 // Each problem names its setting; all problems are reported at once.
-import { existsSync } from "node:fs";
 import { isIP } from "node:net";
-import { z } from "zod";
-import { isProviderId } from "./oicp/wire/identifiers.js";
+import { DEV_JWT_SECRET, envSchema } from "./env.js";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -11,140 +9,6 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
-
-const DEV_JWT_SECRET = "dev-only-secret-do-not-use-in-production-0123456789";
-
-const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
-const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
-const flag = z
-  .enum(["true", "false", "1", "0", "yes", "no"])
-  .transform((v) => v === "true" || v === "1" || v === "yes")
-  .optional();
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
-const existingFile = optionalText.refine((v) => v === undefined || existsSync(v), { message: "file does not exist" });
-const list = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? "")
-      .split(",")
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0),
-  );
-const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
-
-const schema = z.object({
-  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  HOST: z.string().default("0.0.0.0"),
-  PORT: port(4000),
-  OICP_HOST: z.string().default("0.0.0.0"),
-  OICP_PORT: port(4001),
-  OICP_PATH_PREFIX: z
-    .string()
-    .default("")
-    .refine((v) => v === "" || (v.startsWith("/") && !v.endsWith("/")), {
-      message: 'must be empty or a path like "/oicp" (leading slash, no trailing slash)',
-    }),
-  OICP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
-  OICP_TLS_CERT: existingFile,
-  OICP_TLS_KEY: existingFile,
-  OICP_TLS_CLIENT_CA: existingFile,
-  OICP_TLS_ALLOWED_SUBJECTS: list,
-  OICP_ALLOWED_IPS: list,
-  SUBSCRIPTION_CALLBACK_URLS: list,
-  OICP_ALLOW_PLAIN_HTTP: flag,
-  OICP_TLS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
-  HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(102_400),
-  GRAPHQL_MAX_DEPTH: positiveInt(10),
-  GRAPHQL_MAX_ALIASES: positiveInt(15),
-  GRAPHQL_MAX_TOKENS: positiveInt(2_000),
-  GRAPHQL_MAX_COST: positiveInt(5_000),
-  GRAPHQL_MAX_DIRECTIVES: positiveInt(20),
-  GRAPHQL_PERSISTED_QUERIES: z.enum(["off", "allow-list"]).default("off"),
-  GRAPHQL_PERSISTED_QUERIES_FILE: existingFile,
-  INTROSPECTION_ENABLED: flag,
-  GRAPHQL_EXECUTION: z.enum(["jit", "graphql-js"]).default("jit"),
-  RATE_LIMIT_MUTATIONS_PER_MINUTE: positiveInt(10),
-  RATE_LIMIT_REMOTE_STARTS_PER_MINUTE: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100, { message: "must be at most 100: Hubject allows 100 AuthorizeRemoteStart calls a minute for the whole EMP" })
-    .default(100),
-  DATABASE_URL: optionalText,
-  SESSION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
-  REDIS_URL: optionalText.refine((v) => v === undefined || /^rediss?:\/\/.+/.test(v), { message: "must be a redis:// or rediss:// URL" }),
-  REDIS_CHANNEL_PREFIX: z.string().default("emp-gateway:"),
-  METRICS_ENABLED: flag,
-  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), {
-    message: "must be the http(s) base URL of an OTLP/HTTP receiver, e.g. http://otel-collector:4318",
-  }),
-  OTEL_SERVICE_NAME: optionalText,
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
-  HUBJECT_BASE_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), {
-    message: "must be an http(s) URL such as https://service-qa.hubject.com/api/oicp",
-  }),
-  HUBJECT_PROVIDER_ID: optionalText.refine((v) => v === undefined || isProviderId(v), {
-    message: "must be an OICP ProviderID such as DE-ABC or DE*ABC, exactly as registered with Hubject",
-  }),
-  HUBJECT_CLIENT_CERT: existingFile,
-  HUBJECT_CLIENT_KEY: existingFile,
-  HUBJECT_CA: existingFile,
-  HUBJECT_REMOTE_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .refine((v) => v > 60_000, { message: "must be above 60000: the CPO has 60 s to answer a remote start/stop" })
-    .default(90_000),
-  HUBJECT_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
-  HUBJECT_MAX_SOCKETS: z.coerce
-    .number()
-    .int()
-    .min(100, { message: "must be at least 100: every one of the EMP's 100 remote starts a minute may hold a socket for up to 60 s" })
-    .max(4_096)
-    .default(256),
-  SESSION_MATCH_WINDOW_MS: ms(15 * 60_000),
-  MUTATION_WAIT_MS: ms(8_000),
-  EVSE_STATUS_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(5),
-  SESSION_STALE_AFTER_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(15 * 60_000),
-  RECONCILE_INTERVAL_MS: ms(30_000),
-  RECONCILE_GIVE_UP_MS: z.coerce
-    .number()
-    .int()
-    .min(60_000, { message: "must be at least 60000: the CPO alone may take 60 s" })
-    .default(10 * 60_000),
-  RECONCILE_MAX_STATUS_CALLS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100, { message: "must be at most 100 per run (Hubject allows 300 PullEvseStatusById calls a minute)" })
-    .default(5),
-  CDR_BACKFILL_INTERVAL_MS: ms(10 * 60_000),
-  CDR_BACKFILL_LOOKBACK_MS: z.coerce
-    .number()
-    .int()
-    .min(60_000)
-    .default(48 * 3_600_000),
-  HUBJECT_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(10).default(3),
-  HUBJECT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
-  HUBJECT_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(30_000),
-  AUTH_JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
-  AUTH_JWKS_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), { message: "must be an http(s) URL" }),
-  AUTH_ISSUER: optionalText,
-  AUTH_AUDIENCE: optionalText,
-  SANDBOX_ENABLED: flag,
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
-  SIMULATOR_PORT: port(4010),
-  SIMULATOR_START_DELAY_MS: ms(2_000),
-  SIMULATOR_PROGRESS_INTERVAL_MS: ms(5_000),
-  SIMULATOR_CDR_DELAY_MS: ms(1_000),
-});
 
 export type AuthConfig =
   | { mode: "secret"; secret: string; issuer: string | undefined; audience: string | undefined; isDevDefault: boolean }
@@ -218,7 +82,7 @@ export interface Config {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }

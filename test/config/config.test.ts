@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config/config.js";
 
 // Config validation only checks that certificate files exist; any readable file stands in here.
 const SOME_FILE = "/etc/hostname";

@@ -1,0 +1,51 @@
+// Layering rules (npm run lint). The domain (src/sessions) owns its ports; adapters depend on it,
+// never the other way round. oicp/wire is the protocol's vocabulary (identifiers, codes, wire
+// shapes) and depends on nothing of the gateway's.
+const ADAPTERS = "^src/(oicp/(client|inbound)|datasources|store|pubsub|server|resolvers|schema|federation|simulator|app-page|app|jobs|observability)/";
+module.exports = {
+  forbidden: [
+    { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
+    {
+      name: "domain-imports-no-adapter",
+      comment: "src/sessions declares the ports it needs; adapters implement them (README, layout).",
+      severity: "error",
+      from: { path: "^src/sessions/" },
+      to: { path: ADAPTERS },
+    },
+    {
+      name: "oicp-wire-stands-alone",
+      comment: "The protocol's vocabulary imports nothing of the gateway.",
+      severity: "error",
+      from: { path: "^src/oicp/wire/" },
+      to: { path: "^src/", pathNot: "^src/oicp/wire/" },
+    },
+    {
+      name: "oicp-knows-no-graphql-server",
+      comment: "The OICP client and listener do not reach into the GraphQL side.",
+      severity: "error",
+      from: { path: "^src/oicp/" },
+      to: { path: "^src/(server|resolvers|schema|federation|app)/" },
+    },
+    {
+      name: "simulator-speaks-only-oicp",
+      comment: "The simulator plays Hubject and a CPO: it may use the protocol's vocabulary, not the gateway.",
+      severity: "error",
+      from: { path: "^src/simulator/" },
+      to: { path: "^src/", pathNot: "^src/(simulator|oicp/wire|logger\\.ts|observability/request-context\\.ts)" },
+    },
+    {
+      name: "resolvers-stay-thin",
+      comment: "Resolvers call use cases; they never reach a store, a pub/sub or the Hubject client directly.",
+      severity: "error",
+      from: { path: "^src/resolvers/" },
+      to: { path: "^src/(store|pubsub|oicp/(client|inbound))/" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".js"] },
+    exclude: { path: "^src/client/generated/" },
+  },
+};

@@ -1,0 +1,52 @@
+// Every setting's default, written once. The environment schema (env.ts) uses them, and so do the
+// components that can be built without a Config (tests, tools): they never carry their own.
+
+/** Hubject gives the CPO 60 s to answer a remote start or stop (docs/oicp.md#cpo-window). */
+export const CPO_REMOTE_WINDOW_MS = 60_000;
+
+export const DEFAULTS = Object.freeze({
+  port: 4000,
+  oicpPort: 4001,
+  simulatorPort: 4010,
+  /** Largest inbound OICP body (OICP_MAX_BODY_BYTES). */
+  oicpMaxBodyBytes: 1_048_576,
+  oicpTlsReloadIntervalMs: 30_000,
+  /** Largest GraphQL request body and websocket message (HTTP_MAX_BODY_BYTES). */
+  httpMaxBodyBytes: 102_400,
+  graphqlLimits: Object.freeze({ maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000, maxDirectives: 20 }),
+  mutationsPerDriverPerMinute: 10,
+  /** Hubject's AuthorizeRemoteStart limit for the whole EMP (docs/oicp.md#rate-limits). */
+  remoteStartsPerMinute: 100,
+  sessionCacheSize: 10_000,
+  redisChannelPrefix: "emp-gateway:",
+  shutdownGraceMs: 10_000,
+  /** Above the CPO's 60 s window, or the SessionID of a session that does start is lost (docs/oicp.md#e18). */
+  hubjectRemoteTimeoutMs: 90_000,
+  hubjectRequestTimeoutMs: 15_000,
+  /** Each of the EMP's 100 starts a minute may hold a socket for up to 60 s (bench/RESULTS.md, start storm). */
+  hubjectMaxSockets: 256,
+  hubjectRetryAttempts: 3,
+  hubjectBreakerFailures: 5,
+  hubjectBreakerHalfOpenMs: 30_000,
+  sessionMatchWindowMs: 15 * 60_000,
+  mutationWaitMs: 8_000,
+  evseStatusWindowMs: 5,
+  sessionStaleAfterMs: 15 * 60_000,
+  reconcileIntervalMs: 30_000,
+  reconcileGiveUpMs: 10 * 60_000,
+  reconcileMaxStatusCalls: 5,
+  cdrBackfillIntervalMs: 10 * 60_000,
+  cdrBackfillLookbackMs: 48 * 3_600_000,
+  /** The simulated CPO's pace: what SIMULATOR_* set, and the rest (docs: README, the simulator). */
+  simulatorPace: Object.freeze({
+    answerDelayMs: 150,
+    slowAnswerMs: 5_000,
+    startDelayMs: 2_000,
+    progressIntervalMs: 5_000,
+    stopDelayMs: 500,
+    cdrDelayMs: 1_000,
+    autoStopAfterMs: null as number | null,
+    powerKw: 11,
+    timeScale: 60,
+  }),
+});

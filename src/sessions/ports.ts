@@ -1,0 +1,145 @@
+// The ports of the session domain: what the use cases need from the world, declared here and
+// implemented by adapters (the Hubject datasource, the pub/sub, the rate limiter, the inbound
+// parser). The store's port is session.store.ts. Nothing here knows HTTP, SQL or Redis.
+import type { OicpEvseStatus } from "../oicp/wire/types.js";
+import type { ChargingSession, SessionEvent, StatusCode } from "./session.js";
+import type { InboundMessage } from "./session.store.js";
+
+// ---- Hubject: remote start and stop ---------------------------------------------------------
+
+/** How one remote start or stop went, as far as the gateway can know (docs/oicp.md#lost-answer). */
+export type RemoteCallOutcome =
+  | {
+      kind: "answered";
+      result: boolean;
+      status: StatusCode;
+      hubjectSessionId: string | null;
+      cpoPartnerSessionId: string | null;
+      empPartnerSessionId: string | null;
+      processId: string | null;
+    }
+  /** The request may have reached Hubject or the CPO: timeout, connection lost after sending, 408/5xx, an unreadable 200. Never retried. */
+  | {
+      kind: "unknown";
+      reason: "timeout" | "connection-lost" | "upstream-error" | "bad-response";
+      detail: string;
+      processId: string | null;
+    }
+  /** Certainly not executed: could not connect, 401/017, 403 firewall, 400 validation, 429, 404, circuit open (nothing sent). */
+  | {
+      kind: "failed";
+      reason: "unreachable" | "unauthorized" | "forbidden" | "invalid-request" | "rate-limited" | "not-found" | "circuit-open";
+      status: StatusCode;
+      httpStatus: number | null;
+      detail: string;
+      processId: string | null;
+    };
+
+export interface RemoteStartRequest {
+  evseId: string;
+  evcoId: string;
+  empPartnerSessionId: string;
+  partnerProductId?: string | null;
+}
+
+export interface RemoteStopRequest {
+  hubjectSessionId: string;
+  evseId: string;
+  empPartnerSessionId?: string | null;
+  cpoPartnerSessionId?: string | null;
+}
+
+/** eRoamingAuthorizeRemoteStart / Stop through Hubject. Each call is sent once, never retried. */
+export interface RemoteCharging {
+  authorizeRemoteStart(req: RemoteStartRequest): Promise<RemoteCallOutcome>;
+  authorizeRemoteStop(req: RemoteStopRequest): Promise<RemoteCallOutcome>;
+}
+
+// ---- Hubject: reads ---------------------------------------------------------------------------
+
+/** Live EVSE status by id (PullEvseStatusById); every id asked comes back, "Unknown" when Hubject says nothing. */
+export interface EvseStatusSource {
+  pullEvseStatusById(evseIds: readonly string[]): Promise<Map<string, OicpEvseStatus>>;
+}
+
+/** CDRs Hubject holds (GetChargeDetailRecords), as the raw records Hubject sent, page by page. */
+export interface CdrSource {
+  chargeDetailRecordPages(req: { from: Date; to: Date; cdrForwarded?: boolean; pageSize?: number }): AsyncIterable<unknown[]>;
+}
+
+// ---- What Hubject tells us ----------------------------------------------------------------------
+
+/** An inbound message read into the domain: which session it names, the event, and how to store it. */
+export interface ParsedInbound {
+  ids: InboundIds;
+  message: InboundMessage;
+  event: SessionEvent;
+}
+
+/** What every inbound message tells us about which session it belongs to. */
+export interface InboundIds {
+  hubjectSessionId: string;
+  empPartnerSessionId: string | null;
+  cpoPartnerSessionId: string | null;
+  evseId: string;
+  evcoId: string | null;
+}
+
+export type InboundReadResult = { ok: true; value: ParsedInbound } | { ok: false; problem: string };
+
+/** Reads a message body as Hubject sent it (the OICP parser implements it); used again for stored messages. */
+export interface InboundReader {
+  read(kind: InboundMessage["kind"], body: unknown, receivedAt: Date): InboundReadResult;
+}
+
+// ---- Fan-out to subscribers ----------------------------------------------------------------------
+
+export type SessionTopic = { sessionId: string } | { driverId: string };
+
+export interface PublishOptions {
+  /**
+   * The session is pushed again unchanged (same version), e.g. because it just turned stale:
+   * delivered even to subscriptions that already delivered this version. Never an older one.
+   */
+  reannounce?: boolean;
+}
+
+/** Session changes to subscribers (in-process, or Redis across replicas): pubsub/. */
+export interface SessionEvents {
+  /** Never throws: a change that cannot be fanned out is logged (the store is the truth). */
+  publish(session: ChargingSession, options?: PublishOptions): void;
+  /** Every later change of the session, or of any session of the driver; versions strictly increase per session. */
+  subscribe(topic: SessionTopic): AsyncIterable<ChargingSession>;
+  /** Readiness: resolves when the fan-out works (Redis: a PING on both connections). */
+  ping(): Promise<void>;
+  /** Releases connections (Redis: ends live subscriptions and quits both connections). Idempotent. */
+  close(): Promise<void>;
+}
+
+// ---- Limits, metrics, time -----------------------------------------------------------------------
+
+/** Rate limits on what costs money or upstream budget (server/rate-limits.ts); each throws RATE_LIMITED. */
+export interface MutationLimits {
+  /** Every startCharging/stopCharging of a driver. */
+  driverMutation(driverId: string): Promise<void>;
+  /** A remote start that is about to reach Hubject (the EMP's budget, docs/oicp.md#rate-limits). */
+  remoteStart(): Promise<void>;
+}
+
+export const NO_LIMITS: MutationLimits = { driverMutation: async () => undefined, remoteStart: async () => undefined };
+
+/** What the use cases report to metrics (GatewayMetrics implements it). */
+export interface SessionMetrics {
+  /** "ACCEPTED" or the ChargingError code the driver saw. */
+  remoteStart(outcome: string): void;
+  /** An app-started session reached CHARGING this long after it was requested. */
+  reachedCharging(seconds: number): void;
+  /** A message from Hubject: stored or duplicate, and how late it came after the event at the charger. */
+  inbound(type: string, result: "stored" | "duplicate", lagSeconds: number | null): void;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const SYSTEM_CLOCK: Clock = { now: () => new Date() };

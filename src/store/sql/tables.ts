@@ -1,0 +1,81 @@
+// The SQL store's tables as Kysely sees them, and the engine flavour. Timestamps are ISO-8601 UTC
+// text, decimals are text: no engine converts them on the way in or out.
+import type { Generated } from "kysely";
+import type { SessionStatus } from "../../sessions/session.js";
+
+/** Which SQL engine sits behind a Kysely instance; only migrations need to know. */
+export type SqlFlavor = "sqlite" | "postgres";
+
+/**
+ * Timestamps are ISO-8601 UTC text from `Date.prototype.toISOString()` (always
+ * millisecond precision, fixed width), so text order is time order on both engines.
+ */
+export type IsoTimestamp = string;
+
+export interface ChargingSessionsTable {
+  id: string;
+  driver_id: string;
+  origin: Generated<string>;
+  hubject_session_id: string | null;
+  cpo_partner_session_id: string | null;
+  evse_id: string;
+  evco_id: string;
+  partner_product_id: string | null;
+  status: SessionStatus;
+  /** JSON text of a StatusCode. */
+  last_status_code: string | null;
+  requested_at: IsoTimestamp;
+  charging_started_at: IsoTimestamp | null;
+  charging_ended_at: IsoTimestamp | null;
+  session_started_at: IsoTimestamp | null;
+  session_ended_at: IsoTimestamp | null;
+  stop_requested_at: IsoTimestamp | null;
+  updated_at: IsoTimestamp;
+  /** Decimal string, never a float. */
+  consumed_energy_kwh: string | null;
+  last_progress_at: IsoTimestamp | null;
+  last_event_at: IsoTimestamp | null;
+  figures_source: string | null;
+  error_type: string | null;
+  error_info: string | null;
+  /** JSON text of a ChargeDetailRecord (dates as ISO strings, `raw` as received). */
+  charge_detail_record: string | null;
+  version: number;
+}
+
+export interface InboundMessagesTable {
+  seq: Generated<number>;
+  kind: string;
+  type: string;
+  hubject_session_id: string;
+  emp_partner_session_id: string | null;
+  evse_id: string;
+  evco_id: string | null;
+  dedupe_key: string;
+  /** JSON text of the message body. */
+  body: string;
+  received_at: IsoTimestamp;
+  session_id: string | null;
+}
+
+export interface IdempotencyKeysTable {
+  driver_id: string;
+  key: string;
+  operation: string;
+  session_id: string;
+  created_at: IsoTimestamp;
+}
+
+export interface DriverContractsTable {
+  /** Upper-cased: Hubject upper-cases EvcoIDs (docs/oicp.md#identifiers). */
+  evco_id: string;
+  driver_id: string;
+  seen_at: IsoTimestamp;
+}
+
+export interface Database {
+  charging_sessions: ChargingSessionsTable;
+  inbound_messages: InboundMessagesTable;
+  idempotency_keys: IdempotencyKeysTable;
+  driver_contracts: DriverContractsTable;
+}
