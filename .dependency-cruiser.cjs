@@ -1,7 +1,7 @@
 // Layering rules (npm run lint). The domain (src/sessions) owns its ports; adapters depend on it,
 // never the other way round. oicp/wire is the protocol's vocabulary (identifiers, codes, wire
 // shapes) and depends on nothing of the gateway's.
-const ADAPTERS = "^src/(oicp/(client|inbound)|datasources|store|pubsub|server|resolvers|schema|federation|simulator|app-page|app|jobs|observability)/";
+const ADAPTERS = "^src/(oicp/(client|inbound)|datasources|store|pubsub|server|resolvers|schema|federation|simulator|app-page|app|jobs|observability|config/(config|env))";
 module.exports = {
   forbidden: [
     { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
@@ -31,7 +31,14 @@ module.exports = {
       comment: "The simulator plays Hubject and a CPO: it may use the protocol's vocabulary, not the gateway.",
       severity: "error",
       from: { path: "^src/simulator/" },
-      to: { path: "^src/", pathNot: "^src/(simulator|oicp/wire|logger\\.ts|observability/request-context\\.ts)" },
+      to: { path: "^src/", pathNot: "^src/(simulator|oicp/wire|lib|config/defaults\\.ts|logger\\.ts|observability/request-context\\.ts)" },
+    },
+    {
+      name: "lib-stands-alone",
+      comment: "src/lib holds small helpers (HTTP bodies, JSON readers) that know nothing of the gateway.",
+      severity: "error",
+      from: { path: "^src/lib/" },
+      to: { path: "^src/", pathNot: "^src/lib/" },
     },
     {
       name: "resolvers-stay-thin",

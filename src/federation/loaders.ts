@@ -3,8 +3,7 @@
 // representations; the loader turns those N lookups into one store.getMany.
 import DataLoader from "dataloader";
 import type { GatewayContext } from "../server/context.js";
-import type { ChargingSession } from "../sessions/session.js";
-import type { Driver } from "../sessions/session.service.js";
+import type { ChargingSession, Driver } from "../sessions/session.js";
 import type { SessionStore } from "../sessions/session.store.js";
 
 export interface SessionReferenceLoaderOptions {

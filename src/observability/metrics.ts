@@ -1,6 +1,8 @@
 // Prometheus metrics (prom-client). One registry per gateway instance, so that several gateways in
 // one process (tests) never share counters; /metrics serves it.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { HubjectExchangeObservation } from "../oicp/client/hubject.client.js";
+import type { SessionMetrics } from "../sessions/ports.js";
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -65,4 +67,24 @@ export class GatewayMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "gateway_" });
   }
+}
+
+/** The domain's SessionMetrics port, on these metrics. */
+export function sessionMetrics(metrics: GatewayMetrics): SessionMetrics {
+  return {
+    remoteStart: (outcome) => metrics.remoteStartOutcomes.inc({ outcome }),
+    reachedCharging: (seconds) => metrics.startToCharging.observe(seconds),
+    inbound: (type, result, lag) => {
+      metrics.inboundMessages.inc({ type, result });
+      if (lag !== null) metrics.notificationLag.observe({ type }, lag);
+    },
+  };
+}
+
+/** The Hubject client's per-exchange observer, on these metrics. */
+export function hubjectObserver(metrics: GatewayMetrics): (observation: HubjectExchangeObservation) => void {
+  return ({ operation, outcome, oicpCode, seconds }) => {
+    metrics.hubjectCalls.inc({ operation, outcome, oicp_code: oicpCode ?? "none" });
+    if (outcome !== "circuit-open") metrics.hubjectCallSeconds.observe({ operation }, seconds);
+  };
 }

@@ -1,7 +1,6 @@
 import { badInput } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
-import type { ChargingSession } from "../sessions/session.js";
-import type { Driver } from "../sessions/session.service.js";
+import type { ChargingSession, Driver } from "../sessions/session.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 
 export const MAX_PAGE = 100;

@@ -4,8 +4,7 @@ import { unauthenticated } from "../errors.js";
 import { pushSpan } from "../observability/tracing-context.js";
 import { ChargingSession } from "../schema/charging-session.type.js";
 import { type GatewayContext, requireDriver } from "../server/context.js";
-import type { ChargingSession as Session } from "../sessions/session.js";
-import type { Driver } from "../sessions/session.service.js";
+import type { Driver, ChargingSession as Session } from "../sessions/session.js";
 
 type SubscribeData = SubscribeResolverData<unknown, { sessionId?: string | null }, GatewayContext>;
 

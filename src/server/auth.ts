@@ -4,7 +4,7 @@
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, errors as joseErrors, jwtVerify } from "jose";
 import type { AuthConfig } from "../config/config.js";
 import { unauthenticated } from "../errors.js";
-import type { Driver } from "../sessions/session.service.js";
+import type { Driver } from "../sessions/session.js";
 
 export interface AuthenticatedDriver extends Driver {
   /** When the token stops being valid; long-lived sockets re-check it. */

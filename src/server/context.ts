@@ -2,8 +2,8 @@ import type DataLoader from "dataloader";
 import { unauthenticated } from "../errors.js";
 import type { OicpEvseStatus } from "../oicp/wire/types.js";
 import type { SessionEvents } from "../sessions/ports.js";
-import type { ChargingSession } from "../sessions/session.js";
-import type { Driver, SessionService } from "../sessions/session.service.js";
+import type { ChargingSession, Driver } from "../sessions/session.js";
+import type { SessionService } from "../sessions/session.service.js";
 
 export interface GatewayContext {
   /** Null when the request carries no token: public fields work, everything else asks for one. */

@@ -3,18 +3,8 @@
 // look-back window and feeds each through the same path as a pushed CDR: stored first,
 // deduplicated by SessionID (Hubject does not track what we downloaded), then applied.
 import type { Logger } from "../logger.js";
-import { parseChargeDetailRecord } from "../oicp/inbound/parse.js";
-import type { OicpChargeDetailRecord } from "../oicp/wire/types.js";
+import type { CdrSource, InboundReader } from "./ports.js";
 import type { SessionService } from "./session.service.js";
-
-export interface CdrSource {
-  chargeDetailRecordPages(req: {
-    from: Date;
-    to: Date;
-    cdrForwarded?: boolean;
-    pageSize?: number;
-  }): AsyncIterable<OicpChargeDetailRecord[]>;
-}
 
 export interface CdrBackfillReport {
   fetched: number;
@@ -24,7 +14,13 @@ export interface CdrBackfillReport {
 
 export class CdrBackfill {
   constructor(
-    private readonly options: { sessions: Pick<SessionService, "receive">; hubject: CdrSource; logger: Logger; lookbackMs: number },
+    private readonly options: {
+      sessions: Pick<SessionService, "receive">;
+      hubject: CdrSource;
+      reader: InboundReader;
+      logger: Logger;
+      lookbackMs: number;
+    },
   ) {}
 
   async run(now = new Date()): Promise<CdrBackfillReport> {
@@ -33,10 +29,13 @@ export class CdrBackfill {
     for await (const page of this.options.hubject.chargeDetailRecordPages({ from, to: now, cdrForwarded: false, pageSize: 2000 })) {
       for (const record of page) {
         report.fetched++;
-        const parsed = parseChargeDetailRecord(record, new Date());
+        const parsed = this.options.reader.read("CDR", record, new Date());
         if (!parsed.ok) {
           report.rejected++;
-          this.options.logger.warn({ problem: parsed.problem, hubjectSessionId: record.SessionID }, "back-filled CDR could not be parsed");
+          this.options.logger.warn(
+            { problem: parsed.problem, hubjectSessionId: sessionIdOf(record) },
+            "back-filled CDR could not be parsed",
+          );
           continue;
         }
         const outcome = await this.options.sessions.receive(parsed.value);
@@ -47,3 +46,6 @@ export class CdrBackfill {
     return report;
   }
 }
+
+const sessionIdOf = (record: unknown): unknown =>
+  record && typeof record === "object" ? (record as { SessionID?: unknown }).SessionID : undefined;

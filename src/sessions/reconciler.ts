@@ -7,6 +7,7 @@
 // It never sends a remote start or stop.
 import type { Logger } from "../logger.js";
 import type { OicpEvseStatus } from "../oicp/wire/types.js";
+import type { EvseStatusSource } from "./ports.js";
 import { isStale } from "./session.js";
 import type { SessionService } from "./session.service.js";
 import type { SessionStore } from "./session.store.js";
@@ -14,7 +15,7 @@ import type { SessionStore } from "./session.store.js";
 export interface ReconcilerOptions {
   store: SessionStore;
   sessions: SessionService;
-  hubject: { pullEvseStatusById(evseIds: readonly string[]): Promise<Map<string, OicpEvseStatus>> };
+  hubject: EvseStatusSource;
   logger: Logger;
   /** A REQUESTED session older than this has lost its answer (above the remote-start timeout). */
   lostAnswerAfterMs: number;

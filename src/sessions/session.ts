@@ -14,6 +14,12 @@ export const SESSION_STATUSES = [
 ] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
+/** The authenticated caller: `sub` and the contracts (EvcoIDs) the token grants. */
+export interface Driver {
+  id: string;
+  evcoIds: readonly string[];
+}
+
 /** Statuses after which nothing but a CDR can change the session (docs/oicp.md#out-of-order). */
 export const TERMINAL_STATUSES: ReadonlySet<SessionStatus> = new Set(["REJECTED", "COMPLETED", "FAILED"]);
 export const isActive = (status: SessionStatus): boolean => !TERMINAL_STATUSES.has(status);

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Tracer } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-node";
+import { closeServer, listen } from "../../src/app/lifecycle.js";
 import { loadConfig } from "../../src/config/config.js";
 import { createEvseStatusLoader } from "../../src/datasources/evse-status.loader.js";
 import { HubjectDatasource } from "../../src/datasources/hubject.datasource.js";
@@ -17,6 +18,7 @@ import { federationLoaders } from "../../src/federation/loaders.js";
 import { createLogger } from "../../src/logger.js";
 import { createTracingAroundRequest, createTracingPlugin } from "../../src/observability/tracing.js";
 import { createOicpListener } from "../../src/oicp/inbound/listener.js";
+import { oicpInboundReader } from "../../src/oicp/inbound/parse.js";
 import { createInProcessSessionEvents } from "../../src/pubsub/in-process.js";
 import { createRedisSessionEvents } from "../../src/pubsub/redis.js";
 import { buildGatewaySchema } from "../../src/schema/build-schema.js";
@@ -199,6 +201,7 @@ export async function startTracedStack(options: {
       store,
       hubject,
       events,
+      reader: oicpInboundReader,
       logger,
       matchWindowMs: config.sessionMatchWindowMs,
       mutationWaitMs: config.mutationWaitMs,
@@ -215,7 +218,7 @@ export async function startTracedStack(options: {
       allowedIps: [],
       tracer: options.tracer,
     });
-    const oicpPort = await listen(oicp);
+    const oicpPort = await listen(oicp, 0, "127.0.0.1");
     closers.push(() => closeServer(oicp));
     const oicpUrl = `http://127.0.0.1:${oicpPort}${config.oicp.pathPrefix}`;
     simulator.setGatewayOicpUrl(oicpUrl);
@@ -239,7 +242,7 @@ export async function startTracedStack(options: {
         ? { plugins: [createTracingPlugin<GatewayContext>(options.tracer)], aroundRequest: createTracingAroundRequest(options.tracer) }
         : {}),
     });
-    const httpPort = await listen(graphql.server);
+    const httpPort = await listen(graphql.server, 0, "127.0.0.1");
     closers.push(async () => {
       await graphql.stop();
       if (graphql.server.listening) await closeServer(graphql.server);
@@ -274,18 +277,4 @@ export async function startTracedStack(options: {
     await close().catch(() => undefined);
     throw error;
   }
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { type Client, createClient } from "graphql-ws";
 import { SignJWT } from "jose";
 import WebSocket from "ws";
-import { type Gateway, type GatewayOverrides, startGateway } from "../../src/app.js";
+import { type Gateway, type GatewayOverrides, startGateway } from "../../src/app/gateway.js";
 import { loadConfig } from "../../src/config/config.js";
 import type { SimulatorPace } from "../../src/simulator/hubject.simulator.js";
 

@@ -2,8 +2,9 @@
 // Lenient on input (docs/oicp.md#lenient-reading): unknown fields, explicit nulls, numbers in strings,
 // "Connector Error" with a space (E9), HubProviderId (E5). Strict on what it produces.
 import { z } from "zod";
+import { asRecord } from "../../lib/json.js";
+import type { InboundIds, InboundReader, InboundReadResult } from "../../sessions/ports.js";
 import type { ChargeDetailRecord, SessionEvent } from "../../sessions/session.js";
-import type { InboundMessage } from "../../sessions/session.store.js";
 import { EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, SESSION_ID } from "../wire/identifiers.js";
 
 const text = (max?: number) => (max ? z.string().max(max) : z.string()).nullish().transform((v) => v ?? null);
@@ -77,22 +78,7 @@ const cdrSchema = z.object({
   MeterValueEnd: optionalDecimal,
 });
 
-/** What every inbound message tells us about which session it belongs to. */
-export interface InboundIds {
-  hubjectSessionId: string;
-  empPartnerSessionId: string | null;
-  cpoPartnerSessionId: string | null;
-  evseId: string;
-  evcoId: string | null;
-}
-
-export interface ParsedInbound {
-  ids: InboundIds;
-  message: InboundMessage;
-  event: SessionEvent;
-}
-
-export type ParseResult = { ok: true; value: ParsedInbound } | { ok: false; problem: string };
+export type ParseResult = InboundReadResult;
 
 /** The contract id in any Identification variant; RFID cards carry none (docs/oicp.md#charger-sessions). */
 function evcoIdOf(identification: Record<string, unknown> | null): string | null {
@@ -110,9 +96,6 @@ function describe(error: z.ZodError): string {
   const field = issue.path.join(".") || "body";
   return `Field '${field}': ${issue.message}`.slice(0, 1000);
 }
-
-const asRecord = (body: unknown): Record<string, unknown> =>
-  body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
 
 export function parseChargingNotification(body: unknown, receivedAt: Date): ParseResult {
   const parsed = notificationSchema.safeParse(body);
@@ -235,9 +218,8 @@ export function parseChargeDetailRecord(body: unknown, receivedAt: Date): ParseR
   };
 }
 
-/** Rebuilds the parsed form of a stored message (to apply messages that arrived before their session). */
-export function reparseStored(message: { kind: string; body: Record<string, unknown>; receivedAt: Date }): ParseResult {
-  return message.kind === "CDR"
-    ? parseChargeDetailRecord(message.body, message.receivedAt)
-    : parseChargingNotification(message.body, message.receivedAt);
-}
+/** The domain's InboundReader: the same reading for a message as it arrives and as it was stored. */
+export const oicpInboundReader: InboundReader = {
+  read: (kind, body, receivedAt) =>
+    kind === "CDR" ? parseChargeDetailRecord(body, receivedAt) : parseChargingNotification(body, receivedAt),
+};

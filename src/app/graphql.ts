@@ -1,0 +1,122 @@
+// Step: the GraphQL server the apps talk to (HTTP and graphql-ws on /graphql), its per-request
+// context, and the development page at /app.
+import { createAppPage } from "../app-page/app-page.js";
+import type { Config } from "../config/config.js";
+import { createEvseStatusLoader, createSharedEvseStatusWindow } from "../datasources/evse-status.loader.js";
+import { federationLoaders } from "../federation/loaders.js";
+import { federationServerPlugins } from "../federation/server-plugins.js";
+import type { Logger } from "../logger.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import type { OpsHandler } from "../observability/ops-endpoints.js";
+import type { Tracing } from "../observability/tracing.js";
+import { buildGatewaySchema } from "../schema/build-schema.js";
+import { type AuthenticatorOptions, createAuthenticator } from "../server/auth.js";
+import type { GatewayContext } from "../server/context.js";
+import { createGraphQLServer, GRAPHQL_PATH } from "../server/graphql.server.js";
+import type { EvseStatusSource, SessionEvents } from "../sessions/ports.js";
+import type { SessionService } from "../sessions/session.service.js";
+import type { SessionStore } from "../sessions/session.store.js";
+import type { HubjectSimulator } from "../simulator/hubject.simulator.js";
+import { type Closers, closeServer, displayHost, listen } from "./lifecycle.js";
+
+export interface GraphQLStep {
+  graphqlUrl: string;
+  websocketUrl: string;
+}
+
+export async function startGraphQL(
+  config: Config,
+  deps: {
+    store: SessionStore;
+    sessions: SessionService;
+    events: SessionEvents;
+    evseStatus: EvseStatusSource;
+    simulator: HubjectSimulator | null;
+    ops: OpsHandler;
+    metrics: GatewayMetrics | null;
+    tracing: Tracing;
+    logger: Logger;
+    closers: Closers;
+  },
+  overrides: { authenticator?: AuthenticatorOptions } = {},
+): Promise<GraphQLStep> {
+  const { store, sessions, events, logger, tracing } = deps;
+  // Status reads of concurrent requests share Hubject calls within a short window.
+  const evseStatusSource =
+    config.evseStatusWindowMs > 0
+      ? createSharedEvseStatusWindow(deps.evseStatus, { windowMs: config.evseStatusWindowMs })
+      : deps.evseStatus;
+
+  const graphql = await createGraphQLServer({
+    schema: await buildGatewaySchema(),
+    authenticator: createAuthenticator(config.auth, overrides.authenticator),
+    contextFor: (driver, transport) => {
+      if (driver) {
+        sessions
+          .rememberContracts(driver)
+          .catch((error: unknown) => logger.warn({ err: error }, "could not record the driver's contracts"));
+      }
+      // The loaders are made on first use: most requests and most of the (hours-long) websocket
+      // subscriptions never need them.
+      let evseStatus: GatewayContext["evseStatus"] | undefined;
+      let federation: ReturnType<typeof federationLoaders> | undefined;
+      return {
+        driver,
+        sessions,
+        events,
+        staleAfterMs: config.staleAfterMs,
+        // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
+        // so every pushed event shows the EVSE's current status.
+        get evseStatus() {
+          evseStatus ??= createEvseStatusLoader(evseStatusSource, { cache: transport === "http" });
+          return evseStatus;
+        },
+        // Federation: ChargingSession references, one store.getMany per request, caller's sessions only.
+        get sessionReferences() {
+          federation ??= federationLoaders(store, driver, transport);
+          return federation.sessionReferences;
+        },
+      };
+    },
+    sandbox: config.sandbox,
+    introspection: config.graphql.introspection,
+    execution: config.graphql.execution,
+    limits: config.graphql.limits,
+    persistedQueries: config.graphql.persistedQueries,
+    maxBodyBytes: config.graphql.maxBodyBytes,
+    production: config.env === "production",
+    logger: logger.child({ component: "graphql" }),
+    ops: deps.ops,
+    metrics: deps.metrics,
+    shutdownGraceMs: config.shutdownGraceMs,
+    extraRoutes: developmentPage(config, deps.simulator, logger),
+    plugins: [
+      ...(tracing.graphqlPlugin ? [tracing.graphqlPlugin] : []),
+      // Subgraph plugins: inline ftv1 tracing off; Apollo's HTTP callback subscriptions towards the routers' URLs only.
+      ...federationServerPlugins({
+        subscriptionCallbackUrls: config.federation.subscriptionCallbackUrls,
+        logger: logger.child({ component: "graphql" }),
+      }),
+    ],
+    aroundRequest: tracing.aroundRequest,
+  });
+  const port = await listen(graphql.server, config.http.port, config.http.host);
+  deps.closers.push(async () => {
+    await graphql.stop();
+    if (graphql.server.listening) await closeServer(graphql.server);
+  });
+  const host = displayHost(config.http.host);
+  return { graphqlUrl: `http://${host}:${port}${GRAPHQL_PATH}`, websocketUrl: `ws://${host}:${port}${GRAPHQL_PATH}` };
+}
+
+/** The driver's page at /app, in development only (it can sign development tokens). */
+function developmentPage(config: Config, simulator: HubjectSimulator | null, logger: Logger) {
+  if (config.env === "production") return undefined;
+  return createAppPage({
+    env: config.env,
+    catalogueUrl: simulator ? new URL("/simulator/catalogue", simulator.url).href : null,
+    devTokens:
+      config.auth.mode === "secret" ? { secret: config.auth.secret, issuer: config.auth.issuer, audience: config.auth.audience } : null,
+    logger: logger.child({ component: "app-page" }),
+  });
+}

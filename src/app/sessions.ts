@@ -1,0 +1,76 @@
+// Step: the session use cases on their adapters: the fan-out (Redis when several replicas share
+// the sessions, in-process otherwise), the rate limits (shared through Redis too), the OICP reader.
+import { Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
+import type { Config } from "../config/config.js";
+import type { Logger } from "../logger.js";
+import { type GatewayMetrics, sessionMetrics } from "../observability/metrics.js";
+import { oicpInboundReader } from "../oicp/inbound/parse.js";
+import { createInProcessSessionEvents } from "../pubsub/in-process.js";
+import { createRedisSessionEvents } from "../pubsub/redis.js";
+import { createMutationLimits } from "../server/rate-limits.js";
+import type { RemoteCharging, SessionEvents } from "../sessions/ports.js";
+import { SessionService } from "../sessions/session.service.js";
+import type { SessionStore } from "../sessions/session.store.js";
+import type { Closers } from "./lifecycle.js";
+
+export function createSessionEvents(config: Config, logger: Logger, closers: Closers): SessionEvents {
+  const eventsLogger = logger.child({ component: "session-events" });
+  const events = config.redis
+    ? createRedisSessionEvents({ url: config.redis.url, channelPrefix: config.redis.channelPrefix, logger: eventsLogger })
+    : createInProcessSessionEvents({ logger: eventsLogger });
+  closers.push(() => events.close()); // runs after the servers stopped and in-flight calls settled
+  return events;
+}
+
+export function createSessions(
+  config: Config,
+  deps: {
+    store: SessionStore;
+    hubject: RemoteCharging;
+    events: SessionEvents;
+    remoteTimeoutMs: number;
+    metrics: GatewayMetrics | null;
+    logger: Logger;
+    closers: Closers;
+  },
+): SessionService {
+  const { logger, closers } = deps;
+  const limiterRedis = config.redis ? new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
+  if (limiterRedis) {
+    limiterRedis.on("error", (error: Error) => logger.debug({ err: error.message }, "rate-limit Redis connection error"));
+    closers.push(() => void limiterRedis.disconnect());
+  }
+  const sessions = new SessionService({
+    store: deps.store,
+    hubject: deps.hubject,
+    events: deps.events,
+    reader: oicpInboundReader,
+    logger,
+    matchWindowMs: config.sessionMatchWindowMs,
+    mutationWaitMs: config.mutationWaitMs,
+    joinTimeoutMs: deps.remoteTimeoutMs + 5_000,
+    ...(deps.metrics ? { metrics: sessionMetrics(deps.metrics) } : {}),
+    limits: createMutationLimits({
+      mutationsPerDriverPerMinute: config.rateLimits.mutationsPerDriverPerMinute,
+      remoteStartsPerMinute: config.rateLimits.remoteStartsPerMinute,
+      // Across replicas the budgets must be shared (Hubject's 100/min is for the whole EMP).
+      ...(limiterRedis && config.redis ? { limiter: redisLimiter(limiterRedis, config.redis.channelPrefix) } : {}),
+    }),
+  });
+  // Upstream calls still running finish and land in the store before it closes.
+  closers.push(() => sessions.drain());
+  return sessions;
+}
+
+/** Shared limits in Redis; if Redis is unreachable, each replica limits on its own until it is back. */
+function redisLimiter(client: Redis, prefix: string) {
+  return (points: number, keyPrefix: string) =>
+    new RateLimiterRedis({
+      storeClient: client,
+      points,
+      duration: 60,
+      keyPrefix: `${prefix}${keyPrefix}`,
+      insuranceLimiter: new RateLimiterMemory({ points, duration: 60, keyPrefix }),
+    });
+}

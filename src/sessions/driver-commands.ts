@@ -1,0 +1,339 @@
+// The driver's commands: start and stop charging. Each reaches Hubject at most once (never
+// retried: docs/oicp.md#lost-answer), answers within mutationWaitMs with the outcome or the
+// session as it stands, and settles in the background through the one write path.
+import { randomUUID } from "node:crypto";
+import { badInput, forbidden } from "../errors.js";
+import { type Logger, redactEvcoId } from "../logger.js";
+import { isEvcoId, isEvseId, PRODUCT_ID_MAX, sameEvcoId } from "../oicp/wire/identifiers.js";
+import { type ChargingErrorInfo, chargingErrorForOicpCode, GATEWAY_ERRORS, TRANSPORT_ERRORS } from "../oicp/wire/status-codes.js";
+import type { InboundMessages } from "./inbound-messages.js";
+import type { MutationLimits, RemoteCallOutcome, RemoteCharging, SessionMetrics } from "./ports.js";
+import { type ChargingSession, type Driver, isActive, type SessionEvent } from "./session.js";
+import type { SessionStore } from "./session.store.js";
+import type { SessionReads } from "./session-reads.js";
+import type { SessionWriter } from "./session-writer.js";
+
+export interface ChargingResult {
+  session: ChargingSession | null;
+  error: ChargingErrorInfo | null;
+}
+
+export interface StartChargingInput {
+  evseId: string;
+  evcoId?: string | null | undefined;
+  partnerProductId?: string | null | undefined;
+  idempotencyKey?: string | null | undefined;
+}
+
+export interface StopChargingInput {
+  sessionId: string;
+  idempotencyKey?: string | null | undefined;
+}
+
+export interface DriverCommandsDeps {
+  store: SessionStore;
+  hubject: RemoteCharging;
+  writer: SessionWriter;
+  reads: SessionReads;
+  inbound: InboundMessages;
+  limits: MutationLimits;
+  logger: Logger;
+  /** How long a mutation waits for Hubject before answering with the session as it stands. */
+  mutationWaitMs: number;
+  /** How long a joined call may wait for a start that runs elsewhere (above the remote timeout). */
+  joinTimeoutMs: number;
+  metrics?: SessionMetrics;
+}
+
+const IDEMPOTENCY_KEY_MAX = 200;
+const JOIN_POLL_MS = 100;
+
+export class DriverCommands {
+  /** Upstream calls of this process still running, by session id: mutations join them. */
+  private readonly settling = new Map<string, Promise<ChargingResult>>();
+
+  constructor(private readonly deps: DriverCommandsDeps) {}
+
+  /**
+   * Starts charging. Answers within `mutationWaitMs`: with Hubject's outcome if it came, else with
+   * the session still REQUESTED while the call goes on; its outcome then lands on sessionUpdated.
+   */
+  async startCharging(driver: Driver, input: StartChargingInput): Promise<ChargingResult> {
+    await this.deps.limits.driverMutation(driver.id);
+    const evseId = input.evseId.trim();
+    if (!isEvseId(evseId)) throw badInput(`"${evseId}" is not a valid EVSE ID (for example DE*ABC*E1234*1).`, "evseId");
+    const evcoId = contractFor(driver, input.evcoId);
+    const partnerProductId = input.partnerProductId?.trim() || null;
+    if (partnerProductId && partnerProductId.length > PRODUCT_ID_MAX) {
+      throw badInput(`partnerProductId must be at most ${PRODUCT_ID_MAX} characters.`, "partnerProductId");
+    }
+    const key = checkedKey(input.idempotencyKey);
+    const id = randomUUID();
+
+    if (key) {
+      const claim = await this.deps.store.claimIdempotencyKey(driver.id, key, "startCharging", id);
+      if (!claim.claimed) return this.replayKey(driver, key, claim.sessionId);
+    }
+    // Only a start that will reach Hubject counts against the EMP's budget (not replays or joins).
+    if (!(await this.deps.store.findRequested(driver.id, evseId))) await this.deps.limits.remoteStart();
+    const session = await this.insertOrJoin(driver, key, { id, evseId, evcoId, partnerProductId });
+    if ("joined" in session) return session.joined;
+    // Never retried automatically: a second remote start opens a second session (docs/oicp.md#lost-answer).
+    const settle = this.track(session.id, async () => {
+      const outcome = await this.deps.hubject.authorizeRemoteStart({ evseId, evcoId, empPartnerSessionId: id, partnerProductId });
+      return this.settleStart(session, outcome);
+    });
+    return this.respond(session.id, settle);
+  }
+
+  async stopCharging(driver: Driver, input: StopChargingInput): Promise<ChargingResult> {
+    await this.deps.limits.driverMutation(driver.id);
+    const session = await this.deps.reads.ownSession(driver, input.sessionId, "stop");
+    const key = checkedKey(input.idempotencyKey);
+    if (key) {
+      const claim = await this.deps.store.claimIdempotencyKey(driver.id, key, "stopCharging", session.id);
+      if (!claim.claimed) return this.replayKey(driver, key, claim.sessionId);
+    }
+    const running = this.settling.get(session.id);
+    if (running && session.status === "STOP_REQUESTED") return this.respond(session.id, running);
+    if (session.status === "STOP_REQUESTED" || session.status === "CHARGING_ENDED") {
+      return { session, error: null }; // already stopping or stopped: no second upstream call
+    }
+    if (!isActive(session.status)) return { session, error: GATEWAY_ERRORS.sessionNotActive() };
+    if (!session.hubjectSessionId) return { session, error: GATEWAY_ERRORS.sessionStarting() };
+
+    const requested = await this.deps.writer.apply(session.id, { type: "STOP_REQUESTED", at: this.deps.writer.clock.now() });
+    if (requested?.status !== "STOP_REQUESTED" || requested.version === session.version) {
+      return { session: requested ?? session, error: null }; // someone else is stopping it
+    }
+    const hubjectSessionId = session.hubjectSessionId;
+    const settle = this.track(session.id, async () => {
+      const outcome = await this.deps.hubject.authorizeRemoteStop({
+        hubjectSessionId,
+        evseId: session.evseId,
+        empPartnerSessionId: session.id,
+        cpoPartnerSessionId: session.cpoPartnerSessionId,
+      });
+      return this.settleStop(requested, outcome);
+    });
+    return this.respond(session.id, settle);
+  }
+
+  /** Whether this process is still waiting for Hubject's answer for the session. */
+  isSettling(sessionId: string): boolean {
+    return this.settling.has(sessionId);
+  }
+
+  /** Resolves when every upstream call this process started has settled (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.settling.size > 0) await Promise.allSettled([...this.settling.values()]);
+  }
+
+  /**
+   * Inserts the REQUESTED session, unless a start of this driver at this EVSE is in flight (here
+   * or on another replica): then joins it rather than reaching Hubject twice (a second remote
+   * start opens a second session, docs/oicp.md#lost-answer). The database's unique index decides.
+   */
+  private async insertOrJoin(
+    driver: Driver,
+    key: string | null,
+    fields: { id: string; evseId: string; evcoId: string; partnerProductId: string | null },
+  ): Promise<ChargingSession | { joined: Promise<ChargingResult> }> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const session = await this.deps.writer.create({
+        ...fields,
+        driverId: driver.id,
+        status: "REQUESTED",
+        requestedAt: this.deps.writer.clock.now(),
+      });
+      if (session) return session;
+      const running = await this.deps.store.findRequested(driver.id, fields.evseId);
+      if (!running) continue; // it settled in between: try again
+      if (key) await this.deps.store.retargetIdempotencyKey(driver.id, key, running.id);
+      return { joined: this.respond(running.id, this.join(running.id)) };
+    }
+    throw new Error(`start at ${fields.evseId}: a start of the same driver kept appearing and settling`);
+  }
+
+  /** Runs an upstream call and its settlement in the background, findable by session id. */
+  private track(sessionId: string, work: () => Promise<ChargingResult>): Promise<ChargingResult> {
+    const running = work()
+      .catch((error: unknown) => {
+        this.deps.logger.error({ err: error, sessionId }, "settling an upstream call failed");
+        throw error;
+      })
+      .finally(() => {
+        if (this.settling.get(sessionId) === running) this.settling.delete(sessionId);
+      });
+    this.settling.set(sessionId, running);
+    return running;
+  }
+
+  /** The outcome if it comes within mutationWaitMs, else the session as it stands now. */
+  private async respond(sessionId: string, outcome: Promise<ChargingResult>): Promise<ChargingResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.deps.mutationWaitMs);
+    });
+    try {
+      const first = await Promise.race([outcome, waited]);
+      if (first) return first;
+      outcome.catch(() => undefined); // logged by track(); the caller has its answer already
+      return { session: (await this.deps.store.get(sessionId)) ?? null, error: null };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The result of a call that runs in this process, or (another replica) once the store shows it settled. */
+  private async join(sessionId: string): Promise<ChargingResult> {
+    const here = this.settling.get(sessionId);
+    if (here) return here;
+    const deadline = Date.now() + this.deps.joinTimeoutMs;
+    for (;;) {
+      const session = await this.deps.store.get(sessionId);
+      if (session?.status !== "REQUESTED" || Date.now() > deadline) return resultOf(session ?? null);
+      await sleep(JOIN_POLL_MS);
+    }
+  }
+
+  /** A repeated idempotency key: the first call's result, joined while it runs. */
+  private async replayKey(driver: Driver, key: string, sessionId: string): Promise<ChargingResult> {
+    // The first call may still be inserting its session, or may have joined another one and
+    // re-pointed the key: read the key again until its session exists.
+    for (let i = 0; i < 50; i++) {
+      const session = await this.deps.store.get(sessionId);
+      if (session) {
+        if (session.driverId !== driver.id) throw forbidden("This idempotency key belongs to another request.");
+        return this.respond(session.id, this.settling.get(session.id) ?? this.join(session.id));
+      }
+      await sleep(JOIN_POLL_MS);
+      sessionId = (await this.deps.store.idempotencySession(driver.id, key)) ?? sessionId;
+    }
+    return { session: null, error: TRANSPORT_ERRORS.outcomeUnknown() };
+  }
+
+  private async settleStart(session: ChargingSession, outcome: RemoteCallOutcome): Promise<ChargingResult> {
+    const at = this.deps.writer.clock.now();
+    let event: SessionEvent;
+    let error: ChargingErrorInfo | null = null;
+    switch (outcome.kind) {
+      case "answered": {
+        const statusCode = outcome.status;
+        if (outcome.result) {
+          event = {
+            type: "START_ACCEPTED",
+            at,
+            hubjectSessionId: outcome.hubjectSessionId,
+            cpoPartnerSessionId: outcome.cpoPartnerSessionId,
+            statusCode,
+          };
+        } else {
+          error = chargingErrorForOicpCode(statusCode.code);
+          event = error.outcomeUnknown
+            ? { type: "START_OUTCOME_UNKNOWN", at, hubjectSessionId: outcome.hubjectSessionId, statusCode }
+            : { type: "START_REJECTED", at, statusCode };
+        }
+        break;
+      }
+      case "unknown":
+        error = TRANSPORT_ERRORS.outcomeUnknown();
+        event = { type: "START_OUTCOME_UNKNOWN", at, hubjectSessionId: null, statusCode: null };
+        break;
+      case "failed":
+        error = transportFailure(outcome);
+        event = { type: "START_REJECTED", at, statusCode: outcome.status };
+        break;
+    }
+    this.logOutcome("AuthorizeRemoteStart", session, outcome, error);
+    this.deps.metrics?.remoteStart(error?.code ?? "ACCEPTED");
+    let settled = (await this.deps.writer.apply(session.id, event)) ?? session;
+    if (settled.hubjectSessionId) settled = (await this.deps.inbound.applyMessagesFor(settled)) ?? settled;
+    return { session: settled, error };
+  }
+
+  private async settleStop(session: ChargingSession, outcome: RemoteCallOutcome): Promise<ChargingResult> {
+    const at = this.deps.writer.clock.now();
+    let event: SessionEvent | null = null;
+    let error: ChargingErrorInfo | null = null;
+    if (outcome.kind === "answered") {
+      const statusCode = outcome.status;
+      // 400 on stop usually means "already ended" (docs/oicp.md#stop-after-end): the CDR will settle it.
+      if (outcome.result || statusCode.code === "400") {
+        event = { type: "STOP_ACCEPTED", at, statusCode };
+      } else {
+        error = chargingErrorForOicpCode(statusCode.code);
+        event = error.outcomeUnknown ? { type: "STOP_ACCEPTED", at, statusCode } : { type: "STOP_REJECTED", at, statusCode };
+      }
+    } else if (outcome.kind === "unknown") {
+      // The charger may still stop: stay in STOP_REQUESTED; End or the CDR settles it.
+      error = TRANSPORT_ERRORS.outcomeUnknown();
+    } else {
+      error = transportFailure(outcome);
+      event = { type: "STOP_REJECTED", at, statusCode: outcome.status };
+    }
+    this.logOutcome("AuthorizeRemoteStop", session, outcome, error);
+    const settled = event ? ((await this.deps.writer.apply(session.id, event)) ?? session) : session;
+    return { session: settled, error };
+  }
+
+  /** The one log line per remote call: its outcome, with Hubject's Process-ID for support tickets. */
+  private logOutcome(operation: string, session: ChargingSession, outcome: RemoteCallOutcome, error: ChargingErrorInfo | null) {
+    const fields = {
+      operation,
+      sessionId: session.id,
+      evseId: session.evseId,
+      evcoId: redactEvcoId(session.evcoId),
+      outcome: outcome.kind,
+      oicpStatusCode: outcome.kind === "unknown" ? null : outcome.status.code,
+      processId: outcome.processId,
+      ...(outcome.kind === "answered" ? {} : { detail: outcome.detail }),
+    };
+    if (error?.operatorAlert) {
+      // The client reports the configuration fault loudly once; each affected call is a warning.
+      this.deps.logger.warn(fields, `${operation} failed on configuration: check HUBJECT_PROVIDER_ID and the client certificate`);
+    } else {
+      this.deps.logger.info(fields, `${operation} ${error ? `ended with ${error.code}` : "accepted"}`);
+    }
+  }
+}
+
+function transportFailure(outcome: Extract<RemoteCallOutcome, { kind: "failed" }>): ChargingErrorInfo {
+  return outcome.reason === "unreachable" || outcome.reason === "rate-limited" || outcome.reason === "circuit-open"
+    ? TRANSPORT_ERRORS.unavailable()
+    : TRANSPORT_ERRORS.configuration(outcome.status.code || null);
+}
+
+/** The contract to charge with: the one named (it must be the driver's), or the driver's only one. */
+function contractFor(driver: Driver, requested: string | null | undefined): string {
+  const evcoId = requested?.trim();
+  if (evcoId) {
+    if (!isEvcoId(evcoId)) throw badInput(`"${evcoId}" is not a valid contract ID (EvcoID).`, "evcoId");
+    const held = driver.evcoIds.find((own) => sameEvcoId(own, evcoId));
+    if (!held) throw forbidden("This contract is not one of yours. Choose one of your own contracts.");
+    return held;
+  }
+  if (driver.evcoIds.length === 1) return driver.evcoIds[0]!;
+  if (driver.evcoIds.length === 0) throw forbidden("Your account has no charging contract yet.");
+  throw badInput("You hold several contracts: say which one to charge with (evcoId).", "evcoId");
+}
+
+function checkedKey(key: string | null | undefined): string | null {
+  if (key === null || key === undefined) return null;
+  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX) {
+    throw badInput(`idempotencyKey must be 1 to ${IDEMPOTENCY_KEY_MAX} characters.`, "idempotencyKey");
+  }
+  return key;
+}
+
+/** What a finished (or still running) call looks like from its stored session alone. */
+function resultOf(session: ChargingSession | null): ChargingResult {
+  if (!session) return { session: null, error: TRANSPORT_ERRORS.outcomeUnknown() };
+  const code = session.lastStatusCode?.code;
+  if (session.status === "REJECTED" && code) return { session, error: chargingErrorForOicpCode(code) };
+  if (session.status === "OUTCOME_UNKNOWN")
+    return { session, error: code ? chargingErrorForOicpCode(code) : TRANSPORT_ERRORS.outcomeUnknown() };
+  return { session, error: null };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
