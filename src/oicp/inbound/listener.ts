@@ -1,6 +1,6 @@
-// The inbound OICP listener: what Hubject calls (docs/oicp.md#inbound). Every answer is HTTP 200 with an
-// OICP Acknowledgement; a message is stored before it is acknowledged; a message we cannot parse
-// gets Result:false with 022 and changes nothing.
+// The inbound OICP listener: what Hubject calls (docs/oicp.md#inbound), routed by the table in
+// routes.ts to one handler per message type. Every answer is HTTP 200 with an OICP body; a body
+// that is too large or not JSON gets Result:false with 022 and changes nothing.
 //
 // Only Hubject may call (docs/oicp.md#transport, #q4): with `tls`, an https server that demands a client
 // certificate signed by OICP_TLS_CLIENT_CA (TLS 1.2+), optionally with a CN / DNS name from
@@ -10,16 +10,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import { context, type Span, SpanKind, type Tracer, trace } from "@opentelemetry/api";
 import { BodyTooLargeError, readBody, sendJson } from "../../lib/http.js";
 import type { Logger } from "../../logger.js";
 import type { OpsHandler } from "../../observability/ops-endpoints.js";
 import { requestIdFrom, withRequestId } from "../../observability/request-context.js";
 import { contextFromHeaders, defaultTracer, recordError } from "../../observability/tracing-context.js";
-import type { SessionService } from "../../sessions/session.service.js";
-import { OICP_API_PREFIX, type OicpAcknowledgement } from "../wire/types.js";
+import { ack, rejectedOnSpan } from "./handler.js";
 import { createIpAllowList, displayAddress } from "./ip-allow-list.js";
-import { type ParseResult, parseChargeDetailRecord, parseChargingNotification } from "./parse.js";
+import { type InboundRoute, type InboundRouteDeps, inboundRoutes, matchRoute } from "./routes.js";
 import {
   loadMaterialSync,
   OICP_TLS_MIN_VERSION,
@@ -32,8 +31,7 @@ import {
 
 export type { OicpTlsOptions } from "./tls.js";
 
-export interface OicpListenerOptions {
-  sessions: Pick<SessionService, "receive">;
+export interface OicpListenerOptions extends InboundRouteDeps {
   logger: Logger;
   /** Path of the Service URL registered with Hubject, e.g. "/oicp"; Hubject appends /api/oicp/... */
   pathPrefix: string;
@@ -44,8 +42,6 @@ export interface OicpListenerOptions {
   allowedIps: string[];
   /** /healthz, /readyz, /metrics, behind the same TLS and IP rules as everything here. */
   ops?: OpsHandler;
-  /** Counts rejected messages (stored and duplicate ones are counted by the session service). */
-  onRejected?: (operation: string) => void;
   /**
    * One server span "oicp <ChargingNotification|ChargeDetailRecord>" per inbound message, a child
    * of the request's `traceparent` when it has one. Default: the global API's (no-op unless tracing was started).
@@ -64,26 +60,12 @@ export type OicpListener = Server & {
   reloadTls(): Promise<void>;
 };
 
-type Route = { operation: string; parse: (body: unknown, receivedAt: Date) => ParseResult };
-
-const NOTIFICATIONS: Route = { operation: "ChargingNotification", parse: parseChargingNotification };
-const CDR: Route = { operation: "ChargeDetailRecord", parse: parseChargeDetailRecord };
-
 export function createOicpListener(options: OicpListenerOptions): OicpListener {
-  const base = `${options.pathPrefix}${OICP_API_PREFIX}`;
-  const notificationPath = `${base}/notificationmgmt/v11/charging-notifications`;
-  // The CPO OAS says Hubject appends cdrmgmt/v21, the SPEC snippet v22: serve both (docs/oicp.md#e15).
-  const cdrPath = new RegExp(`^${escapeRegExp(base)}/cdrmgmt/v2[12]/operators/([^/]+)/charge-detail-record$`);
+  const routes = inboundRoutes(options.pathPrefix, options);
   const allowList = createIpAllowList(options.allowedIps);
   const tls = options.tls;
   const logger = options.logger;
   const tracer = options.tracer ?? defaultTracer();
-
-  function route(path: string): { route: Route; operatorId: string | null } | null {
-    if (path === notificationPath) return { route: NOTIFICATIONS, operatorId: null };
-    const cdr = cdrPath.exec(path);
-    return cdr ? { route: CDR, operatorId: safeDecode(cdr[1]!) } : null;
-  }
 
   function onRequest(req: IncomingMessage, res: ServerResponse) {
     const sourceIp = displayAddress(req.socket.remoteAddress);
@@ -110,7 +92,7 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
     const path = (req.url ?? "/").split("?")[0]!;
     if (options.ops?.(req, res)) return;
     if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
-    const matched = route(path);
+    const matched = matchRoute(routes, path);
     if (!matched) return sendJson(res, 404, ack(false, "300", "Unknown endpoint"));
     if (req.method !== "POST") return sendJson(res, 405, ack(false, "022", "Use POST"));
     void withRequestId(requestIdFrom(req.headers["x-request-id"]), () => traced(req, res, matched.route, matched.operatorId));
@@ -193,8 +175,8 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
     reloadTls: () => reloader?.check() ?? Promise.resolve(),
   });
 
-  /** handle() inside the message's server span: what the service publishes carries this trace. */
-  async function traced(req: IncomingMessage, res: ServerResponse, route: Route, operatorId: string | null) {
+  /** handle() inside the message's server span: what the use cases publish carries this trace. */
+  async function traced(req: IncomingMessage, res: ServerResponse, route: InboundRoute, operatorId: string | null) {
     const parent = contextFromHeaders(req.headers);
     const span = tracer.startSpan(
       `oicp ${route.operation}`,
@@ -219,7 +201,7 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
     }
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, route: Route, operatorId: string | null, span: Span) {
+  async function handle(req: IncomingMessage, res: ServerResponse, route: InboundRoute, operatorId: string | null, span: Span) {
     const log = options.logger.child({ operation: route.operation, operatorId });
     let body: unknown;
     try {
@@ -231,78 +213,12 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
       rejectedOnSpan(span, info);
       return sendJson(res, 200, ack(false, "022", "Data error", info));
     }
-    const parsed = route.parse(body, new Date());
-    if (!parsed.ok) {
-      log.warn({ problem: parsed.problem }, "rejected inbound OICP message");
-      options.onRejected?.(route.operation);
-      rejectedOnSpan(span, parsed.problem);
-      return sendJson(res, 200, ack(false, "022", "Data error", parsed.problem));
-    }
-    const ids = parsed.value.ids;
-    if (span.isRecording()) {
-      span.setAttribute("oicp.message_type", parsed.value.message.type);
-      if (ids.hubjectSessionId) span.setAttribute("oicp.session_id", ids.hubjectSessionId);
-      if (ids.empPartnerSessionId) span.setAttribute("oicp.emp_partner_session_id", ids.empPartnerSessionId);
-    }
-    const echo = {
-      SessionID: ids.hubjectSessionId,
-      CPOPartnerSessionID: ids.cpoPartnerSessionId,
-      EMPPartnerSessionID: ids.empPartnerSessionId,
-    };
-    try {
-      const outcome = await options.sessions.receive(parsed.value);
-      log.info(
-        {
-          hubjectSessionId: ids.hubjectSessionId,
-          type: parsed.value.message.type,
-          duplicate: outcome.duplicate,
-          sessionId: outcome.session?.id ?? null,
-        },
-        "inbound OICP message stored",
-      );
-      if (span.isRecording()) {
-        span.setAttribute("oicp.duplicate", outcome.duplicate);
-        if (outcome.session) span.setAttribute("emp.session.id", outcome.session.id);
-        span.setAttribute("oicp.status_code", "000");
-        span.setAttribute("http.response.status_code", 200);
-      }
-      // Duplicates are acknowledged too (docs/oicp.md#duplicates).
-      return sendJson(res, 200, { ...ack(true, "000", "Success"), ...echo });
-    } catch (error) {
-      log.error({ err: error, hubjectSessionId: ids.hubjectSessionId }, "could not store inbound OICP message");
-      recordError(span, error, "could not store the message (answered 021)");
-      span.setAttribute("oicp.status_code", "021");
-      return sendJson(res, 200, { ...ack(false, "021", "System error"), ...echo });
-    }
+    sendJson(res, 200, await route.handle({ body, operatorId, receivedAt: new Date(), span, log }));
   }
-}
-
-/** A message answered 022 (not stored): an ERROR span, so that a CPO's malformed messages show up. */
-function rejectedOnSpan(span: Span, problem: string) {
-  if (!span.isRecording()) return;
-  span.setAttribute("oicp.status_code", "022");
-  span.setAttribute("error.type", "oicp-022");
-  span.setStatus({ code: SpanStatusCode.ERROR, message: problem });
-}
-
-function ack(result: boolean, code: string, description: string, additionalInfo: string | null = null): OicpAcknowledgement {
-  return { Result: result, StatusCode: { Code: code, Description: description, AdditionalInfo: additionalInfo } };
 }
 
 /** Not an OICP ack: whoever gets this is not Hubject. The connection is closed after it. */
 function forbid(res: ServerResponse, reason: string) {
   res.setHeader("connection", "close");
   sendJson(res, 403, { error: "forbidden", reason });
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
