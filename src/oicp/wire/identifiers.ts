@@ -19,12 +19,32 @@ export const isEvcoId = (value: string): boolean => EVCO_ID.test(value);
 export const isProviderId = (value: string): boolean => PROVIDER_ID.test(value);
 export const isSessionId = (value: string): boolean => SESSION_ID.test(value);
 
+// ---- Comparison keys: one function per identifier, used by matching, de-duplication and the
+// store's unique indexes alike (docs/oicp.md#identifiers, #e11). Ids are always sent exactly as
+// received; only their keys are normalised.
+
+/** SessionID: GUID-shaped, alphanumeric; case carries no meaning (a CPO may echo it upper-cased). */
+export const sessionIdKey = (sessionId: string): string => sessionId.trim().toLowerCase();
+
 /**
- * Hubject upper-cases EvcoIDs (docs/oicp.md#identifiers), so contracts are compared case-insensitively.
- * EvseIDs are compared case-insensitively too (E11) but always sent exactly as received.
+ * EvseID: case-insensitive (#e11), and the `*` separators are optional in the ISO form
+ * (`DE*AB7*E840*6487` is `DEAB7E8406487`). The DIN form keeps its leading `+`, so the two forms never meet.
  */
-export const sameEvcoId = (a: string, b: string): boolean => a.toUpperCase() === b.toUpperCase();
-export const sameEvseId = (a: string, b: string): boolean => a.toUpperCase() === b.toUpperCase();
+export const evseIdKey = (evseId: string): string => evseId.trim().toUpperCase().replaceAll("*", "");
+
+/** EvcoID: Hubject upper-cases them, and the `-` / `*` separators are optional (`DE-8EO-CAet5e4XY-3` is `DE8EOCAET5E4XY3`). */
+export const evcoIdKey = (evcoId: string): string => evcoId.trim().toUpperCase().replace(/[-*]/g, "");
+
+/** CPOPartnerSessionID / EMPPartnerSessionID: free strings (≤ 250) compared as sent, blanks around them aside. */
+export const partnerSessionIdKey = (id: string): string => id.trim();
+
+/** OperatorID: like the EvseID prefix it is taken from, case-insensitive and with the `*` optional. */
+export const operatorIdKey = (operatorId: string): string => operatorId.trim().toUpperCase().replaceAll("*", "");
+
+export const sameSessionId = (a: string, b: string): boolean => sessionIdKey(a) === sessionIdKey(b);
+export const sameEvseId = (a: string, b: string): boolean => evseIdKey(a) === evseIdKey(b);
+export const sameEvcoId = (a: string, b: string): boolean => evcoIdKey(a) === evcoIdKey(b);
+export const sameOperatorId = (a: string, b: string): boolean => operatorIdKey(a) === operatorIdKey(b);
 
 /** The OperatorID is the EvseID's prefix up to the `E` (ISO) or the third `*` group (DIN). */
 export function operatorIdOf(evseId: string): string | undefined {
