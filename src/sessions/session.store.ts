@@ -1,6 +1,7 @@
 // The session store port. The service depends on this interface only; the adapter
 // (SQLite by default, PostgreSQL later) is chosen in one composition root.
-import type { ChargingSession, SessionOrigin, SessionStatus } from "./session.js";
+import type { ChargingErrorInfo } from "../oicp/wire/status-codes.js";
+import type { ChargingSession, FigureAnomaly, SessionOrigin, SessionStatus } from "./session.js";
 
 export interface NewSession {
   id: string;
@@ -35,25 +36,65 @@ export interface SessionPageQuery {
   active?: boolean | undefined;
 }
 
-/** One message Hubject sent us, stored before it is acknowledged. */
+export type InboundKind = "NOTIFICATION" | "CDR";
+
+/**
+ * What became of a stored message: applied to its session; waiting for its session (it may come
+ * before the start answer names it); a duplicate of an earlier one; a CDR that differs from the
+ * session's first one (conflict); one that names our session but does not fit it (mismatch);
+ * unreadable (rejected). Only "received" is in between, while the message is being handled.
+ */
+export type InboundState = "received" | "applied" | "waiting" | "duplicate" | "conflict" | "mismatch" | "rejected";
+export type InboundSource = "push" | "backfill";
+
+/** One message Hubject sent us, stored whatever reading makes of it, before it is acknowledged. */
 export interface InboundMessage {
-  kind: "NOTIFICATION" | "CDR";
-  /** Notification Type (Start, Progress, End, Error) or "CDR". */
-  type: string;
-  hubjectSessionId: string;
-  empPartnerSessionId: string | null;
-  evseId: string;
-  evcoId: string | null;
-  /** (SessionID, Type, EventOccurred/ChargingStart/ChargingEnd) for notifications, SessionID for CDRs (docs/oicp.md#duplicates). */
-  dedupeKey: string;
-  body: Record<string, unknown>;
+  kind: InboundKind;
+  source: InboundSource;
+  /** The body exactly as received. It holds EvcoIDs: it stays in the store, never in logs. */
+  text: string;
+  /** The calling CPO's OperatorID from the path (CDRs), when there is one. */
+  operatorId: string | null;
   receivedAt: Date;
+  /** What reading found; null when the message could not be read. */
+  type: string | null;
+  hubjectSessionId: string | null;
+  empPartnerSessionId: string | null;
+  evseId: string | null;
+  evcoId: string | null;
+  /** Unique among stored messages (null for copies and unreadable ones): docs/oicp.md#duplicates. */
+  dedupeKey: string | null;
+  contentHash: string | null;
+  state: InboundState;
+  /** Why it was rejected or flagged, for the operator. */
+  problem: string | null;
+  anomalies: FigureAnomaly[];
+  /** A duplicate or conflicting copy: the message it repeats. */
+  duplicateOf: number | null;
 }
 
 export interface StoredInboundMessage extends InboundMessage {
   seq: number;
-  /** The gateway session this message was applied to; null while it waits for its session (docs/oicp.md#early-messages). */
+  /** The gateway session this message was applied to (or flagged against). */
   sessionId: string | null;
+}
+
+/** What handling a stored message decided. */
+export interface InboundUpdate {
+  state: InboundState;
+  sessionId?: string | null;
+  problem?: string | null;
+  anomalies?: FigureAnomaly[];
+  /** Frees the dedupe key (a misfit must not keep the genuine message for its session out). */
+  releaseDedupeKey?: boolean;
+}
+
+export interface IdempotencyRecord {
+  sessionId: string;
+  /** "startCharging" or "stopCharging": a key stands for one request. */
+  operation: string;
+  /** The first call's answer, once it came: its error, or null for none. */
+  settled: { error: ChargingErrorInfo | null } | null;
 }
 
 export interface SessionStore {
@@ -84,13 +125,24 @@ export interface SessionStore {
    */
   replace(next: ChargingSession): Promise<boolean>;
 
-  /** Stores an inbound message. Returns false (and stores nothing) when its dedupe key was seen before. */
-  recordInbound(message: InboundMessage): Promise<{ stored: boolean; seq: number | null }>;
-  /** Messages with this Hubject SessionID not yet attached to a session, oldest first. */
-  unattachedInbound(hubjectSessionId: string): Promise<StoredInboundMessage[]>;
-  attachInbound(seqs: readonly number[], sessionId: string): Promise<void>;
-  /** Messages still waiting for a session, received in [receivedAfter, receivedBefore), oldest first. */
-  unattachedInboundBetween(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]>;
+  /**
+   * Stores an inbound message. When another stored message already holds its dedupe key, stores
+   * nothing and returns that message instead (the caller stores the copy without the key).
+   */
+  recordInbound(message: InboundMessage): Promise<{ seq: number } | { holder: StoredInboundMessage }>;
+  updateInbound(seq: number, update: InboundUpdate): Promise<void>;
+  inbound(seq: number): Promise<StoredInboundMessage | undefined>;
+  /** Messages in a state, oldest first (for the operator: rejected, conflict, mismatch). */
+  inboundInState(state: InboundState, limit: number): Promise<StoredInboundMessage[]>;
+  /** Messages with this Hubject SessionID waiting for their session, oldest first. */
+  waitingInbound(hubjectSessionId: string): Promise<StoredInboundMessage[]>;
+  /**
+   * Messages still waiting for a session, or stored but never handled (the process stopped in
+   * between), received in [receivedAfter, receivedBefore), oldest first.
+   */
+  waitingInboundBetween(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]>;
+  /** Deletes messages received before `before` (retention); returns how many. */
+  pruneInbound(before: Date): Promise<number>;
 
   /** Remembers which driver holds which contracts (from their tokens), for sessions started at the charger. */
   recordDriverContracts(driverId: string, evcoIds: readonly string[]): Promise<void>;
@@ -103,8 +155,10 @@ export interface SessionStore {
     operation: string,
     sessionId: string,
   ): Promise<{ claimed: boolean; sessionId: string }>;
-  /** The session a driver's idempotency key points at, if the key was claimed. */
-  idempotencySession(driverId: string, key: string): Promise<string | undefined>;
+  /** What a driver's idempotency key stands for, if it was claimed. */
+  idempotencyKey(driverId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** The answer of the key's first call: a repeat of the key answers with the same error (or none). */
+  settleIdempotencyKey(driverId: string, key: string, error: ChargingErrorInfo | null): Promise<void>;
   /** Points a claimed key at another session (its first call joined a start already in flight). */
   retargetIdempotencyKey(driverId: string, key: string, sessionId: string): Promise<void>;
 }

@@ -4,38 +4,33 @@
 //
 // Safety across processes comes from the database alone: replace() is a conditional
 // update on `version`, dedupe and idempotency are unique keys. No in-process locks.
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely } from "kysely";
 import { LRUCache } from "lru-cache";
 import { DEFAULTS } from "../../config/defaults.js";
-import {
-  type ChargingSession,
-  type FiguresSource,
-  SESSION_STATUSES,
-  type SessionOrigin,
-  type SessionStatus,
-  type StatusCode,
-  TERMINAL_STATUSES,
-} from "../../sessions/session.js";
-import { cdrFromWire, cdrToWire, record } from "../../sessions/session.json.js";
+import { evcoIdKey, evseIdKey, sessionIdKey } from "../../oicp/wire/identifiers.js";
+import type { ChargingErrorInfo } from "../../oicp/wire/status-codes.js";
+import { type ChargingSession, type SessionStatus, TERMINAL_STATUSES } from "../../sessions/session.js";
 import type {
+  IdempotencyRecord,
   InboundMessage,
+  InboundState,
+  InboundUpdate,
   NewSession,
   SessionPageQuery,
   SessionScan,
   SessionStore,
   StoredInboundMessage,
 } from "../../sessions/session.store.js";
+import * as inbound from "./inbound.sql.js";
 import { migrateToLatest } from "./migrations.js";
-import type { ChargingSessionsTable, Database, InboundMessagesTable, SqlFlavor } from "./tables.js";
+import { newSession, rowToSession, type SessionRow, sessionToRow, toIso } from "./rows.js";
+import type { Database, SqlFlavor } from "./tables.js";
 
 /** Statuses from which a start answer can still attach a Hubject SessionID. */
 const AWAITING_ANSWER_STATUSES: readonly SessionStatus[] = ["REQUESTED", "OUTCOME_UNKNOWN", "ACCEPTED"];
 const TERMINAL: readonly SessionStatus[] = [...TERMINAL_STATUSES];
 /** Keeps `IN (...)` lists well under SQLite's and PostgreSQL's bound-parameter limits. */
 const IN_LIST_CHUNK = 500;
-
-type SessionRow = Selectable<ChargingSessionsTable>;
-type InboundRow = Selectable<InboundMessagesTable>;
 
 export interface SqlSessionStoreOptions {
   flavor?: SqlFlavor;
@@ -138,7 +133,7 @@ export class SqlSessionStore implements SessionStore {
       .selectFrom("charging_sessions")
       .selectAll()
       .where("driver_id", "=", driverId)
-      .where((eb) => eb(eb.fn("upper", ["evse_id"]), "=", eb.fn("upper", [eb.val(evseId)])))
+      .where("evse_key", "=", evseIdKey(evseId))
       .where("status", "=", "REQUESTED")
       .executeTakeFirst();
     return row && rowToSession(row);
@@ -155,22 +150,9 @@ export class SqlSessionStore implements SessionStore {
     return rows.map(rowToSession);
   }
 
-  async unattachedInboundBetween(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]> {
-    const rows = await this.db
-      .selectFrom("inbound_messages")
-      .selectAll()
-      .where("session_id", "is", null)
-      .where("received_at", ">=", toIso(receivedAfter))
-      .where("received_at", "<", toIso(receivedBefore))
-      .orderBy("seq", "asc")
-      .limit(limit)
-      .execute();
-    return rows.map(rowToInbound);
-  }
-
   async recordDriverContracts(driverId: string, evcoIds: readonly string[]): Promise<void> {
     const seenAt = toIso(new Date());
-    for (const evcoId of new Set(evcoIds.map((id) => id.toUpperCase()))) {
+    for (const evcoId of new Set(evcoIds.map(evcoIdKey))) {
       await this.db
         .insertInto("driver_contracts")
         .values({ evco_id: evcoId, driver_id: driverId, seen_at: seenAt })
@@ -183,7 +165,7 @@ export class SqlSessionStore implements SessionStore {
     const row = await this.db
       .selectFrom("driver_contracts")
       .select("driver_id")
-      .where("evco_id", "=", evcoId.toUpperCase())
+      .where("evco_id", "=", evcoIdKey(evcoId))
       .executeTakeFirst();
     return row?.driver_id;
   }
@@ -211,22 +193,18 @@ export class SqlSessionStore implements SessionStore {
     const row = await this.db
       .selectFrom("charging_sessions")
       .selectAll()
-      .where("hubject_session_id", "=", hubjectSessionId)
+      .where("hubject_session_key", "=", sessionIdKey(hubjectSessionId))
       .executeTakeFirst();
     return row && rowToSession(row);
   }
 
   async findAwaitingAnswer(evseId: string, evcoId: string, since: Date): Promise<ChargingSession | undefined> {
-    // upper() on both sides, matching the expression index of migration 0001.
+    // The comparison keys, indexed together since migration 0003.
     const row = await this.db
       .selectFrom("charging_sessions")
       .selectAll()
-      .where((eb) =>
-        eb.and([
-          eb(eb.fn("upper", ["evse_id"]), "=", eb.fn("upper", [eb.val(evseId)])),
-          eb(eb.fn("upper", ["evco_id"]), "=", eb.fn("upper", [eb.val(evcoId)])),
-        ]),
-      )
+      .where("evse_key", "=", evseIdKey(evseId))
+      .where("evco_key", "=", evcoIdKey(evcoId))
       .where("hubject_session_id", "is", null)
       .where("requested_at", ">=", toIso(since))
       .where("status", "in", AWAITING_ANSWER_STATUSES)
@@ -307,49 +285,32 @@ export class SqlSessionStore implements SessionStore {
     return replaced;
   }
 
-  async recordInbound(message: InboundMessage): Promise<{ stored: boolean; seq: number | null }> {
-    // ON CONFLICT DO NOTHING + RETURNING: a duplicate returns no row and raises no error,
-    // on SQLite and PostgreSQL alike (and leaves a PostgreSQL transaction usable).
-    const row = await this.db
-      .insertInto("inbound_messages")
-      .values({
-        kind: message.kind,
-        type: message.type,
-        hubject_session_id: message.hubjectSessionId,
-        emp_partner_session_id: message.empPartnerSessionId,
-        evse_id: message.evseId,
-        evco_id: message.evcoId,
-        dedupe_key: message.dedupeKey,
-        body: JSON.stringify(message.body),
-        received_at: toIso(message.receivedAt),
-        session_id: null,
-      })
-      .onConflict((oc) => oc.column("dedupe_key").doNothing())
-      .returning("seq")
-      .executeTakeFirst();
-    return row ? { stored: true, seq: Number(row.seq) } : { stored: false, seq: null };
+  recordInbound(message: InboundMessage): Promise<{ seq: number } | { holder: StoredInboundMessage }> {
+    return inbound.recordInbound(this.db, message);
   }
 
-  async unattachedInbound(hubjectSessionId: string): Promise<StoredInboundMessage[]> {
-    const rows = await this.db
-      .selectFrom("inbound_messages")
-      .selectAll()
-      .where("hubject_session_id", "=", hubjectSessionId)
-      .where("session_id", "is", null)
-      .orderBy("seq", "asc")
-      .execute();
-    return rows.map(rowToInbound);
+  updateInbound(seq: number, update: InboundUpdate): Promise<void> {
+    return inbound.updateInbound(this.db, seq, update);
   }
 
-  async attachInbound(seqs: readonly number[], sessionId: string): Promise<void> {
-    const unique = [...new Set(seqs)];
-    for (let i = 0; i < unique.length; i += IN_LIST_CHUNK) {
-      await this.db
-        .updateTable("inbound_messages")
-        .set({ session_id: sessionId })
-        .where("seq", "in", unique.slice(i, i + IN_LIST_CHUNK))
-        .execute();
-    }
+  inbound(seq: number): Promise<StoredInboundMessage | undefined> {
+    return inbound.inboundBySeq(this.db, seq);
+  }
+
+  inboundInState(state: InboundState, limit: number): Promise<StoredInboundMessage[]> {
+    return inbound.inboundInState(this.db, state, limit);
+  }
+
+  waitingInbound(hubjectSessionId: string): Promise<StoredInboundMessage[]> {
+    return inbound.waitingInbound(this.db, hubjectSessionId);
+  }
+
+  waitingInboundBetween(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]> {
+    return inbound.waitingInboundBetween(this.db, receivedAfter, receivedBefore, limit);
+  }
+
+  pruneInbound(before: Date): Promise<number> {
+    return inbound.pruneInbound(this.db, before);
   }
 
   async claimIdempotencyKey(
@@ -367,22 +328,37 @@ export class SqlSessionStore implements SessionStore {
       .returning("session_id")
       .executeTakeFirst();
     if (inserted) return { claimed: true, sessionId: inserted.session_id };
-    const existing = await this.idempotencySession(driverId, key);
+    const existing = await this.idempotencyKey(driverId, key);
     if (existing === undefined) {
       // Only possible if the row was deleted between the two statements.
       throw new Error("Idempotency key vanished while being claimed; retry the request");
     }
-    return { claimed: false, sessionId: existing };
+    return { claimed: false, sessionId: existing.sessionId };
   }
 
-  async idempotencySession(driverId: string, key: string): Promise<string | undefined> {
+  async idempotencyKey(driverId: string, key: string): Promise<IdempotencyRecord | undefined> {
     const row = await this.db
       .selectFrom("idempotency_keys")
-      .select("session_id")
+      .select(["session_id", "operation", "settled_at", "result_error"])
       .where("driver_id", "=", driverId)
       .where("key", "=", key)
       .executeTakeFirst();
-    return row?.session_id;
+    if (!row) return undefined;
+    return {
+      sessionId: row.session_id,
+      operation: row.operation,
+      settled:
+        row.settled_at === null ? null : { error: row.result_error === null ? null : (JSON.parse(row.result_error) as ChargingErrorInfo) },
+    };
+  }
+
+  async settleIdempotencyKey(driverId: string, key: string, error: ChargingErrorInfo | null): Promise<void> {
+    await this.db
+      .updateTable("idempotency_keys")
+      .set({ settled_at: toIso(new Date()), result_error: error === null ? null : JSON.stringify(error) })
+      .where("driver_id", "=", driverId)
+      .where("key", "=", key)
+      .execute();
   }
 
   async retargetIdempotencyKey(driverId: string, key: string, sessionId: string): Promise<void> {
@@ -393,134 +369,4 @@ export class SqlSessionStore implements SessionStore {
       .where("key", "=", key)
       .execute();
   }
-}
-
-/** A new session row: version 1, nothing heard yet. */
-function newSession(input: NewSession): ChargingSession {
-  return {
-    id: input.id,
-    driverId: input.driverId,
-    origin: input.origin ?? "APP",
-    hubjectSessionId: input.hubjectSessionId ?? null,
-    cpoPartnerSessionId: null,
-    evseId: input.evseId,
-    evcoId: input.evcoId,
-    partnerProductId: input.partnerProductId,
-    status: input.status,
-    lastStatusCode: null,
-    requestedAt: input.requestedAt,
-    chargingStartedAt: null,
-    chargingEndedAt: null,
-    sessionStartedAt: null,
-    sessionEndedAt: null,
-    stopRequestedAt: null,
-    updatedAt: input.requestedAt,
-    consumedEnergyKwh: null,
-    lastProgressAt: null,
-    lastEventAt: null,
-    figuresSource: null,
-    errorType: null,
-    errorInfo: null,
-    chargeDetailRecord: null,
-    version: 1,
-  };
-}
-
-// ---------------------------------------------------------------------------
-// Row <-> domain. The only place that knows the column encodings.
-
-const toIso = (date: Date): string => {
-  if (Number.isNaN(date.getTime())) throw new RangeError("Cannot store an invalid Date");
-  return date.toISOString();
-};
-const toIsoOrNull = (date: Date | null): string | null => (date === null ? null : toIso(date));
-
-const fromIso = (value: string, column: string): Date => {
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new Error(`Stored ${column} is not a timestamp: ${JSON.stringify(value)}`);
-  return date;
-};
-const fromIsoOrNull = (value: string | null, column: string): Date | null => (value === null ? null : fromIso(value, column));
-
-/** JSON columns are text today; accepting an already parsed value keeps a later jsonb column working. */
-const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
-
-function sessionToRow(s: ChargingSession): SessionRow {
-  return {
-    id: s.id,
-    driver_id: s.driverId,
-    origin: s.origin,
-    hubject_session_id: s.hubjectSessionId,
-    cpo_partner_session_id: s.cpoPartnerSessionId,
-    evse_id: s.evseId,
-    evco_id: s.evcoId,
-    partner_product_id: s.partnerProductId,
-    status: s.status,
-    last_status_code: s.lastStatusCode === null ? null : JSON.stringify(s.lastStatusCode),
-    requested_at: toIso(s.requestedAt),
-    charging_started_at: toIsoOrNull(s.chargingStartedAt),
-    charging_ended_at: toIsoOrNull(s.chargingEndedAt),
-    session_started_at: toIsoOrNull(s.sessionStartedAt),
-    session_ended_at: toIsoOrNull(s.sessionEndedAt),
-    stop_requested_at: toIsoOrNull(s.stopRequestedAt),
-    updated_at: toIso(s.updatedAt),
-    consumed_energy_kwh: s.consumedEnergyKwh,
-    last_progress_at: toIsoOrNull(s.lastProgressAt),
-    last_event_at: toIsoOrNull(s.lastEventAt),
-    figures_source: s.figuresSource,
-    error_type: s.errorType,
-    error_info: s.errorInfo,
-    charge_detail_record: s.chargeDetailRecord === null ? null : JSON.stringify(cdrToWire(s.chargeDetailRecord)),
-    version: s.version,
-  };
-}
-
-function rowToSession(r: SessionRow): ChargingSession {
-  if (!SESSION_STATUSES.includes(r.status)) throw new Error(`Session ${r.id} has an unknown status ${JSON.stringify(r.status)}`);
-  return {
-    id: r.id,
-    driverId: r.driver_id,
-    origin: r.origin as SessionOrigin,
-    hubjectSessionId: r.hubject_session_id,
-    cpoPartnerSessionId: r.cpo_partner_session_id,
-    evseId: r.evse_id,
-    evcoId: r.evco_id,
-    partnerProductId: r.partner_product_id,
-    status: r.status,
-    lastStatusCode: r.last_status_code === null ? null : (parseJson(r.last_status_code) as StatusCode),
-    requestedAt: fromIso(r.requested_at, "requested_at"),
-    chargingStartedAt: fromIsoOrNull(r.charging_started_at, "charging_started_at"),
-    chargingEndedAt: fromIsoOrNull(r.charging_ended_at, "charging_ended_at"),
-    sessionStartedAt: fromIsoOrNull(r.session_started_at, "session_started_at"),
-    sessionEndedAt: fromIsoOrNull(r.session_ended_at, "session_ended_at"),
-    stopRequestedAt: fromIsoOrNull(r.stop_requested_at, "stop_requested_at"),
-    updatedAt: fromIso(r.updated_at, "updated_at"),
-    consumedEnergyKwh: r.consumed_energy_kwh,
-    lastProgressAt: fromIsoOrNull(r.last_progress_at, "last_progress_at"),
-    lastEventAt: fromIsoOrNull(r.last_event_at, "last_event_at"),
-    figuresSource: r.figures_source as FiguresSource | null,
-    errorType: r.error_type,
-    errorInfo: r.error_info,
-    chargeDetailRecord:
-      r.charge_detail_record === null ? null : cdrFromWire(record(parseJson(r.charge_detail_record), "charge_detail_record")),
-    // PostgreSQL drivers may hand integers back as strings or bigints.
-    version: Number(r.version),
-  };
-}
-
-function rowToInbound(r: InboundRow): StoredInboundMessage {
-  if (r.kind !== "NOTIFICATION" && r.kind !== "CDR") throw new Error(`Inbound message ${r.seq} has an unknown kind ${r.kind}`);
-  return {
-    seq: Number(r.seq),
-    kind: r.kind,
-    type: r.type,
-    hubjectSessionId: r.hubject_session_id,
-    empPartnerSessionId: r.emp_partner_session_id,
-    evseId: r.evse_id,
-    evcoId: r.evco_id,
-    dedupeKey: r.dedupe_key,
-    body: parseJson(r.body) as Record<string, unknown>,
-    receivedAt: fromIso(r.received_at, "received_at"),
-    sessionId: r.session_id,
-  };
 }

@@ -41,21 +41,40 @@ export interface ChargingSessionsTable {
   /** JSON text of a ChargeDetailRecord (dates as ISO strings, `raw` as received). */
   charge_detail_record: string | null;
   version: number;
+  /** Comparison keys (oicp/wire/identifiers.ts): what matching and the unique indexes use. */
+  hubject_session_key: string | null;
+  evse_key: string;
+  evco_key: string;
+  /** JSON text of ChargerOffsets and of FigureAnomaly[]. */
+  offsets: string | null;
+  anomalies: string | null;
 }
 
 export interface InboundMessagesTable {
   seq: Generated<number>;
   kind: string;
-  type: string;
-  hubject_session_id: string;
+  /** "push" (Hubject called us) or "backfill" (GetChargeDetailRecords). */
+  source: string;
+  operator_id: string | null;
+  /** From reading; null when the message could not be read. */
+  type: string | null;
+  hubject_session_id: string | null;
+  hubject_session_key: string | null;
   emp_partner_session_id: string | null;
-  evse_id: string;
+  evse_id: string | null;
+  evse_key: string | null;
   evco_id: string | null;
-  dedupe_key: string;
-  /** JSON text of the message body. */
+  dedupe_key: string | null;
+  content_hash: string | null;
+  /** The body exactly as received. */
   body: string;
   received_at: IsoTimestamp;
   session_id: string | null;
+  state: string;
+  problem: string | null;
+  /** JSON text of FigureAnomaly[]. */
+  anomalies: string | null;
+  duplicate_of: number | null;
 }
 
 export interface IdempotencyKeysTable {
@@ -64,10 +83,13 @@ export interface IdempotencyKeysTable {
   operation: string;
   session_id: string;
   created_at: IsoTimestamp;
+  /** Set when the first call answered; result_error is then its error as JSON (null: none). */
+  settled_at: IsoTimestamp | null;
+  result_error: string | null;
 }
 
 export interface DriverContractsTable {
-  /** Upper-cased: Hubject upper-cases EvcoIDs (docs/oicp.md#identifiers). */
+  /** evcoIdKey of the contract (upper case, no separators: docs/oicp.md#identifiers). */
   evco_id: string;
   driver_id: string;
   seen_at: IsoTimestamp;

@@ -1,0 +1,10 @@
+// What the first call of an idempotency key answered (its error, or none), so that a repeat of
+// the key answers the same, even after the session moved on or on another replica.
+// Released: never edit; add a migration instead.
+import type { SqlFlavor } from "../tables.js";
+import type { MigrationDb } from "./migration.js";
+
+export async function up(db: MigrationDb, _flavor: SqlFlavor): Promise<void> {
+  await db.schema.alterTable("idempotency_keys").addColumn("settled_at", "text").execute();
+  await db.schema.alterTable("idempotency_keys").addColumn("result_error", "text").execute();
+}
