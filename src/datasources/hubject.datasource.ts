@@ -10,7 +10,12 @@
 // * One circuit breaker guards every call: while Hubject is down, calls fail fast.
 import type { HubjectConfigurationProblem } from "../oicp/client/configuration-watch.js";
 import { HubjectClient, type HubjectClientOptions, type HubjectClientTestOverrides } from "../oicp/client/hubject.client.js";
-import { type CdrQuery, chargeDetailRecordPages, getChargeDetailRecords } from "../oicp/client/operations/get-charge-detail-records.js";
+import {
+  type CdrQuery,
+  chargeDetailRecordPages,
+  chargeDetailRecordTexts,
+  getChargeDetailRecords,
+} from "../oicp/client/operations/get-charge-detail-records.js";
 import { pullEvseStatusById } from "../oicp/client/operations/pull-evse-status-by-id.js";
 import { authorizeRemoteStart } from "../oicp/client/operations/remote-start.js";
 import { authorizeRemoteStop } from "../oicp/client/operations/remote-stop.js";
@@ -66,6 +71,10 @@ export class HubjectDatasource implements RemoteCharging, EvseStatusSource, CdrS
 
   chargeDetailRecordPages(req: CdrQuery & { pageSize?: number }): AsyncGenerator<OicpChargeDetailRecord[], void, undefined> {
     return chargeDetailRecordPages(this.client, req);
+  }
+
+  chargeDetailRecordTexts(req: CdrQuery & { pageSize?: number }): AsyncGenerator<string[], void, undefined> {
+    return chargeDetailRecordTexts(this.client, req);
   }
 
   /** For a readiness endpoint: it never calls Hubject (the AUP forbids calls just to see whether Hubject is up). */

@@ -1,51 +1,50 @@
-// No lost CDRs (docs/oicp.md#hubject-retries, #get-cdrs): when Hubject could not deliver a CDR it keeps it, and
-// GetChargeDetailRecords with CDRForwarded:false returns it. This job fetches those over a
-// look-back window and feeds each through the same path as a pushed CDR: stored first,
-// deduplicated by SessionID (Hubject does not track what we downloaded), then applied.
+// No lost CDRs (docs/oicp.md#hubject-retries, #get-cdrs): when Hubject could not deliver a CDR it
+// keeps it, and GetChargeDetailRecords with CDRForwarded:false returns it. This job fetches those
+// over a look-back window and hands each, as the exact text Hubject sent, to the same path as a
+// pushed CDR: stored first whatever reading makes of it, de-duplicated by SessionID (Hubject does
+// not track what we downloaded), then judged and applied. A record it cannot read is stored as
+// rejected, never dropped.
 import type { Logger } from "../logger.js";
-import type { CdrSource, InboundReader } from "./ports.js";
-import type { SessionService } from "./session.service.js";
+import type { InboundDelivery, InboundOutcome } from "./inbound-messages.js";
+import type { CdrSource, Clock } from "./ports.js";
 
 export interface CdrBackfillReport {
   fetched: number;
+  /** New CDRs stored (applied, waiting or flagged). */
   stored: number;
+  /** Stored, but not readable (listed for the operator). */
   rejected: number;
 }
 
 export class CdrBackfill {
   constructor(
     private readonly options: {
-      sessions: Pick<SessionService, "receive">;
+      sessions: { receive(delivery: InboundDelivery): Promise<InboundOutcome> };
       hubject: CdrSource;
-      reader: InboundReader;
+      clock: Clock;
       logger: Logger;
       lookbackMs: number;
     },
   ) {}
 
-  async run(now = new Date()): Promise<CdrBackfillReport> {
+  async run(now = this.options.clock.now()): Promise<CdrBackfillReport> {
     const report: CdrBackfillReport = { fetched: 0, stored: 0, rejected: 0 };
     const from = new Date(now.getTime() - this.options.lookbackMs);
-    for await (const page of this.options.hubject.chargeDetailRecordPages({ from, to: now, cdrForwarded: false, pageSize: 2000 })) {
-      for (const record of page) {
+    for await (const page of this.options.hubject.chargeDetailRecordTexts({ from, to: now, cdrForwarded: false, pageSize: 2000 })) {
+      for (const text of page) {
         report.fetched++;
-        const parsed = this.options.reader.read("CDR", record, new Date());
-        if (!parsed.ok) {
-          report.rejected++;
-          this.options.logger.warn(
-            { problem: parsed.problem, hubjectSessionId: sessionIdOf(record) },
-            "back-filled CDR could not be parsed",
-          );
-          continue;
-        }
-        const outcome = await this.options.sessions.receive(parsed.value);
-        if (!outcome.duplicate) report.stored++;
+        const outcome = await this.options.sessions.receive({
+          kind: "CDR",
+          text,
+          operatorId: null,
+          receivedAt: this.options.clock.now(),
+          source: "backfill",
+        });
+        if (outcome.state === "rejected") report.rejected++;
+        else if (!outcome.duplicate) report.stored++;
       }
     }
     if (report.stored > 0 || report.rejected > 0) this.options.logger.info(report, "CDR back-fill stored missing CDRs");
     return report;
   }
 }
-
-const sessionIdOf = (record: unknown): unknown =>
-  record && typeof record === "object" ? (record as { SessionID?: unknown }).SessionID : undefined;

@@ -6,6 +6,8 @@ import { badInput, forbidden } from "../errors.js";
 import { type Logger, redactEvcoId } from "../logger.js";
 import { isEvcoId, isEvseId, PRODUCT_ID_MAX, sameEvcoId } from "../oicp/wire/identifiers.js";
 import { type ChargingErrorInfo, chargingErrorForOicpCode, GATEWAY_ERRORS, TRANSPORT_ERRORS } from "../oicp/wire/status-codes.js";
+import type { SessionEvidence } from "./evidence.js";
+import { type ChargingResult, checkedKey, IdempotencyKeys, type Replaying } from "./idempotency.js";
 import type { InboundMessages } from "./inbound-messages.js";
 import type { MutationLimits, RemoteCallOutcome, RemoteCharging, SessionMetrics } from "./ports.js";
 import { type ChargingSession, type Driver, isActive, type SessionEvent } from "./session.js";
@@ -13,10 +15,7 @@ import type { SessionStore } from "./session.store.js";
 import type { SessionReads } from "./session-reads.js";
 import type { SessionWriter } from "./session-writer.js";
 
-export interface ChargingResult {
-  session: ChargingSession | null;
-  error: ChargingErrorInfo | null;
-}
+export type { ChargingResult } from "./idempotency.js";
 
 export interface StartChargingInput {
   evseId: string;
@@ -36,6 +35,7 @@ export interface DriverCommandsDeps {
   writer: SessionWriter;
   reads: SessionReads;
   inbound: InboundMessages;
+  evidence: SessionEvidence;
   limits: MutationLimits;
   logger: Logger;
   /** How long a mutation waits for Hubject before answering with the session as it stands. */
@@ -45,14 +45,23 @@ export interface DriverCommandsDeps {
   metrics?: SessionMetrics;
 }
 
-const IDEMPOTENCY_KEY_MAX = 200;
 const JOIN_POLL_MS = 100;
 
 export class DriverCommands {
   /** Upstream calls of this process still running, by session id: mutations join them. */
   private readonly settling = new Map<string, Promise<ChargingResult>>();
+  private readonly keys: IdempotencyKeys;
+  private readonly replaying: Replaying;
 
-  constructor(private readonly deps: DriverCommandsDeps) {}
+  constructor(private readonly deps: DriverCommandsDeps) {
+    this.keys = new IdempotencyKeys(deps.store);
+    this.replaying = {
+      running: (sessionId) => this.settling.get(sessionId),
+      respond: (sessionId, outcome) => this.respond(sessionId, outcome),
+      sleep,
+      joinTimeoutMs: deps.joinTimeoutMs,
+    };
+  }
 
   /**
    * Starts charging. Answers within `mutationWaitMs`: with Hubject's outcome if it came, else with
@@ -68,32 +77,35 @@ export class DriverCommands {
       throw badInput(`partnerProductId must be at most ${PRODUCT_ID_MAX} characters.`, "partnerProductId");
     }
     const key = checkedKey(input.idempotencyKey);
-    const id = randomUUID();
+    const earlier = key ? await this.keys.earlier(driver, key, "startCharging") : null;
+    if (key && earlier) return this.keys.replay(driver, key, earlier, this.replaying);
 
-    if (key) {
-      const claim = await this.deps.store.claimIdempotencyKey(driver.id, key, "startCharging", id);
-      if (!claim.claimed) return this.replayKey(driver, key, claim.sessionId);
-    }
     // Only a start that will reach Hubject counts against the EMP's budget (not replays or joins).
+    // Checked before the key is taken: a refused start leaves the key for the app's retry.
     if (!(await this.deps.store.findRequested(driver.id, evseId))) await this.deps.limits.remoteStart();
+    const id = randomUUID();
+    if (key) {
+      const taken = await this.keys.claim(driver, key, "startCharging", id);
+      if (taken) return this.keys.replay(driver, key, taken, this.replaying);
+    }
     const session = await this.insertOrJoin(driver, key, { id, evseId, evcoId, partnerProductId });
-    if ("joined" in session) return session.joined;
+    if ("joined" in session) return this.kept(driver, key, session.joined);
     // Never retried automatically: a second remote start opens a second session (docs/oicp.md#lost-answer).
     const settle = this.track(session.id, async () => {
       const outcome = await this.deps.hubject.authorizeRemoteStart({ evseId, evcoId, empPartnerSessionId: id, partnerProductId });
       return this.settleStart(session, outcome);
     });
-    return this.respond(session.id, settle);
+    return this.respond(session.id, this.kept(driver, key, settle));
   }
 
   async stopCharging(driver: Driver, input: StopChargingInput): Promise<ChargingResult> {
     await this.deps.limits.driverMutation(driver.id);
     const session = await this.deps.reads.ownSession(driver, input.sessionId, "stop");
     const key = checkedKey(input.idempotencyKey);
-    if (key) {
-      const claim = await this.deps.store.claimIdempotencyKey(driver.id, key, "stopCharging", session.id);
-      if (!claim.claimed) return this.replayKey(driver, key, claim.sessionId);
-    }
+    const earlier = key ? await this.keys.earlier(driver, key, "stopCharging") : null;
+    if (key && earlier) return this.keys.replay(driver, key, earlier, this.replaying);
+
+    // Answers that do nothing upstream leave the key free (a retry once charging can stop).
     const running = this.settling.get(session.id);
     if (running && session.status === "STOP_REQUESTED") return this.respond(session.id, running);
     if (session.status === "STOP_REQUESTED" || session.status === "CHARGING_ENDED") {
@@ -102,9 +114,13 @@ export class DriverCommands {
     if (!isActive(session.status)) return { session, error: GATEWAY_ERRORS.sessionNotActive() };
     if (!session.hubjectSessionId) return { session, error: GATEWAY_ERRORS.sessionStarting() };
 
+    if (key) {
+      const taken = await this.keys.claim(driver, key, "stopCharging", session.id);
+      if (taken) return this.keys.replay(driver, key, taken, this.replaying);
+    }
     const requested = await this.deps.writer.apply(session.id, { type: "STOP_REQUESTED", at: this.deps.writer.clock.now() });
     if (requested?.status !== "STOP_REQUESTED" || requested.version === session.version) {
-      return { session: requested ?? session, error: null }; // someone else is stopping it
+      return this.kept(driver, key, Promise.resolve({ session: requested ?? session, error: null })); // someone else is stopping it
     }
     const hubjectSessionId = session.hubjectSessionId;
     const settle = this.track(session.id, async () => {
@@ -116,7 +132,18 @@ export class DriverCommands {
       });
       return this.settleStop(requested, outcome);
     });
-    return this.respond(session.id, settle);
+    return this.respond(session.id, this.kept(driver, key, settle));
+  }
+
+  /** The call's answer, kept with its idempotency key (if it has one) for every repeat of the key. */
+  private async kept(driver: Driver, key: string | null, outcome: Promise<ChargingResult>): Promise<ChargingResult> {
+    const result = await outcome;
+    if (key) {
+      await this.keys.settle(driver, key, result).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error }, "could not keep the answer with its idempotency key; a repeat answers from the session");
+      });
+    }
+    return result;
   }
 
   /** Whether this process is still waiting for Hubject's answer for the session. */
@@ -149,7 +176,7 @@ export class DriverCommands {
       if (session) return session;
       const running = await this.deps.store.findRequested(driver.id, fields.evseId);
       if (!running) continue; // it settled in between: try again
-      if (key) await this.deps.store.retargetIdempotencyKey(driver.id, key, running.id);
+      if (key) await this.keys.retarget(driver, key, running.id);
       return { joined: this.respond(running.id, this.join(running.id)) };
     }
     throw new Error(`start at ${fields.evseId}: a start of the same driver kept appearing and settling`);
@@ -197,22 +224,6 @@ export class DriverCommands {
     }
   }
 
-  /** A repeated idempotency key: the first call's result, joined while it runs. */
-  private async replayKey(driver: Driver, key: string, sessionId: string): Promise<ChargingResult> {
-    // The first call may still be inserting its session, or may have joined another one and
-    // re-pointed the key: read the key again until its session exists.
-    for (let i = 0; i < 50; i++) {
-      const session = await this.deps.store.get(sessionId);
-      if (session) {
-        if (session.driverId !== driver.id) throw forbidden("This idempotency key belongs to another request.");
-        return this.respond(session.id, this.settling.get(session.id) ?? this.join(session.id));
-      }
-      await sleep(JOIN_POLL_MS);
-      sessionId = (await this.deps.store.idempotencySession(driver.id, key)) ?? sessionId;
-    }
-    return { session: null, error: TRANSPORT_ERRORS.outcomeUnknown() };
-  }
-
   private async settleStart(session: ChargingSession, outcome: RemoteCallOutcome): Promise<ChargingResult> {
     const at = this.deps.writer.clock.now();
     let event: SessionEvent;
@@ -256,20 +267,28 @@ export class DriverCommands {
     const at = this.deps.writer.clock.now();
     let event: SessionEvent | null = null;
     let error: ChargingErrorInfo | null = null;
+    if (outcome.kind === "answered" && outcome.status.code === "400" && !outcome.result) {
+      // "Session is invalid": Hubject no longer knows it, so it has ended (docs/oicp.md#stop-after-end).
+      // Its CDR, if Hubject has one, settles it now; else it ends here and the CDR follows when it comes.
+      this.logOutcome("AuthorizeRemoteStop", session, outcome, null);
+      if (await this.deps.evidence.lookUpCdr(session)) return { session: (await this.deps.store.get(session.id)) ?? session, error: null };
+      const ended = await this.deps.writer.apply(session.id, { type: "STOP_SETTLED", at, ended: true, reason: SESSION_UNKNOWN_TO_HUBJECT });
+      return { session: ended ?? session, error: null };
+    }
     if (outcome.kind === "answered") {
       const statusCode = outcome.status;
-      // 400 on stop usually means "already ended" (docs/oicp.md#stop-after-end): the CDR will settle it.
-      if (outcome.result || statusCode.code === "400") {
+      if (outcome.result) {
         event = { type: "STOP_ACCEPTED", at, statusCode };
       } else {
-        error = chargingErrorForOicpCode(statusCode.code);
+        error = forStop(chargingErrorForOicpCode(statusCode.code));
         event = error.outcomeUnknown ? { type: "STOP_ACCEPTED", at, statusCode } : { type: "STOP_REJECTED", at, statusCode };
       }
     } else if (outcome.kind === "unknown") {
-      // The charger may still stop: stay in STOP_REQUESTED; End or the CDR settles it.
+      // The charger may still stop: STOP_REQUESTED stays until End, the CDR or the reconciler settles it.
       error = TRANSPORT_ERRORS.outcomeUnknown();
     } else {
-      error = transportFailure(outcome);
+      // Nothing was executed: the charger is still charging, and the driver is told what to do.
+      error = forStop(transportFailure(outcome));
       event = { type: "STOP_REJECTED", at, statusCode: outcome.status };
     }
     this.logOutcome("AuthorizeRemoteStop", session, outcome, error);
@@ -298,6 +317,24 @@ export class DriverCommands {
   }
 }
 
+const SESSION_UNKNOWN_TO_HUBJECT =
+  "The roaming network no longer knows this session: it has ended. The final figures follow with the charge detail record.";
+
+/**
+ * A stop that did not go through for a reason on the network's side: the session is still
+ * charging, and the driver can stop at the charging station meanwhile.
+ */
+function forStop(error: ChargingErrorInfo): ChargingErrorInfo {
+  if (!["CONFIGURATION_ERROR", "HUBJECT_UNAVAILABLE", "HUBJECT_ERROR", "OPERATOR_UNAVAILABLE", "UNKNOWN_ERROR"].includes(error.code))
+    return error;
+  return {
+    ...error,
+    message: error.retryable
+      ? "Stopping from the app did not work. Try again in a moment, or stop at the charging station."
+      : "Stopping from the app is not possible right now. Stop at the charging station.",
+  };
+}
+
 function transportFailure(outcome: Extract<RemoteCallOutcome, { kind: "failed" }>): ChargingErrorInfo {
   return outcome.reason === "unreachable" || outcome.reason === "rate-limited" || outcome.reason === "circuit-open"
     ? TRANSPORT_ERRORS.unavailable()
@@ -318,14 +355,6 @@ function contractFor(driver: Driver, requested: string | null | undefined): stri
   throw badInput("You hold several contracts: say which one to charge with (evcoId).", "evcoId");
 }
 
-function checkedKey(key: string | null | undefined): string | null {
-  if (key === null || key === undefined) return null;
-  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX) {
-    throw badInput(`idempotencyKey must be 1 to ${IDEMPOTENCY_KEY_MAX} characters.`, "idempotencyKey");
-  }
-  return key;
-}
-
 /** What a finished (or still running) call looks like from its stored session alone. */
 function resultOf(session: ChargingSession | null): ChargingResult {
   if (!session) return { session: null, error: TRANSPORT_ERRORS.outcomeUnknown() };
@@ -336,4 +365,4 @@ function resultOf(session: ChargingSession | null): ChargingResult {
   return { session, error: null };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -2,8 +2,8 @@
 // implemented by adapters (the Hubject datasource, the pub/sub, the rate limiter, the inbound
 // parser). The store's port is session.store.ts. Nothing here knows HTTP, SQL or Redis.
 import type { OicpEvseStatus } from "../oicp/wire/types.js";
-import type { ChargingSession, SessionEvent, StatusCode } from "./session.js";
-import type { InboundMessage } from "./session.store.js";
+import type { AnomalyKind, ChargingSession, FigureAnomaly, SessionEvent, StatusCode } from "./session.js";
+import type { InboundKind, InboundState } from "./session.store.js";
 
 // ---- Hubject: remote start and stop ---------------------------------------------------------
 
@@ -62,9 +62,15 @@ export interface EvseStatusSource {
   pullEvseStatusById(evseIds: readonly string[]): Promise<Map<string, OicpEvseStatus>>;
 }
 
-/** CDRs Hubject holds (GetChargeDetailRecords), as the raw records Hubject sent, page by page. */
+/** CDRs Hubject holds (GetChargeDetailRecords), page by page, each as the exact JSON text Hubject sent. */
 export interface CdrSource {
-  chargeDetailRecordPages(req: { from: Date; to: Date; cdrForwarded?: boolean; pageSize?: number }): AsyncIterable<unknown[]>;
+  chargeDetailRecordTexts(req: {
+    from: Date;
+    to: Date;
+    cdrForwarded?: boolean;
+    sessionIds?: string[];
+    pageSize?: number;
+  }): AsyncIterable<string[]>;
 }
 
 // ---- What Hubject tells us ----------------------------------------------------------------------
@@ -72,8 +78,23 @@ export interface CdrSource {
 /** An inbound message read into the domain: which session it names, the event, and how to store it. */
 export interface ParsedInbound {
   ids: InboundIds;
-  message: InboundMessage;
   event: SessionEvent;
+  /** The OperatorID a notification names (optional in the spec, docs/oicp.md#e10). */
+  operatorId?: string | null;
+  /** The HubOperatorID a CDR names: a hub may post CDRs for the operators behind it. */
+  hubOperatorId?: string | null;
+  /** A CDR's MeterValueInBetween readings, in order (a meter running backwards is an anomaly). */
+  meterValuesInBetween?: string[];
+  message: {
+    /** Notification Type or "CDR". */
+    type: string;
+    /** (SessionID, Type, EventOccurred/ChargingStart/ChargingEnd) for notifications, SessionID for CDRs (docs/oicp.md#duplicates). */
+    dedupeKey: string;
+    /** The content that matters for billing: two CDRs of one session with different hashes conflict. */
+    contentHash: string;
+    /** What reading found missing or repaired. */
+    anomalies: FigureAnomaly[];
+  };
 }
 
 /** What every inbound message tells us about which session it belongs to. */
@@ -85,11 +106,21 @@ export interface InboundIds {
   evcoId: string | null;
 }
 
-export type InboundReadResult = { ok: true; value: ParsedInbound } | { ok: false; problem: string };
+export type InboundReadResult =
+  | { ok: true; value: ParsedInbound }
+  /** `names`: what an unreadable message seems to name, unchecked, so an operator can find it. */
+  | { ok: false; problem: string; names?: UncheckedNames };
 
-/** Reads a message body as Hubject sent it (the OICP parser implements it); used again for stored messages. */
+export interface UncheckedNames {
+  type: string | null;
+  hubjectSessionId: string | null;
+  empPartnerSessionId: string | null;
+  evseId: string | null;
+}
+
+/** Reads a message body as Hubject sent it (the OICP reader implements it); used again for stored messages. */
 export interface InboundReader {
-  read(kind: InboundMessage["kind"], body: unknown, receivedAt: Date): InboundReadResult;
+  read(kind: InboundKind, text: string, receivedAt: Date): InboundReadResult;
 }
 
 // ---- Fan-out to subscribers ----------------------------------------------------------------------
@@ -134,8 +165,10 @@ export interface SessionMetrics {
   remoteStart(outcome: string): void;
   /** An app-started session reached CHARGING this long after it was requested. */
   reachedCharging(seconds: number): void;
-  /** A message from Hubject: stored or duplicate, and how late it came after the event at the charger. */
-  inbound(type: string, result: "stored" | "duplicate", lagSeconds: number | null): void;
+  /** A message from Hubject: what became of it (applied, waiting, duplicate, …), and how late it came after the event at the charger. */
+  inbound(type: string, result: InboundState, lagSeconds: number | null): void;
+  /** An anomaly found in a message's figures (missing, repaired, no offset, implausible). */
+  anomaly(kind: AnomalyKind): void;
 }
 
 export interface Clock {

@@ -1,13 +1,18 @@
-// The reconciler settles what the request/answer flow could not (docs/oicp.md#lost-answer to #optional-notifications):
+// The reconciler settles what the request/answer flow could not (docs/oicp.md#lost-answer to
+// #optional-notifications), on evidence only:
 // - starts whose answer was lost (the process stopped while waiting): REQUESTED → OUTCOME_UNKNOWN;
-// - unknown outcomes: asks Hubject for the EVSE status (PullEvseStatusById, ≤100 ids a call,
-//   a bounded number of calls per run: 300/min is the limit) and lets the state machine decide;
+// - unconfirmed starts: a notification or CDR naming the session settles them on its own; after
+//   the give-up time without one, Hubject's CDR is looked for, and then the session ends
+//   truthfully (REJECTED, saying whether the EVSE stayed free or is in use by someone);
+// - stops whose outcome is not known (timeout, 310, no End or CDR after the settle time): the
+//   CDR is looked for, then the EVSE's status decides: free → CHARGING_ENDED, in use → back to
+//   CHARGING so that the driver can stop again;
 // - messages still waiting for their session (after a restart, or a driver seen later);
 // - CHARGING sessions that turned stale: pushed once more so that apps show it.
-// It never sends a remote start or stop.
+// It never sends a remote start or stop. Status reads are bounded per run (Hubject's budget).
 import type { Logger } from "../logger.js";
-import type { OicpEvseStatus } from "../oicp/wire/types.js";
-import type { EvseStatusSource } from "./ports.js";
+import type { SessionEvidence } from "./evidence.js";
+import type { ChargingSession } from "./session.js";
 import { isStale } from "./session.js";
 import type { SessionService } from "./session.service.js";
 import type { SessionStore } from "./session.store.js";
@@ -15,12 +20,14 @@ import type { SessionStore } from "./session.store.js";
 export interface ReconcilerOptions {
   store: SessionStore;
   sessions: SessionService;
-  hubject: EvseStatusSource;
+  evidence: SessionEvidence;
   logger: Logger;
   /** A REQUESTED session older than this has lost its answer (above the remote-start timeout). */
   lostAnswerAfterMs: number;
-  /** An unknown outcome whose EVSE stayed free this long after the request did not start. */
+  /** An unconfirmed start without evidence this long after the request did not start, as far as anyone can tell. */
   giveUpAfterMs: number;
+  /** A stop with no End or CDR this long after it was asked is checked and settled. */
+  stopSettleAfterMs: number;
   /** At most this many PullEvseStatusById calls per run. */
   maxStatusCallsPerRun: number;
   staleAfterMs: number;
@@ -32,6 +39,7 @@ export interface ReconcileReport {
   lostAnswers: number;
   statusCalls: number;
   settled: number;
+  stopsSettled: number;
   messagesApplied: number;
   newlyStale: number;
 }
@@ -47,16 +55,17 @@ export class Reconciler {
   constructor(private readonly options: ReconcilerOptions) {}
 
   async run(now = new Date()): Promise<ReconcileReport> {
-    const report: ReconcileReport = { lostAnswers: 0, statusCalls: 0, settled: 0, messagesApplied: 0, newlyStale: 0 };
+    const report: ReconcileReport = { lostAnswers: 0, statusCalls: 0, settled: 0, stopsSettled: 0, messagesApplied: 0, newlyStale: 0 };
     await this.settleLostAnswers(now, report);
     await this.settleUnknownOutcomes(now, report);
+    await this.settleStops(now, report);
     report.messagesApplied = await this.options.sessions.applyWaitingMessages(
       new Date(now.getTime() - WAITING_MESSAGE_WINDOW_MS),
       new Date(now.getTime() - this.options.waitingMessageGraceMs),
       500,
     );
     await this.announceStale(now, report);
-    if (report.lostAnswers + report.settled + report.messagesApplied + report.newlyStale > 0) {
+    if (report.lostAnswers + report.settled + report.stopsSettled + report.messagesApplied + report.newlyStale > 0) {
       this.options.logger.info(report, "reconciler settled sessions");
     }
     return report;
@@ -72,25 +81,52 @@ export class Reconciler {
   }
 
   private async settleUnknownOutcomes(now: Date, report: ReconcileReport) {
-    const { store, sessions, hubject, maxStatusCallsPerRun, giveUpAfterMs, logger } = this.options;
-    const unknown = await store.scan({ statuses: ["OUTCOME_UNKNOWN"], limit: BATCH * maxStatusCallsPerRun });
-    for (let i = 0; i < unknown.length && report.statusCalls < maxStatusCallsPerRun; i += BATCH) {
-      const batch = unknown.slice(i, i + BATCH);
-      let statuses: Map<string, OicpEvseStatus>;
-      try {
-        report.statusCalls++;
-        statuses = await hubject.pullEvseStatusById([...new Set(batch.map((s) => s.evseId))]);
-      } catch (error) {
-        logger.warn({ err: error }, "reconciler could not read EVSE statuses; next run tries again");
-        return;
-      }
+    const { store, sessions, evidence, giveUpAfterMs } = this.options;
+    const due = await store.scan({
+      statuses: ["OUTCOME_UNKNOWN"],
+      requestedBefore: new Date(now.getTime() - giveUpAfterMs),
+      limit: BATCH * this.options.maxStatusCallsPerRun,
+    });
+    await this.inBatches(due, report, async (batch, statuses) => {
       for (const session of batch) {
-        const status = statuses.get(session.evseId);
-        if (!status || status === "Unknown") continue; // nothing learnt
-        const giveUp = now.getTime() - session.requestedAt.getTime() > giveUpAfterMs;
-        const changed = await sessions.observeEvse(session.id, status === "Occupied", giveUp);
+        if (await evidence.lookUpCdr(session)) continue; // the CDR settled it
+        const status = statuses?.get(session.evseId);
+        const occupied = status === undefined || status === "Unknown" || status === "EvseNotFound" ? null : status !== "Available";
+        const changed = await sessions.giveUpStart(session.id, occupied);
         if (changed && changed.version !== session.version) report.settled++;
       }
+    });
+  }
+
+  private async settleStops(now: Date, report: ReconcileReport) {
+    const { store, sessions, evidence, stopSettleAfterMs } = this.options;
+    const waiting = await store.scan({ statuses: ["STOP_REQUESTED"], limit: BATCH * this.options.maxStatusCallsPerRun });
+    const due = waiting.filter(
+      (s) => !sessions.isSettling(s.id) && (s.stopRequestedAt ?? s.requestedAt).getTime() <= now.getTime() - stopSettleAfterMs,
+    );
+    await this.inBatches(due, report, async (batch, statuses) => {
+      if (!statuses) return; // without the status nothing can be told; the next run tries again
+      for (const session of batch) {
+        if (await evidence.lookUpCdr(session)) continue;
+        const status = statuses.get(session.evseId);
+        if (status === undefined || status === "Unknown") continue;
+        const ended = status === "Available" || status === "EvseNotFound";
+        const changed = await sessions.settleStop(session.id, ended, ended ? STOP_ENDED : STOP_NOT_CONFIRMED);
+        if (changed && changed.version !== session.version) report.stopsSettled++;
+      }
+    });
+  }
+
+  /** Status reads of ≤100 EVSEs each, at most maxStatusCallsPerRun per run (shared by both kinds of settling). */
+  private async inBatches(
+    sessions: ChargingSession[],
+    report: ReconcileReport,
+    work: (batch: ChargingSession[], statuses: Awaited<ReturnType<SessionEvidence["evseStatuses"]>>) => Promise<void>,
+  ) {
+    for (let i = 0; i < sessions.length && report.statusCalls < this.options.maxStatusCallsPerRun; i += BATCH) {
+      const batch = sessions.slice(i, i + BATCH);
+      report.statusCalls++;
+      await work(batch, await this.options.evidence.evseStatuses([...new Set(batch.map((s) => s.evseId))]));
     }
   }
 
@@ -113,3 +149,8 @@ export class Reconciler {
     for (const id of stillStale) this.announcedStale.add(id);
   }
 }
+
+export const STOP_ENDED =
+  "The charging point is free again: the session has ended. The final figures follow with the charge detail record.";
+export const STOP_NOT_CONFIRMED =
+  "The stop was not confirmed and the charging point is still in use. Stop again, or stop at the charging station.";

@@ -5,9 +5,19 @@
 //   REQUESTED → OUTCOME_UNKNOWN → ACCEPTED → CHARGING → STOP_REQUESTED → CHARGING_ENDED → COMPLETED
 // with REJECTED and FAILED as side exits. COMPLETED is final. A CDR completes any session that
 // is not yet COMPLETED: it is the billable truth and may arrive without anything before it
-// (docs/oicp.md#cdr-is-final). The single step back is a refused stop: the charger kept charging, and
-// saying otherwise would lie to the driver.
-import type { ChargingSession, SessionEvent, SessionStatus } from "./session.js";
+// (docs/oicp.md#cdr-is-final). The steps back are a stop that did not happen (refused, or not
+// confirmed while the EVSE still charges): the charger kept charging, and saying otherwise would
+// lie to the driver. The energy shown never goes down: a lower reading is kept as an anomaly.
+import { compareDecimals, maxDecimal } from "../lib/decimal.js";
+import {
+  type ChargeDetailRecord,
+  type ChargingSession,
+  type FigureAnomaly,
+  MAX_SESSION_ANOMALIES,
+  type MessageFacts,
+  type SessionEvent,
+  type SessionStatus,
+} from "./session.js";
 
 const RANK: Record<SessionStatus, number> = {
   REQUESTED: 0,
@@ -74,19 +84,28 @@ function transition(s: ChargingSession, e: SessionEvent): ChargingSession | null
 
     case "STOP_REJECTED":
       if (s.status !== "STOP_REQUESTED") return { ...s, lastStatusCode: e.statusCode, ...heard };
-      return {
-        ...s,
-        status: s.chargingStartedAt ? "CHARGING" : "ACCEPTED",
-        stopRequestedAt: null,
-        lastStatusCode: e.statusCode,
-        ...heard,
-      };
+      return { ...s, status: s.chargingStartedAt ? "CHARGING" : "ACCEPTED", stopRequestedAt: null, lastStatusCode: e.statusCode, ...heard };
+
+    case "STOP_SETTLED":
+      if (s.status !== "STOP_REQUESTED") return null;
+      if (e.ended) {
+        return {
+          ...s,
+          status: "CHARGING_ENDED",
+          chargingEndedAt: s.chargingEndedAt ?? e.at,
+          figuresSource: "INFERRED",
+          errorInfo: e.reason,
+          ...heard,
+        };
+      }
+      return { ...s, status: s.chargingStartedAt ? "CHARGING" : "ACCEPTED", stopRequestedAt: null, errorInfo: e.reason, ...heard };
 
     case "CHARGING_STARTED":
       if (isFinal(s.status)) return null;
       return {
         ...s,
         ...sessionIds(s, e),
+        ...facts(s, e),
         status: advance(s.status, "CHARGING"),
         chargingStartedAt: s.chargingStartedAt ?? e.chargingStart ?? e.at,
         sessionStartedAt: s.sessionStartedAt ?? e.sessionStart,
@@ -94,43 +113,50 @@ function transition(s: ChargingSession, e: SessionEvent): ChargingSession | null
         ...heard,
       };
 
-    case "CHARGING_PROGRESS":
+    case "CHARGING_PROGRESS": {
       // Older (or repeated) readings are dropped; after End or a CDR the final figures win (docs/oicp.md#out-of-order).
       if (isFinal(s.status) || s.status === "CHARGING_ENDED") return null;
       if (s.lastProgressAt && e.eventOccurred.getTime() <= s.lastProgressAt.getTime()) return null;
+      const energy = notLower(s, e.consumedEnergyKwh, "ConsumedEnergyProgress");
       return {
         ...s,
         ...sessionIds(s, e),
+        ...facts(s, e, energy.anomaly),
         status: advance(s.status, "CHARGING"),
         chargingStartedAt: s.chargingStartedAt ?? e.chargingStart,
         sessionStartedAt: s.sessionStartedAt ?? e.sessionStart,
-        consumedEnergyKwh: e.consumedEnergyKwh ?? s.consumedEnergyKwh,
+        consumedEnergyKwh: energy.value,
         lastProgressAt: e.eventOccurred,
         figuresSource: "NOTIFICATION",
         ...heard,
       };
+    }
 
-    case "CHARGING_ENDED":
+    case "CHARGING_ENDED": {
       // End after the CDR changes nothing: the CDR already holds the final figures.
       if (s.status === "COMPLETED" || s.status === "REJECTED") return null;
+      const energy = notLower(s, e.consumedEnergyKwh, "ConsumedEnergy");
       return {
         ...s,
         ...sessionIds(s, e),
+        ...facts(s, e, energy.anomaly),
         status: advance(s.status, "CHARGING_ENDED"),
         chargingStartedAt: s.chargingStartedAt ?? e.chargingStart,
         sessionStartedAt: s.sessionStartedAt ?? e.sessionStart,
-        chargingEndedAt: e.chargingEnd,
+        chargingEndedAt: e.chargingEnd ?? s.chargingEndedAt,
         sessionEndedAt: e.sessionEnd ?? s.sessionEndedAt,
-        consumedEnergyKwh: e.consumedEnergyKwh ?? s.consumedEnergyKwh,
+        consumedEnergyKwh: energy.value,
         figuresSource: "NOTIFICATION",
         ...heard,
       };
+    }
 
     case "CHARGING_ERROR":
       if (isFinal(s.status)) return null;
       return {
         ...s,
         ...sessionIds(s, e),
+        ...facts(s, e),
         // After End the energy has already stopped; the CDR decides. Before that, the session failed.
         status: s.status === "CHARGING_ENDED" ? s.status : "FAILED",
         errorType: e.errorType,
@@ -138,37 +164,75 @@ function transition(s: ChargingSession, e: SessionEvent): ChargingSession | null
         ...heard,
       };
 
-    case "EVSE_OBSERVED":
-      if (s.status !== "OUTCOME_UNKNOWN") return null;
-      if (e.occupied) return { ...s, status: "CHARGING", figuresSource: "EVSE_STATUS", ...heard };
-      if (!e.giveUp) return null;
+    case "START_NOT_CONFIRMED":
+      if (!awaitingAnswer(s.status)) return null;
       return {
         ...s,
         status: "REJECTED",
-        errorInfo: "Not started: the charging point stayed free after the unconfirmed start.",
+        errorInfo:
+          e.evseOccupied === true
+            ? "Not confirmed: the charging point is in use, but nothing showed it is this session."
+            : e.evseOccupied === false
+              ? "Not started: the charging point stayed free after the unconfirmed start."
+              : "Not confirmed: nothing showed that this session started.",
         figuresSource: "INFERRED",
         ...heard,
       };
 
-    case "CDR_RECEIVED": {
+    case "CDR_RECEIVED":
       if (s.status === "COMPLETED") return null;
-      const cdr = e.cdr;
-      return {
-        ...s,
-        hubjectSessionId: s.hubjectSessionId ?? cdr.hubjectSessionId,
-        cpoPartnerSessionId: s.cpoPartnerSessionId ?? e.cpoPartnerSessionId,
-        status: "COMPLETED",
-        chargingStartedAt: cdr.chargingStart,
-        chargingEndedAt: cdr.chargingEnd,
-        sessionStartedAt: cdr.sessionStart,
-        sessionEndedAt: cdr.sessionEnd,
-        consumedEnergyKwh: cdr.consumedEnergyKwh,
-        chargeDetailRecord: cdr,
-        figuresSource: "CHARGE_DETAIL_RECORD",
-        ...heard,
-      };
-    }
+      return withCdr(s, e.cdr, e.cpoPartnerSessionId, e.at);
+
+    case "CDR_CHOSEN":
+      return withCdr(s, e.cdr, null, e.at);
+
+    case "FIGURES_WITHHELD":
+      if (e.anomalies.length === 0) return null;
+      return { ...s, ...facts(s, { offsets: {}, anomalies: e.anomalies }) };
   }
+}
+
+/** The CDR's figures where it has them; what it lacks stays as the notifications left it. */
+function withCdr(s: ChargingSession, cdr: ChargeDetailRecord, cpoPartnerSessionId: string | null, at: Date): ChargingSession {
+  const energy = notLower(s, cdr.consumedEnergyKwh, "ConsumedEnergy");
+  return {
+    ...s,
+    hubjectSessionId: s.hubjectSessionId ?? cdr.hubjectSessionId,
+    cpoPartnerSessionId: s.cpoPartnerSessionId ?? cpoPartnerSessionId,
+    ...facts(s, cdr, energy.anomaly),
+    status: "COMPLETED",
+    chargingStartedAt: cdr.chargingStart ?? s.chargingStartedAt,
+    chargingEndedAt: cdr.chargingEnd ?? s.chargingEndedAt,
+    sessionStartedAt: cdr.sessionStart ?? s.sessionStartedAt,
+    sessionEndedAt: cdr.sessionEnd ?? s.sessionEndedAt,
+    consumedEnergyKwh: energy.value,
+    chargeDetailRecord: cdr,
+    figuresSource: "CHARGE_DETAIL_RECORD",
+    lastEventAt: at,
+  };
+}
+
+/** A new energy reading, unless it is lower than what the app already shows (then kept, and said). */
+function notLower(s: ChargingSession, reading: string | null, field: string): { value: string | null; anomaly: FigureAnomaly | null } {
+  if (reading === null || s.consumedEnergyKwh === null || compareDecimals(reading, s.consumedEnergyKwh) >= 0) {
+    return { value: maxDecimal(s.consumedEnergyKwh, reading), anomaly: null };
+  }
+  return {
+    value: s.consumedEnergyKwh,
+    anomaly: {
+      field,
+      kind: "IMPLAUSIBLE",
+      detail: `${reading} kWh is below the ${s.consumedEnergyKwh} kWh already reported; the higher figure is kept`,
+    },
+  };
+}
+
+/** The message's offsets over the session's, and its anomalies after the session's (newest kept). */
+function facts(s: ChargingSession, m: MessageFacts, extra: FigureAnomaly | null = null) {
+  const incoming = extra ? [...m.anomalies, extra] : m.anomalies;
+  const anomalies = incoming.length === 0 ? s.anomalies : [...s.anomalies, ...incoming].slice(-MAX_SESSION_ANOMALIES);
+  const offsets = Object.keys(m.offsets).length === 0 ? s.offsets : { ...s.offsets, ...m.offsets };
+  return { anomalies, offsets };
 }
 
 function sessionIds(s: ChargingSession, e: { hubjectSessionId: string; cpoPartnerSessionId: string | null }) {

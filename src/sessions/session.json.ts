@@ -1,9 +1,9 @@
 // The JSON form of a charge detail record and the field readers behind it: one format for the
 // session store's column and for the Redis wire, so both read and write a CDR the same way.
 // Dates travel as ISO-8601 UTC strings; kWh stay decimal strings; `raw` is the CPO's JSON.
-import type { ChargeDetailRecord } from "./session.js";
+import type { AnomalyKind, ChargeDetailRecord, ChargerOffsets, FigureAnomaly } from "./session.js";
 
-export type WireValue<V> = V extends Date ? string : V extends ChargeDetailRecord ? WireCdr : V;
+export type WireValue<V> = V extends Date ? string : V extends Date | null ? string | null : V extends ChargeDetailRecord ? WireCdr : V;
 export type WireCdr = { [K in keyof ChargeDetailRecord]: WireValue<ChargeDetailRecord[K]> };
 
 export class WireError extends Error {}
@@ -41,13 +41,15 @@ export function cdrToWire(c: ChargeDetailRecord): WireCdr {
     evseId: c.evseId,
     evcoId: c.evcoId,
     partnerProductId: c.partnerProductId,
-    sessionStart: iso(c.sessionStart),
-    sessionEnd: iso(c.sessionEnd),
-    chargingStart: iso(c.chargingStart),
-    chargingEnd: iso(c.chargingEnd),
+    sessionStart: isoOrNull(c.sessionStart),
+    sessionEnd: isoOrNull(c.sessionEnd),
+    chargingStart: isoOrNull(c.chargingStart),
+    chargingEnd: isoOrNull(c.chargingEnd),
     consumedEnergyKwh: c.consumedEnergyKwh,
     meterValueStart: c.meterValueStart,
     meterValueEnd: c.meterValueEnd,
+    offsets: c.offsets,
+    anomalies: c.anomalies,
     receivedAt: iso(c.receivedAt),
     raw: c.raw,
   };
@@ -60,14 +62,41 @@ export function cdrFromWire(w: Record<string, unknown>): ChargeDetailRecord {
     evseId: str(w, "evseId", at),
     evcoId: strOrNull(w, "evcoId", at),
     partnerProductId: strOrNull(w, "partnerProductId", at),
-    sessionStart: date(w, "sessionStart", at),
-    sessionEnd: date(w, "sessionEnd", at),
-    chargingStart: date(w, "chargingStart", at),
-    chargingEnd: date(w, "chargingEnd", at),
-    consumedEnergyKwh: str(w, "consumedEnergyKwh", at),
+    sessionStart: dateOrNull(w, "sessionStart", at),
+    sessionEnd: dateOrNull(w, "sessionEnd", at),
+    chargingStart: dateOrNull(w, "chargingStart", at),
+    chargingEnd: dateOrNull(w, "chargingEnd", at),
+    consumedEnergyKwh: strOrNull(w, "consumedEnergyKwh", at),
     meterValueStart: strOrNull(w, "meterValueStart", at),
     meterValueEnd: strOrNull(w, "meterValueEnd", at),
+    offsets: offsetsFromWire(w.offsets),
+    anomalies: anomaliesFromWire(w.anomalies),
     receivedAt: date(w, "receivedAt", at),
     raw: record(w.raw, `${at}raw`),
   };
+}
+
+const ANOMALY_KINDS: readonly AnomalyKind[] = ["MISSING", "REPAIRED", "NO_OFFSET", "IMPLAUSIBLE"];
+
+/** Anomalies as stored or sent; absent (records written before they existed) reads as none. */
+export function anomaliesFromWire(value: unknown): FigureAnomaly[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new WireError("anomalies: not a list");
+  return value.map((entry, i) => {
+    const a = record(entry, `anomalies[${i}]`);
+    const kind = str(a, "kind", `anomalies[${i}].`);
+    if (!(ANOMALY_KINDS as readonly string[]).includes(kind)) throw new WireError(`anomalies[${i}].kind: unknown value`);
+    return { field: str(a, "field", `anomalies[${i}].`), kind: kind as AnomalyKind, detail: str(a, "detail", `anomalies[${i}].`) };
+  });
+}
+
+/** Offsets as stored or sent; absent reads as none known. */
+export function offsetsFromWire(value: unknown): ChargerOffsets {
+  if (value === undefined || value === null) return {};
+  const w = record(value, "offsets");
+  const offsets: ChargerOffsets = {};
+  for (const field of ["chargingStart", "chargingEnd", "sessionStart", "sessionEnd"] as const) {
+    if (w[field] !== undefined) offsets[field] = strOrNull(w, field, "offsets.");
+  }
+  return offsets;
 }

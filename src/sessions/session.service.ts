@@ -4,13 +4,15 @@
 // and the background jobs call this facade; all code-to-error mapping is in oicp/wire/status-codes.ts.
 import type { Logger } from "../logger.js";
 import { type ChargingResult, DriverCommands, type StartChargingInput, type StopChargingInput } from "./driver-commands.js";
-import { InboundMessages, type InboundOutcome } from "./inbound-messages.js";
+import { SessionEvidence } from "./evidence.js";
+import { type InboundDelivery, InboundMessages, type InboundOutcome } from "./inbound-messages.js";
 import {
+  type CdrSource,
   type Clock,
+  type EvseStatusSource,
   type InboundReader,
   type MutationLimits,
   NO_LIMITS,
-  type ParsedInbound,
   type RemoteCharging,
   type SessionEvents,
   type SessionMetrics,
@@ -22,7 +24,12 @@ import { SessionReads } from "./session-reads.js";
 import { SessionWriter } from "./session-writer.js";
 
 export type { ChargingResult, StartChargingInput, StopChargingInput } from "./driver-commands.js";
-export type { InboundOutcome } from "./inbound-messages.js";
+export type { InboundDelivery, InboundOutcome } from "./inbound-messages.js";
+
+/** No source of evidence: lookups find nothing (a use-case test, a tool). */
+const NO_CDRS: CdrSource = { chargeDetailRecordTexts: async function* () {} };
+const NO_STATUSES: EvseStatusSource = { pullEvseStatusById: async (ids) => new Map(ids.map((id) => [id, "Unknown" as const])) };
+
 export type { Driver } from "./session.js";
 
 export interface SessionServiceOptions {
@@ -38,6 +45,9 @@ export interface SessionServiceOptions {
   mutationWaitMs: number;
   /** How long a joined call may wait for a start that runs elsewhere (above the remote timeout). */
   joinTimeoutMs: number;
+  /** Where evidence about unconfirmed sessions comes from (the Hubject datasource); none: no lookups. */
+  cdrs?: CdrSource;
+  statuses?: EvseStatusSource;
   /** Per-driver and EMP-wide rate limits; none by default. */
   limits?: MutationLimits;
   metrics?: SessionMetrics;
@@ -49,6 +59,7 @@ export class SessionService {
   readonly reads: SessionReads;
   readonly inbound: InboundMessages;
   readonly commands: DriverCommands;
+  readonly evidence: SessionEvidence;
 
   constructor(options: SessionServiceOptions) {
     const { store, logger, metrics } = options;
@@ -63,9 +74,17 @@ export class SessionService {
       store,
       writer: this.writer,
       reader: options.reader,
+      clock: this.writer.clock,
       logger,
       matchWindowMs: options.matchWindowMs,
       ...(metrics ? { metrics } : {}),
+    });
+    this.evidence = new SessionEvidence({
+      cdrs: options.cdrs ?? NO_CDRS,
+      statuses: options.statuses ?? NO_STATUSES,
+      inbound: this.inbound,
+      clock: this.writer.clock,
+      logger,
     });
     this.commands = new DriverCommands({
       store,
@@ -73,6 +92,7 @@ export class SessionService {
       writer: this.writer,
       reads: this.reads,
       inbound: this.inbound,
+      evidence: this.evidence,
       limits: options.limits ?? NO_LIMITS,
       logger,
       mutationWaitMs: options.mutationWaitMs,
@@ -109,8 +129,9 @@ export class SessionService {
 
   // ---- Hubject ------------------------------------------------------------------------------
 
-  receive(parsed: ParsedInbound): Promise<InboundOutcome> {
-    return this.inbound.receive(parsed);
+  /** Stores a message Hubject sent (as received), then judges and applies it (inbound-messages.ts). */
+  receive(delivery: InboundDelivery): Promise<InboundOutcome> {
+    return this.inbound.receive(delivery);
   }
 
   applyWaitingMessages(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<number> {
@@ -134,8 +155,24 @@ export class SessionService {
     });
   }
 
-  observeEvse(sessionId: string, occupied: boolean, giveUp: boolean): Promise<ChargingSession | undefined> {
-    return this.writer.apply(sessionId, { type: "EVSE_OBSERVED", at: this.writer.clock.now(), occupied, giveUp });
+  /** An unconfirmed start with no evidence after the give-up time ends truthfully (docs/oicp.md#lost-answer). */
+  giveUpStart(sessionId: string, evseOccupied: boolean | null): Promise<ChargingSession | undefined> {
+    return this.writer.apply(sessionId, { type: "START_NOT_CONFIRMED", at: this.writer.clock.now(), evseOccupied });
+  }
+
+  /** A stop with no news settles on what the reconciler found: ended (the EVSE is free) or still charging. */
+  settleStop(sessionId: string, ended: boolean, reason: string): Promise<ChargingSession | undefined> {
+    return this.writer.apply(sessionId, { type: "STOP_SETTLED", at: this.writer.clock.now(), ended, reason });
+  }
+
+  /** Operator: re-reads stored messages (after the cause that rejected them is fixed) and applies them. */
+  reapply(seqs: readonly number[]): Promise<InboundOutcome[]> {
+    return this.inbound.reapply(seqs);
+  }
+
+  /** Operator: of two different CDRs of a session, this stored one stands. */
+  chooseCdr(seq: number): Promise<ChargingSession> {
+    return this.inbound.chooseCdr(seq);
   }
 
   /** Pushes the session again, unchanged, e.g. when it just turned stale. */

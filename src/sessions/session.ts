@@ -37,19 +37,51 @@ export type SessionOrigin = "APP" | "CHARGER";
 /** Where the session's latest figures came from. */
 export type FiguresSource = "NOTIFICATION" | "CHARGE_DETAIL_RECORD" | "EVSE_STATUS" | "INFERRED";
 
+/**
+ * Something about a figure Hubject sent that the driver and the operator should know: it was
+ * missing, it had to be repaired to be read, it carried no offset, or it cannot be true. A
+ * figure that cannot be true is withheld (null) and never shown as fact.
+ */
+export type AnomalyKind = "MISSING" | "REPAIRED" | "NO_OFFSET" | "IMPLAUSIBLE";
+
+export interface FigureAnomaly {
+  /** The OICP field ("ConsumedEnergy", "ChargingStart", "MeterValueInBetween", …). */
+  field: string;
+  kind: AnomalyKind;
+  /** One sentence for an operator or a support agent. */
+  detail: string;
+}
+
+/** A session keeps the anomalies of its latest messages, no more than this many. */
+export const MAX_SESSION_ANOMALIES = 20;
+
+/** The four times a charger reports, by the name they have here. */
+export type ChargerTimeField = "chargingStart" | "chargingEnd" | "sessionStart" | "sessionEnd";
+
+/**
+ * The UTC offset each time carried at the charger ("+02:00", "Z"); null: it carried none and was
+ * read as UTC. Kept so that an app can show the local time the charger showed (docs/oicp.md#datetime).
+ */
+export type ChargerOffsets = Partial<Record<ChargerTimeField, string | null>>;
+
 export interface ChargeDetailRecord {
   hubjectSessionId: string;
   evseId: string;
   evcoId: string | null;
   partnerProductId: string | null;
-  sessionStart: Date;
-  sessionEnd: Date;
-  chargingStart: Date;
-  chargingEnd: Date;
-  /** Billable energy, decimal(,3) kWh kept as a string so that no float rounding creeps in. */
-  consumedEnergyKwh: string;
+  /** Required by Hubject; null only when the figure cannot be true (see anomalies). */
+  sessionStart: Date | null;
+  sessionEnd: Date | null;
+  /** Mandatory in OICP 2.3, yet Hubject forwards CDRs without them: null when missing or impossible. */
+  chargingStart: Date | null;
+  chargingEnd: Date | null;
+  /** Billable energy, decimal(,3) kWh, an exact decimal string; null when missing or impossible. */
+  consumedEnergyKwh: string | null;
   meterValueStart: string | null;
   meterValueEnd: string | null;
+  offsets: ChargerOffsets;
+  /** What was missing, repaired or impossible in this record. */
+  anomalies: FigureAnomaly[];
   receivedAt: Date;
   /** The record as the CPO sent it (offsets kept: they decide day/night tariffs, docs/oicp.md#datetime). */
   raw: Record<string, unknown>;
@@ -84,6 +116,10 @@ export interface ChargingSession {
   errorType: string | null;
   errorInfo: string | null;
   chargeDetailRecord: ChargeDetailRecord | null;
+  /** The offsets of the charger's times (see ChargerOffsets). */
+  offsets: ChargerOffsets;
+  /** Anomalies of the messages applied to this session, at most MAX_SESSION_ANOMALIES, newest kept. */
+  anomalies: FigureAnomaly[];
   /** Optimistic-concurrency counter: every stored change increments it. */
   version: number;
 }
@@ -101,15 +137,15 @@ export type SessionEvent =
   | { type: "STOP_REQUESTED"; at: Date }
   | { type: "STOP_ACCEPTED"; at: Date; statusCode: StatusCode }
   | { type: "STOP_REJECTED"; at: Date; statusCode: StatusCode }
-  | {
+  | ({
       type: "CHARGING_STARTED";
       at: Date;
       hubjectSessionId: string;
       cpoPartnerSessionId: string | null;
       chargingStart: Date | null;
       sessionStart: Date | null;
-    }
-  | {
+    } & MessageFacts)
+  | ({
       type: "CHARGING_PROGRESS";
       at: Date;
       hubjectSessionId: string;
@@ -118,32 +154,53 @@ export type SessionEvent =
       chargingStart: Date | null;
       sessionStart: Date | null;
       consumedEnergyKwh: string | null;
-    }
-  | {
+    } & MessageFacts)
+  | ({
       type: "CHARGING_ENDED";
       at: Date;
       hubjectSessionId: string;
       cpoPartnerSessionId: string | null;
       chargingStart: Date | null;
       sessionStart: Date | null;
-      chargingEnd: Date;
+      /** Null only when the time the charger sent cannot be true (see anomalies). */
+      chargingEnd: Date | null;
       sessionEnd: Date | null;
       consumedEnergyKwh: string | null;
-    }
-  | {
+    } & MessageFacts)
+  | ({
       type: "CHARGING_ERROR";
       at: Date;
       hubjectSessionId: string;
       cpoPartnerSessionId: string | null;
       errorType: string;
       errorInfo: string | null;
-    }
+    } & MessageFacts)
   | { type: "CDR_RECEIVED"; at: Date; cpoPartnerSessionId: string | null; cdr: ChargeDetailRecord }
   /**
-   * The reconciler looked at the EVSE of a session whose start outcome is unknown (docs/oicp.md#lost-answer):
-   * Occupied means the charger most likely started; still free after `giveUp` means it did not.
+   * The reconciler found no evidence that an unconfirmed start began (no notification, no CDR,
+   * no Hubject SessionID naming it) within the give-up time (docs/oicp.md#lost-answer). An
+   * Occupied EVSE alone is no evidence: someone else's car may be charging there.
    */
-  | { type: "EVSE_OBSERVED"; at: Date; occupied: boolean; giveUp: boolean };
+  | { type: "START_NOT_CONFIRMED"; at: Date; evseOccupied: boolean | null }
+  /**
+   * A stop whose outcome is not known (timeout, 310, Hubject no longer knowing the session)
+   * settled on what was found: the EVSE is free or Hubject has no such session (ended), or it is
+   * still occupied by this session (charging goes on, the driver may stop again).
+   */
+  | { type: "STOP_SETTLED"; at: Date; ended: boolean; reason: string }
+  /** The operator chose which of two different CDRs of the session stands (docs/oicp.md#duplicates). */
+  | { type: "CDR_CHOSEN"; at: Date; cdr: ChargeDetailRecord }
+  /**
+   * A message with nothing that can be true (a Progress dated in the year 9999): none of its
+   * figures apply, but the app shows that one came and why it was left out.
+   */
+  | { type: "FIGURES_WITHHELD"; at: Date; anomalies: FigureAnomaly[] };
+
+/** What every applied message brings besides its figures: the charger's offsets and the anomalies found. */
+export interface MessageFacts {
+  offsets: ChargerOffsets;
+  anomalies: FigureAnomaly[];
+}
 
 export type SessionEventType = SessionEvent["type"];
 

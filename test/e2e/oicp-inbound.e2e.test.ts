@@ -3,7 +3,7 @@
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { example } from "../support/examples.js";
-import { driver, SESSION_UPDATED, START, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
+import { driver, SESSION_UPDATED, START, startTestGateway, subscribed, type TestDriver, type TestGateway } from "../support/gateway.js";
 
 const NOTIFICATIONS = "/api/oicp/notificationmgmt/v11/charging-notifications";
 const CDR_V22 = "/api/oicp/cdrmgmt/v22/operators/DE*SIM/charge-detail-record";
@@ -34,13 +34,12 @@ afterAll(async () => {
   await gw?.close();
 });
 
-describe("malformed messages get 022 and change nothing", () => {
+describe("malformed messages get 022, are kept for the operator, and change no session", () => {
   const bad: Array<[string, string, unknown]> = [
-    ["not JSON", NOTIFICATIONS, "{ this is not json"],
     ["an unknown Type", NOTIFICATIONS, { ...example("05-notification-start.request"), Type: "Begin" }],
     ["a malformed SessionID", NOTIFICATIONS, { ...example("06-notification-progress.request"), SessionID: "42" }],
     ["a Progress without EventOccurred", NOTIFICATIONS, { ...example("06-notification-progress.request"), EventOccurred: null }],
-    ["a CDR without ConsumedEnergy", CDR_V22, { ...example("14-charge-detail-record.request"), ConsumedEnergy: null }],
+    ["a CDR without SessionEnd", CDR_V22, { ...example("14-charge-detail-record.request"), SessionEnd: null }],
     ["a CDR with a bad EvseID", CDR_V21, { ...example("14-charge-detail-record.request"), EvseID: "???" }],
     ["a JSON array", CDR_V22, [1, 2]],
   ];
@@ -51,9 +50,21 @@ describe("malformed messages get 022 and change nothing", () => {
       expect(status).toBe(200);
       expect(ack).toMatchObject({ Result: false, StatusCode: { Code: "022" } });
       expect(typeof ack.StatusCode.AdditionalInfo).toBe("string");
-      expect(storeSnapshot()).toEqual(before);
+      // Stored as received and listed as rejected (npm run -s inbound -- list); no session changed.
+      const after = storeSnapshot();
+      expect(after).toEqual({ ...before, inbound: before.inbound + 1 });
+      const [kept] = await gw.gateway.store.inboundInState("rejected", 1_000).then((rows) => rows.slice(-1));
+      expect(kept).toMatchObject({ state: "rejected", problem: ack.StatusCode.AdditionalInfo, text: JSON.stringify(body) });
     });
   }
+
+  it("not JSON: nothing can be kept, and nothing changes", async () => {
+    const before = storeSnapshot();
+    const { status, body: ack } = await gw.postOicp(NOTIFICATIONS, "{ this is not json");
+    expect(status).toBe(200);
+    expect(ack).toMatchObject({ Result: false, StatusCode: { Code: "022" } });
+    expect(storeSnapshot()).toEqual(before);
+  });
 
   it("answers unknown paths with 404, and not with a crash", async () => {
     const { status } = await gw.postOicp("/api/oicp/charging/v21/operators/DE*SIM/authorize/nope", {});
@@ -75,12 +86,22 @@ describe("well-formed messages", () => {
     expect(storeSnapshot().inbound).toBe(before.inbound + 1);
     const again = await gw.postOicp(CDR_V21, cdr);
     expect(again.body).toMatchObject({ Result: true, StatusCode: { Code: "000" } });
-    expect(storeSnapshot().inbound).toBe(before.inbound + 1);
+    // The copy is kept too, as a duplicate of the first: every body Hubject sent is on record.
+    expect(storeSnapshot().inbound).toBe(before.inbound + 2);
+    const copy = (await gw.gateway.store.inboundInState("duplicate", 1_000)).at(-1);
+    expect(copy).toMatchObject({ state: "duplicate", hubjectSessionId: cdr.SessionID, text: JSON.stringify(cdr) });
+  });
+
+  it("accepts a CDR without ConsumedEnergy, as Hubject does, and says the energy is missing", async () => {
+    const cdr = { ...example("14-charge-detail-record.request"), SessionID: "bbbbbbbb-1111-2222-3333-cccccccccccc", ConsumedEnergy: null };
+    const { body: ack } = await gw.postOicp(CDR_V22, cdr);
+    expect(ack).toMatchObject({ Result: true, StatusCode: { Code: "000" }, SessionID: cdr.SessionID });
+    const [kept] = (await gw.gateway.store.inboundInState("waiting", 1_000)).filter((m) => m.hubjectSessionId === cdr.SessionID);
+    expect(kept?.anomalies).toEqual([expect.objectContaining({ field: "ConsumedEnergy", kind: "MISSING" })]);
   });
 
   it("applies a Start that arrives before the remote-start answer, and keeps unknown fields and nulls harmless", async () => {
-    const watch = gw.subscribe(alice.token, SESSION_UPDATED);
-    await new Promise((r) => setTimeout(r, 100));
+    const watch = await subscribed(gw.gateway, () => gw.subscribe(alice.token, SESSION_UPDATED));
     const mutation = gw.graphql(START, { input: { evseId: "DE*SIM*E0002*1" } }, alice.token); // slow: answers after 700 ms
     const requested = await watch.waitFor((s) => s.status === "REQUESTED" && s.evseId === "DE*SIM*E0002*1");
 
@@ -89,6 +110,7 @@ describe("well-formed messages", () => {
       SessionID: "aaaaaaaa-1111-2222-3333-bbbbbbbbbbbb",
       EMPPartnerSessionID: requested.id,
       EvseID: "DE*SIM*E0002*1",
+      Identification: { RemoteIdentification: { EvcoID: alice.evcoIds[0] } },
       CPOPartnerSessionID: null,
       OperatorID: null,
       SessionStart: null,
@@ -106,17 +128,16 @@ describe("well-formed messages", () => {
     const statuses = watch.events.filter((s) => s.id === requested.id).map((s) => s.status);
     expect(statuses).not.toContain("ACCEPTED");
 
-    // A duplicate of the Start is acknowledged and changes nothing.
+    // A duplicate of the Start is acknowledged, kept as a copy, and changes no session.
     const before = storeSnapshot();
     const duplicate = await gw.postOicp(NOTIFICATIONS, early);
     expect(duplicate.body).toMatchObject({ Result: true, StatusCode: { Code: "000" } });
-    expect(storeSnapshot()).toEqual(before);
+    expect(storeSnapshot()).toEqual({ ...before, inbound: before.inbound + 1 });
     await watch.dispose();
   });
 
   it("keeps a message whose session is not known yet and applies it when the answer names its SessionID", async () => {
-    const watch = gw.subscribe(alice.token, SESSION_UPDATED);
-    await new Promise((r) => setTimeout(r, 100));
+    const watch = await subscribed(gw.gateway, () => gw.subscribe(alice.token, SESSION_UPDATED));
     // The slow EVSE answers after 700 ms; its SessionID exists at Hubject from the moment it got the request.
     const mutation = gw.graphql(START, { input: { evseId: "DE*SIM*E0002*2" } }, alice.token);
     const requested = await watch.waitFor((s) => s.status === "REQUESTED" && s.evseId === "DE*SIM*E0002*2");
@@ -130,6 +151,7 @@ describe("well-formed messages", () => {
       EMPPartnerSessionID: null,
       CPOPartnerSessionID: null,
       EvseID: "DE*SIM*E0002*2",
+      OperatorID: "DE*SIM",
       Identification: { RFIDMifareFamilyIdentification: { UID: "1234ABCD" } },
     };
     const ack = await gw.postOicp(NOTIFICATIONS, progress);

@@ -7,7 +7,8 @@ import type { SecureVersion, TLSSocket } from "node:tls";
 import { pino } from "pino";
 import type { Logger } from "../../src/logger.js";
 import { createOicpListener, type OicpListener, type OicpListenerOptions } from "../../src/oicp/inbound/listener.js";
-import type { SessionService } from "../../src/sessions/session.service.js";
+import { oicpInboundReader } from "../../src/oicp/inbound/parse.js";
+import type { InboundDelivery, SessionService } from "../../src/sessions/session.service.js";
 
 export interface LogLine {
   level: number;
@@ -23,12 +24,24 @@ export function captureLogger(): { logger: Logger; lines: LogLine[] } {
   return { logger, lines };
 }
 
+/** Records each delivery and answers as the use case would for a message stored and waiting (the real reader names its ids). */
 export function recordingSessions() {
-  const calls: unknown[] = [];
+  const calls: InboundDelivery[] = [];
   const sessions: Pick<SessionService, "receive"> = {
-    receive: async (parsed) => {
-      calls.push(parsed);
-      return { duplicate: false, session: null };
+    receive: async (delivery) => {
+      calls.push(delivery);
+      const read = oicpInboundReader.read(delivery.kind, delivery.text, delivery.receivedAt);
+      return read.ok
+        ? {
+            seq: calls.length,
+            state: "waiting",
+            type: read.value.message.type,
+            duplicate: false,
+            session: null,
+            problem: null,
+            ids: read.value.ids,
+          }
+        : { seq: calls.length, state: "rejected", type: null, duplicate: false, session: null, problem: read.problem, ids: null };
     },
   };
   return { sessions, calls };
@@ -37,7 +50,7 @@ export function recordingSessions() {
 export interface RunningListener {
   listener: OicpListener;
   port: number;
-  calls: unknown[];
+  calls: InboundDelivery[];
   lines: LogLine[];
   close(): Promise<void>;
 }
@@ -122,14 +135,4 @@ export function call(options: CallOptions): Promise<CallResult> {
     req.on("error", reject);
     req.end(payload);
   });
-}
-
-export async function waitFor<T>(probe: () => T | Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

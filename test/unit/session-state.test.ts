@@ -32,6 +32,8 @@ function requested(overrides: Partial<ChargingSession> = {}): ChargingSession {
     errorType: null,
     errorInfo: null,
     chargeDetailRecord: null,
+    offsets: {},
+    anomalies: [],
     version: 1,
     ...overrides,
   };
@@ -45,6 +47,8 @@ const start: SessionEvent = {
   cpoPartnerSessionId: null,
   chargingStart: t(2),
   sessionStart: t(1),
+  offsets: {},
+  anomalies: [],
 };
 const progress = (minute: number, kwh: string): SessionEvent => ({
   type: "CHARGING_PROGRESS",
@@ -55,6 +59,8 @@ const progress = (minute: number, kwh: string): SessionEvent => ({
   chargingStart: t(2),
   sessionStart: t(1),
   consumedEnergyKwh: kwh,
+  offsets: {},
+  anomalies: [],
 });
 const end: SessionEvent = {
   type: "CHARGING_ENDED",
@@ -66,6 +72,8 @@ const end: SessionEvent = {
   chargingEnd: t(40),
   sessionEnd: null,
   consumedEnergyKwh: "7.250",
+  offsets: {},
+  anomalies: [],
 };
 const cdr: ChargeDetailRecord = {
   hubjectSessionId: HUB,
@@ -79,6 +87,8 @@ const cdr: ChargeDetailRecord = {
   consumedEnergyKwh: "7.251",
   meterValueStart: "100",
   meterValueEnd: "107.251",
+  offsets: {},
+  anomalies: [],
   receivedAt: t(46),
   raw: {},
 };
@@ -191,6 +201,8 @@ describe("session state machine", () => {
       cpoPartnerSessionId: null,
       errorType: "ConnectorError",
       errorInfo: "plug",
+      offsets: {},
+      anomalies: [],
     };
     const failed = run(requested(), accepted, error);
     expect(failed.status).toBe("FAILED");
@@ -219,28 +231,89 @@ describe("session state machine", () => {
   });
 });
 
-describe("reconciling an unknown outcome from the EVSE status", () => {
+describe("settling an unknown outcome on evidence (docs/oicp.md#lost-answer)", () => {
   const unknown = () => run(requested(), { type: "START_OUTCOME_UNKNOWN", at: t(1), hubjectSessionId: null, statusCode: null });
 
-  it("an occupied EVSE means the charger started", () => {
-    const s = run(unknown(), { type: "EVSE_OBSERVED", at: t(3), occupied: true, giveUp: false });
-    expect(s.status).toBe("CHARGING");
-    expect(s.figuresSource).toBe("EVSE_STATUS");
-    expect(s.chargingStartedAt).toBeNull();
+  it("only what names the session settles it: a Start makes it CHARGING, there is no event for an occupied EVSE", () => {
+    expect(run(unknown(), start).status).toBe("CHARGING");
   });
 
-  it("a free EVSE changes nothing until the reconciler gives up, then the start did not happen", () => {
-    expect(applySessionEvent(unknown(), { type: "EVSE_OBSERVED", at: t(3), occupied: false, giveUp: false })).toBeNull();
-    const s = run(unknown(), { type: "EVSE_OBSERVED", at: t(12), occupied: false, giveUp: true });
-    expect(s.status).toBe("REJECTED");
-    expect(s.figuresSource).toBe("INFERRED");
+  it("after the give-up time without evidence the start did not happen, as far as anyone can tell", () => {
+    const free = run(unknown(), { type: "START_NOT_CONFIRMED", at: t(12), evseOccupied: false });
+    expect(free.status).toBe("REJECTED");
+    expect(free.figuresSource).toBe("INFERRED");
+    expect(free.errorInfo).toMatch(/stayed free/);
+    const occupied = run(unknown(), { type: "START_NOT_CONFIRMED", at: t(12), evseOccupied: true });
+    expect(occupied.status).toBe("REJECTED");
+    expect(occupied.errorInfo).toMatch(/in use, but nothing showed it is this session/);
+    // When the EVSE's status could not be had, the message claims nothing about it.
+    const unread = run(unknown(), { type: "START_NOT_CONFIRMED", at: t(12), evseOccupied: null });
+    expect(unread.errorInfo).toBe("Not confirmed: nothing showed that this session started.");
     // A CDR is still the truth if the charger did charge after all.
+    expect(run(free, cdrEvent).status).toBe("COMPLETED");
+  });
+
+  it("only sessions whose start is unconfirmed are touched", () => {
+    const charging = run(requested(), accepted, start);
+    expect(applySessionEvent(charging, { type: "START_NOT_CONFIRMED", at: t(3), evseOccupied: false })).toBeNull();
+  });
+});
+
+describe("settling a stop on evidence", () => {
+  const stopping = () => run(requested(), accepted, start, { type: "STOP_REQUESTED", at: t(30) });
+
+  it("ended: CHARGING_ENDED, inferred, with what was found", () => {
+    const s = run(stopping(), { type: "STOP_SETTLED", at: t(40), ended: true, reason: "free" });
+    expect(s).toMatchObject({ status: "CHARGING_ENDED", figuresSource: "INFERRED", errorInfo: "free", chargingEndedAt: t(40) });
     expect(run(s, cdrEvent).status).toBe("COMPLETED");
   });
 
-  it("only sessions with an unknown outcome are touched", () => {
-    const charging = run(requested(), accepted, start);
-    expect(applySessionEvent(charging, { type: "EVSE_OBSERVED", at: t(3), occupied: false, giveUp: true })).toBeNull();
-    expect(applySessionEvent(requested(), { type: "EVSE_OBSERVED", at: t(3), occupied: true, giveUp: false })).toBeNull();
+  it("still charging: back to CHARGING, so that the driver can stop again", () => {
+    const s = run(stopping(), { type: "STOP_SETTLED", at: t(40), ended: false, reason: "in use" });
+    expect(s).toMatchObject({ status: "CHARGING", stopRequestedAt: null, errorInfo: "in use" });
+  });
+
+  it("does nothing to a session that is not stopping", () => {
+    expect(applySessionEvent(run(requested(), accepted, start), { type: "STOP_SETTLED", at: t(40), ended: true, reason: "x" })).toBeNull();
+  });
+});
+
+describe("figures", () => {
+  it("the energy shown never goes down: a lower reading is kept as an anomaly", () => {
+    const s = run(requested(), accepted, start, progress(10, "5.000"), progress(20, "4.000"));
+    expect(s.consumedEnergyKwh).toBe("5.000");
+    expect(s.lastProgressAt).toEqual(t(20));
+    expect(s.anomalies).toEqual([
+      { field: "ConsumedEnergyProgress", kind: "IMPLAUSIBLE", detail: expect.stringContaining("4.000 kWh is below") },
+    ]);
+  });
+
+  it("a CDR completes with what it has: its missing figures stay as the notifications left them", () => {
+    const partial: ChargeDetailRecord = { ...cdr, chargingStart: null, chargingEnd: null, consumedEnergyKwh: null };
+    const s = run(requested(), accepted, start, progress(10, "1.826"), end, {
+      type: "CDR_RECEIVED",
+      at: t(46),
+      cpoPartnerSessionId: null,
+      cdr: partial,
+    });
+    expect(s).toMatchObject({ status: "COMPLETED", chargingStartedAt: t(2), chargingEndedAt: t(40), consumedEnergyKwh: "7.250" });
+    expect(s.chargeDetailRecord?.consumedEnergyKwh).toBeNull();
+  });
+
+  it("keeps the offsets each time carried and the anomalies of each message", () => {
+    const s = run(requested(), accepted, {
+      ...start,
+      offsets: { chargingStart: "+02:00", sessionStart: null },
+      anomalies: [{ field: "SessionStart", kind: "NO_OFFSET", detail: "read as UTC" }],
+    });
+    expect(s.offsets).toEqual({ chargingStart: "+02:00", sessionStart: null });
+    expect(s.anomalies).toHaveLength(1);
+  });
+
+  it("an operator's choice of CDR replaces the first one's figures, also on a completed session", () => {
+    const completed = run(requested(), accepted, start, cdrEvent);
+    const chosen = run(completed, { type: "CDR_CHOSEN", at: t(50), cdr: { ...cdr, consumedEnergyKwh: "9.000" } });
+    expect(chosen.chargeDetailRecord?.consumedEnergyKwh).toBe("9.000");
+    expect(chosen.consumedEnergyKwh).toBe("9.000");
   });
 });

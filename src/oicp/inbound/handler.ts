@@ -7,6 +7,8 @@ import type { Logger } from "../../logger.js";
 import type { OicpAcknowledgement } from "../wire/types.js";
 
 export interface InboundRequest {
+  /** The body exactly as received (it parsed as JSON). */
+  text: string;
   body: unknown;
   /** The calling CPO's OperatorID from the path (CDRs), or null. */
   operatorId: string | null;

@@ -204,16 +204,18 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
   async function handle(req: IncomingMessage, res: ServerResponse, route: InboundRoute, operatorId: string | null, span: Span) {
     const log = options.logger.child({ operation: route.operation, operatorId });
     let body: unknown;
+    let text: string;
     try {
-      body = JSON.parse(await readBody(req, options.maxBodyBytes));
+      text = await readBody(req, options.maxBodyBytes);
+      body = JSON.parse(text);
     } catch (error) {
       const info = error instanceof BodyTooLargeError ? `Body larger than ${error.limit} bytes` : "Body is not valid JSON";
-      log.warn({ problem: info }, "rejected inbound OICP message");
+      log.warn({ problem: info }, "rejected inbound OICP message: not stored");
       options.onRejected?.(route.operation);
       rejectedOnSpan(span, info);
       return sendJson(res, 200, ack(false, "022", "Data error", info));
     }
-    sendJson(res, 200, await route.handle({ body, operatorId, receivedAt: new Date(), span, log }));
+    sendJson(res, 200, await route.handle({ text, body, operatorId, receivedAt: new Date(), span, log }));
   }
 }
 

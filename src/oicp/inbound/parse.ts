@@ -1,225 +1,84 @@
-// Parses what Hubject sends us (charging notifications, CDRs) into domain events.
-// Lenient on input (docs/oicp.md#lenient-reading): unknown fields, explicit nulls, numbers in strings,
-// "Connector Error" with a space (E9), HubProviderId (E5). Strict on what it produces.
-import { z } from "zod";
-import { asRecord } from "../../lib/json.js";
-import type { InboundIds, InboundReader, InboundReadResult } from "../../sessions/ports.js";
-import type { ChargeDetailRecord, SessionEvent } from "../../sessions/session.js";
-import { EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, SESSION_ID } from "../wire/identifiers.js";
-
-const text = (max?: number) => (max ? z.string().max(max) : z.string()).nullish().transform((v) => v ?? null);
-const dateTime = z
-  .string()
-  .refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), { message: "not a date-time" })
-  .transform((v) => new Date(v));
-const optionalDateTime = dateTime.nullish().transform((v) => v ?? null);
-/** Decimal(,3) kWh, as a number or a numeric string: kept as a decimal string. */
-const decimal = z
-  .union([z.number().finite(), z.string().regex(/^\s*-?\d+(\.\d+)?\s*$/)])
-  .transform((v) => (typeof v === "number" ? String(v) : v.trim()));
-const optionalDecimal = decimal.nullish().transform((v) => v ?? null);
-const identification = z
-  .record(z.string(), z.unknown())
-  .nullish()
-  .transform((v) => v ?? null);
-
-const ERROR_TYPES = ["ConnectorError", "CriticalError"] as const;
-
-const common = {
-  SessionID: z.string().regex(SESSION_ID, "not an OICP SessionID"),
-  CPOPartnerSessionID: text(PARTNER_SESSION_ID_MAX),
-  EMPPartnerSessionID: text(PARTNER_SESSION_ID_MAX),
-  EvseID: z.string().regex(EVSE_ID, "not an OICP EvseID"),
-  Identification: identification,
-  PartnerProductID: text(PRODUCT_ID_MAX),
-};
-
-const notificationSchema = z.discriminatedUnion("Type", [
-  z.object({ Type: z.literal("Start"), ...common, ChargingStart: optionalDateTime, SessionStart: optionalDateTime }),
-  z.object({
-    Type: z.literal("Progress"),
-    ...common,
-    ChargingStart: optionalDateTime,
-    SessionStart: optionalDateTime,
-    EventOccurred: dateTime,
-    ConsumedEnergyProgress: optionalDecimal,
-  }),
-  z.object({
-    Type: z.literal("End"),
-    ...common,
-    ChargingStart: optionalDateTime,
-    SessionStart: optionalDateTime,
-    ChargingEnd: dateTime,
-    SessionEnd: optionalDateTime,
-    ConsumedEnergy: optionalDecimal,
-  }),
-  z.object({
-    Type: z.literal("Error"),
-    ...common,
-    // An OICP enum; "Connector Error" (SPEC snippet, SAP) and "ConnectorError" (SPEC table) are the
-    // same (docs/oicp.md#e9), so spaces and case are ignored and the canonical spelling is kept.
-    ErrorType: z
-      .string()
-      .transform((v) => ERROR_TYPES.find((t) => t.toLowerCase() === v.replace(/\s+/g, "").toLowerCase()))
-      .pipe(z.enum(ERROR_TYPES, "must be ConnectorError or CriticalError")),
-    ErrorAdditionalInfo: text(),
-  }),
-]);
-
-const cdrSchema = z.object({
-  ...common,
-  Identification: identification,
-  ChargingStart: dateTime,
-  ChargingEnd: dateTime,
-  SessionStart: dateTime,
-  SessionEnd: dateTime,
-  ConsumedEnergy: decimal,
-  MeterValueStart: optionalDecimal,
-  MeterValueEnd: optionalDecimal,
-});
+// Reads what Hubject sends us (charging notifications, CDRs) into domain events: "parse, then
+// validate, then construct". Reading is lenient and lossless (docs/oicp.md#lenient-reading):
+// unknown fields, explicit nulls, numbers in strings or with a decimal comma, times without an
+// offset, "Connector Error" with a space (#e9) are read and what had to be repaired is recorded
+// as an anomaly; numbers are exact (lossless-json). Only what Hubject itself requires refuses a
+// message, and then the refusal names the field. Judging (does it fit the session, can the
+// figures be true) is the domain's, after the message is stored.
+import { createHash } from "node:crypto";
+import { isRecord } from "../../lib/json.js";
+import type { InboundReader, InboundReadResult, ParsedInbound, UncheckedNames } from "../../sessions/ports.js";
+import type { InboundKind } from "../../sessions/session.store.js";
+import { parseOicpJson } from "../wire/decimal.js";
+import { readCdr } from "./read/cdr.js";
+import { FieldReader, Refusal } from "./read/fields.js";
+import { readNotification } from "./read/notification.js";
 
 export type ParseResult = InboundReadResult;
 
-/** The contract id in any Identification variant; RFID cards carry none (docs/oicp.md#charger-sessions). */
-function evcoIdOf(identification: Record<string, unknown> | null): string | null {
-  if (!identification) return null;
-  for (const variant of ["RemoteIdentification", "PlugAndChargeIdentification", "QRCodeIdentification"]) {
-    const value = identification[variant];
-    if (value && typeof value === "object" && "EvcoID" in value && typeof value.EvcoID === "string") return value.EvcoID;
-  }
-  return null;
-}
-
-function describe(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "invalid payload";
-  const field = issue.path.join(".") || "body";
-  return `Field '${field}': ${issue.message}`.slice(0, 1000);
-}
-
+/** A charging notification body (parsed JSON; exact numbers when it came through parseOicpJson). */
 export function parseChargingNotification(body: unknown, receivedAt: Date): ParseResult {
-  const parsed = notificationSchema.safeParse(body);
-  if (!parsed.success) {
-    const type = asRecord(body).Type;
-    if (!["Start", "Progress", "End", "Error"].includes(String(type))) {
-      return { ok: false, problem: "Field 'Type' missing or not one of Start, Progress, End, Error" };
-    }
-    return { ok: false, problem: describe(parsed.error) };
-  }
-  const n = parsed.data;
-  const ids: InboundIds = {
-    hubjectSessionId: n.SessionID,
-    empPartnerSessionId: n.EMPPartnerSessionID,
-    cpoPartnerSessionId: n.CPOPartnerSessionID,
-    evseId: n.EvseID,
-    evcoId: evcoIdOf(n.Identification),
-  };
-  const base = { at: receivedAt, hubjectSessionId: n.SessionID, cpoPartnerSessionId: n.CPOPartnerSessionID };
-  let event: SessionEvent;
-  let occurrence: string;
-  switch (n.Type) {
-    case "Start":
-      event = { type: "CHARGING_STARTED", ...base, chargingStart: n.ChargingStart, sessionStart: n.SessionStart };
-      occurrence = n.ChargingStart?.toISOString() ?? "";
-      break;
-    case "Progress":
-      event = {
-        type: "CHARGING_PROGRESS",
-        ...base,
-        eventOccurred: n.EventOccurred,
-        chargingStart: n.ChargingStart,
-        sessionStart: n.SessionStart,
-        consumedEnergyKwh: n.ConsumedEnergyProgress,
-      };
-      occurrence = n.EventOccurred.toISOString();
-      break;
-    case "End":
-      event = {
-        type: "CHARGING_ENDED",
-        ...base,
-        chargingStart: n.ChargingStart,
-        sessionStart: n.SessionStart,
-        chargingEnd: n.ChargingEnd,
-        sessionEnd: n.SessionEnd,
-        consumedEnergyKwh: n.ConsumedEnergy,
-      };
-      occurrence = n.ChargingEnd.toISOString();
-      break;
-    case "Error":
-      event = { type: "CHARGING_ERROR", ...base, errorType: n.ErrorType, errorInfo: n.ErrorAdditionalInfo };
-      occurrence = n.ErrorType;
-      break;
-  }
-  return {
-    ok: true,
-    value: {
-      ids,
-      event,
-      message: {
-        kind: "NOTIFICATION",
-        type: n.Type,
-        hubjectSessionId: n.SessionID,
-        empPartnerSessionId: n.EMPPartnerSessionID,
-        evseId: n.EvseID,
-        evcoId: ids.evcoId,
-        // (SessionID, Type, EventOccurred/ChargingStart/ChargingEnd): docs/oicp.md#duplicates.
-        dedupeKey: `N:${n.SessionID.toLowerCase()}:${n.Type}:${occurrence}`,
-        body: asRecord(body),
-        receivedAt,
-      },
-    },
-  };
+  return read(body, (reader) => readNotification(reader, receivedAt, contentHash), "Type");
 }
 
+/** A charge detail record body (parsed JSON; exact numbers when it came through parseOicpJson). */
 export function parseChargeDetailRecord(body: unknown, receivedAt: Date): ParseResult {
-  const parsed = cdrSchema.safeParse(body);
-  if (!parsed.success) return { ok: false, problem: describe(parsed.error) };
-  const c = parsed.data;
-  const raw = asRecord(body);
-  const cdr: ChargeDetailRecord = {
-    hubjectSessionId: c.SessionID,
-    evseId: c.EvseID,
-    evcoId: evcoIdOf(c.Identification),
-    partnerProductId: c.PartnerProductID,
-    sessionStart: c.SessionStart,
-    sessionEnd: c.SessionEnd,
-    chargingStart: c.ChargingStart,
-    chargingEnd: c.ChargingEnd,
-    consumedEnergyKwh: c.ConsumedEnergy,
-    meterValueStart: c.MeterValueStart,
-    meterValueEnd: c.MeterValueEnd,
-    receivedAt,
-    raw,
-  };
-  return {
-    ok: true,
-    value: {
-      ids: {
-        hubjectSessionId: c.SessionID,
-        empPartnerSessionId: c.EMPPartnerSessionID,
-        cpoPartnerSessionId: c.CPOPartnerSessionID,
-        evseId: c.EvseID,
-        evcoId: cdr.evcoId,
-      },
-      event: { type: "CDR_RECEIVED", at: receivedAt, cpoPartnerSessionId: c.CPOPartnerSessionID, cdr },
-      message: {
-        kind: "CDR",
-        type: "CDR",
-        hubjectSessionId: c.SessionID,
-        empPartnerSessionId: c.EMPPartnerSessionID,
-        evseId: c.EvseID,
-        evcoId: cdr.evcoId,
-        // Hubject accepts one CDR per SessionID (docs/oicp.md#get-cdrs, #duplicates).
-        dedupeKey: `CDR:${c.SessionID.toLowerCase()}`,
-        body: raw,
-        receivedAt,
-      },
-    },
-  };
+  return read(body, (reader) => readCdr(reader, receivedAt, contentHash), "body");
 }
 
 /** The domain's InboundReader: the same reading for a message as it arrives and as it was stored. */
 export const oicpInboundReader: InboundReader = {
-  read: (kind, body, receivedAt) =>
-    kind === "CDR" ? parseChargeDetailRecord(body, receivedAt) : parseChargingNotification(body, receivedAt),
+  read(kind: InboundKind, text: string, receivedAt: Date): ParseResult {
+    let body: unknown;
+    try {
+      body = parseOicpJson(text);
+    } catch {
+      return { ok: false, problem: "Body is not valid JSON" };
+    }
+    return kind === "CDR" ? parseChargeDetailRecord(body, receivedAt) : parseChargingNotification(body, receivedAt);
+  },
 };
+
+function read(body: unknown, reading: (reader: FieldReader) => ParsedInbound, fieldWhenNoObject: string): ParseResult {
+  if (!isRecord(body)) {
+    return {
+      ok: false,
+      problem: fieldWhenNoObject === "Type" ? "Field 'Type' missing: the body is not a JSON object" : "Field 'body': not a JSON object",
+    };
+  }
+  try {
+    return { ok: true, value: reading(new FieldReader(body)) };
+  } catch (error) {
+    if (error instanceof Refusal) return { ok: false, problem: error.message, names: namesIn(body, fieldWhenNoObject === "Type") };
+    throw error;
+  }
+}
+
+/** What a refused body seems to name (strings only, unchecked, cut to the OICP lengths) for the operator's list. */
+function namesIn(body: Record<string, unknown>, notification: boolean): UncheckedNames {
+  const text = (value: unknown, max: number) => (typeof value === "string" && value.trim() !== "" ? value.trim().slice(0, max) : null);
+  return {
+    type: notification ? text(body.Type, 20) : "CDR",
+    hubjectSessionId: text(body.SessionID, 250),
+    empPartnerSessionId: text(body.EMPPartnerSessionID, 250),
+    evseId: text(body.EvseID, 50),
+  };
+}
+
+/** SHA-256 of the fields as canonical JSON (keys sorted, dates as ISO strings). */
+function contentHash(fields: unknown): string {
+  return createHash("sha256").update(canonicalJson(fields)).digest("hex");
+}
+
+function canonicalJson(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (isRecord(value)) {
+    const entries = Object.keys(value)
+      .sort()
+      .filter((key) => value[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
+    return `{${entries.join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}

@@ -1,14 +1,16 @@
 // The inbound OICP listener accepts only Hubject: mutual TLS against OICP_TLS_CLIENT_CA, the
 // subject allow-list, the source-address allow-list, certificate hot reload, and plain HTTP for
 // local development. Real sockets; certificates made by openssl for this file.
+import { once } from "node:events";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createOicpListener } from "../../../src/oicp/inbound/listener.js";
 import { example } from "../../support/examples.js";
+import { eventually } from "../../support/wait.js";
 import { createPki, type Pki } from "../pki.js";
-import { call, captureLogger, LEVEL, type RunningListener, recordingSessions, startListener, waitFor } from "../support.js";
+import { call, captureLogger, LEVEL, type RunningListener, recordingSessions, startListener } from "../support.js";
 
 const NOTIFICATIONS = "/api/oicp/notificationmgmt/v11/charging-notifications";
 
@@ -78,10 +80,7 @@ describe("mutual TLS", () => {
     ).rejects.toThrow();
     await expect(call({ port: r.port, path: "/healthz", tls: as(null) })).rejects.toThrow();
     expect(r.calls).toHaveLength(0);
-    await waitFor(
-      () => r.lines.filter((l) => l.msg === "OICP TLS handshake refused").length,
-      (n) => n >= 1,
-    );
+    await eventually(() => r.lines.filter((l) => l.msg === "OICP TLS handshake refused").length >= 1, "the refused handshake in the log");
   });
 
   it("a client certificate from another CA -> refused, nothing received", async () => {
@@ -175,12 +174,15 @@ describe("source address allow-list (OICP_ALLOWED_IPS)", () => {
 
   it("TLS: a source outside the list is dropped before the handshake; a listed one gets through", async () => {
     const refusing = await start({ tls: tlsOptions(), allowedIps: ["10.0.0.0/8"] });
+    // Runs after the listener's own "connection" handler, which drops the socket.
+    const dropped: Array<Promise<unknown>> = [];
+    refusing.listener.on("connection", (socket: Socket) => dropped.push(once(socket, "close")));
     await expect(call({ port: refusing.port, path: NOTIFICATIONS, body: notification(), tls: as("hubject") })).rejects.toThrow();
     expect(refusing.calls).toHaveLength(0);
     expect(refusing.lines.find((l) => l.level === LEVEL.warn && String(l.msg).includes("OICP_ALLOWED_IPS"))).toMatchObject({
       sourceIp: "127.0.0.1",
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await Promise.all(dropped); // closed on the listener's side: no handshake can start (or be refused) on it any more
     expect(refusing.lines.filter((l) => l.msg === "OICP TLS handshake refused")).toEqual([]); // no handshake was started
 
     const accepting = await start({ tls: tlsOptions(), allowedIps: ["127.0.0.0/8"] });
@@ -205,11 +207,8 @@ describe("certificate hot reload", () => {
     expect(await seen()).toBe(pki.fingerprint("server"));
 
     install("server2.pem", "server2.key");
-    await waitFor(seen, (fp) => fp === pki.fingerprint("server2"));
-    await waitFor(
-      () => r.lines.filter((l) => l.msg === "OICP listener TLS certificate reloaded"),
-      (l) => l.length === 1,
-    );
+    await eventually(async () => (await seen()) === pki.fingerprint("server2"), "server2's certificate on a new connection", 5_000, 50);
+    await eventually(() => r.lines.filter((l) => l.msg === "OICP listener TLS certificate reloaded").length === 1, "one reload in the log");
     const info = r.lines.find((l) => l.msg === "OICP listener TLS certificate reloaded")!;
     expect(info).toMatchObject({
       level: LEVEL.info,
@@ -219,13 +218,11 @@ describe("certificate hot reload", () => {
     // A garbage key: error naming OICP_TLS_KEY, the working certificate stays.
     r.lines.length = 0;
     writeFileSync(keyFile, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
-    const error = await waitFor(
-      () => r.lines.find((l) => l.level === LEVEL.error),
-      (l) => l !== undefined,
-    );
+    const error = await eventually(() => r.lines.find((l) => l.level === LEVEL.error), "an error about the garbage key");
     expect(error).toMatchObject({ setting: "OICP_TLS_KEY" });
-    expect(String(error!.msg)).toMatch(/^OICP_TLS_KEY: .*keeps serving with its current certificate/);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // a few more ticks: reported once, not every tick
+    expect(String(error.msg)).toMatch(/^OICP_TLS_KEY: .*keeps serving with its current certificate/);
+    // A few more checks of the same files, each the one a tick of the timer runs: reported once, not every tick.
+    for (let tick = 0; tick < 3; tick++) await r.listener.reloadTls();
     expect(r.lines.filter((l) => l.level === LEVEL.error)).toHaveLength(1);
     const after = await call({ port: r.port, path: NOTIFICATIONS, body: notification(), tls: as("hubject") });
     expect(after.status).toBe(200);
@@ -234,16 +231,13 @@ describe("certificate hot reload", () => {
     // A valid key of another certificate: refused as well.
     r.lines.length = 0;
     install("server.pem", "server2.key");
-    await waitFor(
-      () => r.lines.find((l) => l.level === LEVEL.error),
-      (l) => l !== undefined,
-    );
+    await eventually(() => r.lines.find((l) => l.level === LEVEL.error), "an error about the key of another certificate");
     expect(r.lines.find((l) => l.level === LEVEL.error)).toMatchObject({ setting: "OICP_TLS_KEY" });
     expect(await seen()).toBe(pki.fingerprint("server2"));
 
     // A good pair again is taken.
     install("server.pem", "server.key");
-    await waitFor(seen, (fp) => fp === pki.fingerprint("server"));
+    await eventually(async () => (await seen()) === pki.fingerprint("server"), "the good certificate again on a new connection", 5_000, 50);
     expect(JSON.stringify(r.lines)).not.toMatch(/BEGIN (EC |RSA )?PRIVATE KEY|BEGIN CERTIFICATE/);
   });
 
@@ -254,13 +248,20 @@ describe("certificate hot reload", () => {
     const keyFile = path.join(live, "server.key");
     copyFileSync(pki.file("server.pem"), certFile);
     copyFileSync(pki.file("server.key"), keyFile);
-    const r = await startListener({ tls: tlsOptions({ certFile, keyFile, reloadIntervalMs: 50 }), allowedIps: [] });
-    await r.close();
-    const before = r.lines.length;
-    copyFileSync(pki.file("server2.pem"), certFile);
-    copyFileSync(pki.file("server2.key"), keyFile);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(r.lines.slice(before).filter((l) => String(l.msg).includes("reloaded"))).toHaveLength(0);
+    // The reload timer on a controlled clock (sockets and every other timer stay real).
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      const r = await startListener({ tls: tlsOptions({ certFile, keyFile, reloadIntervalMs: 50 }), allowedIps: [] });
+      await r.close();
+      const before = r.lines.length;
+      copyFileSync(pki.file("server2.pem"), certFile);
+      copyFileSync(pki.file("server2.key"), keyFile);
+      await vi.advanceTimersByTimeAsync(250); // five ticks of a timer that close() should have stopped
+      await r.listener.reloadTls(); // settles a check such a tick would have started
+      expect(r.lines.slice(before).filter((l) => String(l.msg).includes("reloaded"))).toHaveLength(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -1,7 +1,9 @@
 // eRoamingGetChargeDetailRecords v2.2 (docs/oicp.md#get-cdrs): the CDRs Hubject holds for the EMP,
 // in pages of at most 2000; a safe read, so it is retried on transient failures. Hubject does not
 // track what was downloaded: callers de-duplicate by SessionID.
+import { stringify as stringifyLossless } from "lossless-json";
 import { asArray, isRecord } from "../../../lib/json.js";
+import { parseOicpJson } from "../../wire/decimal.js";
 import { SESSION_ID } from "../../wire/identifiers.js";
 import { type OicpChargeDetailRecord, type OicpGetChargeDetailRecords, oicpPaths } from "../../wire/types.js";
 import { readStatusCode } from "../answer.js";
@@ -19,11 +21,25 @@ export interface CdrQuery {
   cdrForwarded?: boolean;
 }
 
+export interface CdrPage {
+  /** The records read leniently (HubProviderId renamed, numbers in strings read); ones without SessionID/EvseID left out. */
+  records: OicpChargeDetailRecord[];
+  /** Every record as the exact JSON text Hubject sent (numbers digit for digit): what the back-fill stores. */
+  texts: string[];
+  last: boolean;
+  totalPages: number;
+}
+
 /** One page; the caller pages (or uses chargeDetailRecordPages). */
 export async function getChargeDetailRecords(
   client: HubjectClient,
   req: CdrQuery & { page?: number; size?: number },
 ): Promise<{ records: OicpChargeDetailRecord[]; last: boolean; totalPages: number }> {
+  const { records, last, totalPages } = await readCdrPage(client, req);
+  return { records, last, totalPages };
+}
+
+async function readCdrPage(client: HubjectClient, req: CdrQuery & { page?: number; size?: number }): Promise<CdrPage> {
   const page = req.page ?? 0;
   const size = req.size ?? DEFAULT_CDR_PAGE_SIZE;
   if (!Number.isInteger(page) || page < 0) throw new HubjectError("INVALID_REQUEST", `page must be an integer >= 0, got ${page}`);
@@ -67,10 +83,17 @@ export async function getChargeDetailRecords(
     if (record) records.push(record);
     else client.log.warn({ operation: "GetChargeDetailRecords", processId }, "dropped a CDR without SessionID/EvseID");
   }
+  const texts = exactRecordTexts(answer.exchange.type === "response" ? answer.exchange.text : "");
   const number = typeof json.number === "number" ? json.number : page;
-  const totalPages = typeof json.totalPages === "number" ? json.totalPages : records.length > 0 ? number + 1 : 0;
+  const totalPages = typeof json.totalPages === "number" ? json.totalPages : texts.length > 0 ? number + 1 : 0;
   const last = typeof json.last === "boolean" ? json.last : number + 1 >= totalPages;
-  return { records, last, totalPages };
+  return { records, texts, last, totalPages };
+}
+
+/** The page's records as the exact text of each (lossless-json keeps every number's digits). */
+function exactRecordTexts(text: string): string[] {
+  const page = parseOicpJson(text);
+  return isRecord(page) ? asArray(page.content).map((record) => stringifyLossless(record) ?? "null") : [];
 }
 
 /**
@@ -83,8 +106,20 @@ export async function* chargeDetailRecordPages(
   client: HubjectClient,
   req: CdrQuery & { pageSize?: number },
 ): AsyncGenerator<OicpChargeDetailRecord[], void, undefined> {
+  for await (const page of cdrPages(client, req)) if (page.records.length > 0) yield page.records;
+}
+
+/** The same pages as the exact text of every record, the unreadable ones included. */
+export async function* chargeDetailRecordTexts(
+  client: HubjectClient,
+  req: CdrQuery & { pageSize?: number },
+): AsyncGenerator<string[], void, undefined> {
+  for await (const page of cdrPages(client, req)) if (page.texts.length > 0) yield page.texts;
+}
+
+async function* cdrPages(client: HubjectClient, req: CdrQuery & { pageSize?: number }): AsyncGenerator<CdrPage, void, undefined> {
   for (let page = 0; ; page++) {
-    const result = await getChargeDetailRecords(client, {
+    const result = await readCdrPage(client, {
       from: req.from,
       to: req.to,
       ...(req.cdrForwarded !== undefined ? { cdrForwarded: req.cdrForwarded } : {}),
@@ -92,9 +127,9 @@ export async function* chargeDetailRecordPages(
       size: req.pageSize ?? DEFAULT_CDR_PAGE_SIZE,
       page,
     });
-    if (result.records.length > 0) yield result.records;
+    yield result;
     if (result.last) return;
-    if (result.records.length === 0) {
+    if (result.texts.length === 0) {
       // A page in the middle cannot be empty; stop rather than page on forever.
       client.log.warn(
         { operation: "GetChargeDetailRecords", page, totalPages: result.totalPages },

@@ -1,7 +1,5 @@
 // eRoamingChargingNotifications v1.1 (docs/oicp.md#notifications): Start, Progress, End, Error.
 import type { InboundHandler } from "../handler.js";
-import { parseChargingNotification } from "../parse.js";
 import { type SessionMessageDeps, sessionMessageHandler } from "./session-message.js";
 
-export const chargingNotificationHandler = (deps: SessionMessageDeps): InboundHandler =>
-  sessionMessageHandler("ChargingNotification", parseChargingNotification, deps);
+export const chargingNotificationHandler = (deps: SessionMessageDeps): InboundHandler => sessionMessageHandler("NOTIFICATION", deps);
