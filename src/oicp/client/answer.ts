@@ -31,7 +31,9 @@ export type Exchange =
       detail: string;
     }
   /** The circuit breaker is open: nothing was sent. */
-  | { type: "circuit-open"; detail: string };
+  | { type: "circuit-open"; detail: string }
+  /** Hubject asked to wait (Retry-After) and that time has not come: nothing was sent. */
+  | { type: "held"; detail: string; retryAfterMs: number };
 
 /** The HTTP answer classified the same way for every operation (docs/oicp.md#http-errors). */
 export type HttpVerdict =
@@ -62,6 +64,8 @@ export interface Answer {
   unhealthy: boolean;
   /** TLS, 401 or StatusCode 017, 403: logged loudly once (configuration-watch.ts). */
   configurationProblem: ConfigurationProblemKind | null;
+  /** Hubject's Retry-After on a 429 or 503, as sent (ms); for a held call, the time still to wait. */
+  retryAfterMs: number | null;
 }
 
 const TLS_ERROR_CODES = new Set([
@@ -102,6 +106,7 @@ export function readAnswer(operation: OicpOperation, exchange: Exchange): Answer
           : null,
       unhealthy: exchange.type === "transport-error" && !local,
       configurationProblem: exchange.type === "transport-error" && exchange.failure === "tls" ? "tls" : null,
+      retryAfterMs: exchange.type === "held" ? exchange.retryAfterMs : null,
     };
   }
   const { httpStatus } = exchange;
@@ -116,7 +121,23 @@ export function readAnswer(operation: OicpOperation, exchange: Exchange): Answer
     transient: transientOf(httpStatus, exchange.json, bodyStatus),
     unhealthy: httpStatus === 408 || httpStatus >= 500,
     configurationProblem: httpStatus === 401 || bodyStatus?.code === "017" ? "unauthorized" : httpStatus === 403 ? "forbidden" : null,
+    // Retry-After belongs to 429 (AUP) and, by HTTP semantics, 503.
+    retryAfterMs: httpStatus === 429 || httpStatus === 503 ? retryAfterMs(exchange.retryAfter) : null,
   };
+}
+
+/** Retry-After in seconds (or an HTTP date), as sent; null when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | null {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  let ms: number;
+  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const date = Date.parse(trimmed);
+    if (Number.isNaN(date)) return null;
+    ms = date - now;
+  }
+  return Math.max(ms, 0);
 }
 
 /** A one-line description for logs. */
@@ -125,6 +146,8 @@ export function describeAnswer(answer: Answer): string {
   switch (exchange.type) {
     case "circuit-open":
       return "circuit open";
+    case "held":
+      return "held (Retry-After)";
     case "transport-error":
       return `${exchange.failure}: ${exchange.detail}`;
     case "response":

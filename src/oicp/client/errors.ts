@@ -14,6 +14,8 @@ export class HubjectError extends Error {
   readonly retryable: boolean;
   /** True when nothing was sent because the circuit breaker is open (kind UNAVAILABLE). */
   readonly circuitOpen: boolean;
+  /** How long Hubject asked to wait (Retry-After), when it said so. */
+  readonly retryAfterMs: number | null;
 
   constructor(
     kind: HubjectErrorKind,
@@ -24,6 +26,7 @@ export class HubjectError extends Error {
       processId?: string | null;
       retryable?: boolean;
       circuitOpen?: boolean;
+      retryAfterMs?: number | null;
       cause?: unknown;
     } = {},
   ) {
@@ -34,6 +37,7 @@ export class HubjectError extends Error {
     this.processId = details.processId ?? null;
     this.retryable = details.retryable ?? false;
     this.circuitOpen = details.circuitOpen ?? false;
+    this.retryAfterMs = details.retryAfterMs ?? null;
   }
 }
 

@@ -12,7 +12,7 @@ import { CPO_REMOTE_WINDOW_MS, DEFAULTS } from "../../config/defaults.js";
 import { createLogger, type Logger } from "../../logger.js";
 import { defaultTracer } from "../../observability/tracing-context.js";
 import { PROVIDER_ID } from "../wire/identifiers.js";
-import { type Answer, LOCAL_FAILURE_CODES, type PostRequest, readAnswer } from "./answer.js";
+import { type Answer, LOCAL_FAILURE_CODES, type OicpOperation, type PostRequest, readAnswer } from "./answer.js";
 import { ConfigurationWatch, type HubjectConfigurationProblem } from "./configuration-watch.js";
 import { configurationError, HubjectError } from "./errors.js";
 import {
@@ -23,7 +23,6 @@ import {
   type HubjectCircuitState,
   type HubjectResilienceOptions,
   resilienceOptions,
-  retryAfterMs,
 } from "./resilience.js";
 import { annotateExchangeSpan, startExchangeSpan } from "./spans.js";
 import { closedExchange, HttpTransport } from "./transport.js";
@@ -31,7 +30,7 @@ import { closedExchange, HttpTransport } from "./transport.js";
 /** One exchange with Hubject as metrics see it (one per attempt; circuit-open when nothing was sent). */
 export interface HubjectExchangeObservation {
   operation: string;
-  /** The HTTP status ("200", "503"), a transport failure ("timeout", "connection-lost", …) or "circuit-open". */
+  /** The HTTP status ("200", "503"), a transport failure ("timeout", "connection-lost", …), "circuit-open" or "held" (Retry-After). */
   outcome: string;
   oicpCode: string | null;
   seconds: number;
@@ -82,6 +81,8 @@ export class HubjectClient {
   /** One breaker for every call: HBS is one service behind one front door. */
   private readonly breaker: Breaker;
   private readonly configuration: ConfigurationWatch;
+  /** Per operation: Hubject's Retry-After (429/503) forbids sending before this instant (epoch ms). */
+  private readonly heldUntil = new Map<OicpOperation, number>();
 
   constructor(options: HubjectClientOptions, testOverrides?: HubjectClientTestOverrides) {
     if (!PROVIDER_ID.test(options.providerId)) throw configurationError(`providerId "${options.providerId}" is not an OICP ProviderID`);
@@ -112,6 +113,8 @@ export class HubjectClient {
   /** Sends a request through the breaker (and, for safe calls, the retries); resolves with the last answer. */
   async post(request: PostRequest): Promise<Answer> {
     if (this.transport.isClosed) return readAnswer(request.operation, closedExchange());
+    const held = this.held(request);
+    if (held !== null) return held;
     try {
       // The breaker sits outside the retries, so one safe call is ONE breaker outcome however
       // many attempts it took: the threshold then counts calls, the unit callers and operators
@@ -163,17 +166,11 @@ export class HubjectClient {
       const transient = answer.transient;
       let reason = transient?.reason ?? null;
       if (transient?.onlyOnce && ++dataTransactionErrors > 1) reason = null;
-      const exchange = answer.exchange;
-      previous = {
-        answer,
-        number: attempt + 1,
-        transient: reason,
-        // Retry-After belongs to 429 (AUP) and, by HTTP semantics, 503.
-        retryAfterMs:
-          exchange.type === "response" && (exchange.httpStatus === 429 || exchange.httpStatus === 503)
-            ? retryAfterMs(exchange.retryAfter, this.resilience.retryMaxDelayMs)
-            : null,
-      };
+      const hinted = answer.retryAfterMs;
+      // Retry-After is honoured as sent: a wait longer than one backoff step ends this call (the
+      // caller gets a retryable error naming the wait) rather than being cut short.
+      if (hinted !== null && hinted > this.resilience.retryMaxDelayMs) reason = null;
+      previous = { answer, number: attempt + 1, transient: reason, retryAfterMs: hinted };
       if (transient && reason === null) {
         this.log.warn(
           { operation: request.operation, attempts: attempt + 1, cause: transient.reason },
@@ -193,6 +190,7 @@ export class HubjectClient {
     const started = Date.now();
     try {
       const answer = readAnswer(request.operation, await this.transport.send(request));
+      if (answer.retryAfterMs !== null && answer.retryAfterMs > 0) this.hold(request.operation, answer.retryAfterMs);
       annotateExchangeSpan(span, answer);
       this.configuration.observe(answer);
       const { exchange } = answer;
@@ -203,7 +201,7 @@ export class HubjectClient {
             ? String(exchange.httpStatus)
             : exchange.type === "transport-error"
               ? exchange.failure
-              : "circuit-open",
+              : exchange.type,
         oicpCode: answer.bodyStatus?.code ?? null,
         seconds: (Date.now() - started) / 1000,
       });
@@ -213,11 +211,43 @@ export class HubjectClient {
     }
   }
 
+  /** Records Hubject's Retry-After for one operation (the later instant wins). */
+  private hold(operation: OicpOperation, ms: number): void {
+    const until = Date.now() + ms;
+    if (until > (this.heldUntil.get(operation) ?? 0)) this.heldUntil.set(operation, until);
+  }
+
+  /** The answer for a call Hubject asked us not to make yet, or null when it may go. Nothing is sent. */
+  private held(request: PostRequest): Answer | null {
+    const { operation } = request;
+    const until = this.heldUntil.get(operation);
+    if (until === undefined) return null;
+    const waitMs = until - Date.now();
+    if (waitMs <= 0) {
+      this.heldUntil.delete(operation);
+      return null;
+    }
+    this.log.debug({ operation, retryAfterMs: waitMs }, "held by Retry-After: call not sent");
+    const answer = readAnswer(operation, {
+      type: "held",
+      retryAfterMs: waitMs,
+      detail: `Hubject asked to wait (Retry-After); the request was not sent, ${Math.ceil(waitMs / 1000)} s left`,
+    });
+    this.observer?.({ operation, outcome: "held", oicpCode: null, seconds: 0 });
+    const span = startExchangeSpan(this.tracer, this.transport.baseUrl, request);
+    annotateExchangeSpan(span, answer);
+    span.end();
+    return answer;
+  }
+
   /** For the safe pulls: the parsed 2xx body, or a HubjectError. */
   expectOk(answer: Answer): unknown {
     const { exchange, operation } = answer;
     if (exchange.type === "circuit-open") {
       throw new HubjectError("UNAVAILABLE", `${operation}: ${exchange.detail}`, { retryable: true, circuitOpen: true });
+    }
+    if (exchange.type === "held") {
+      throw new HubjectError("UNAVAILABLE", `${operation}: ${exchange.detail}`, { retryable: true, retryAfterMs: exchange.retryAfterMs });
     }
     // Configuration problems were logged at error level once already (configuration-watch.ts).
     const level = answer.configurationProblem === null ? "warn" : "debug";
@@ -241,6 +271,7 @@ export class HubjectClient {
           httpStatus,
           processId,
           retryable: true,
+          retryAfterMs: answer.retryAfterMs,
         });
       case "rejected": {
         const kind =
@@ -251,6 +282,7 @@ export class HubjectClient {
           httpStatus,
           processId,
           retryable: verdict.reason === "rate-limited",
+          retryAfterMs: answer.retryAfterMs,
         });
       }
     }

@@ -25,7 +25,7 @@ export interface HubjectResilienceOptions {
   retryAttempts?: number;
   /** First backoff delay; it doubles per attempt, with jitter. */
   retryInitialDelayMs?: number;
-  /** Upper bound of one backoff delay, Retry-After included. */
+  /** Upper bound of one backoff delay. A longer Retry-After ends the call instead: it is honoured as sent, never cut. */
   retryMaxDelayMs?: number;
   /** Consecutive calls showing Hubject unhealthy that open the circuit. */
   breakerFailures?: number;
@@ -52,7 +52,7 @@ export interface Attempt {
   number: number;
   /** Why repeating may help (null: do not retry). */
   transient: string | null;
-  /** From Retry-After on a 429 or 503, already capped at retryMaxDelayMs. */
+  /** From Retry-After on a 429 or 503 (at most retryMaxDelayMs: a longer one ends the retries). */
   retryAfterMs: number | null;
 }
 
@@ -75,20 +75,6 @@ export function resilienceOptions(options: HubjectResilienceOptions | undefined)
   return Object.freeze(merged);
 }
 
-/** Retry-After in seconds (or an HTTP date), capped at `maxMs`; null when absent or unreadable. */
-export function retryAfterMs(value: string | null, maxMs: number, now = Date.now()): number | null {
-  if (value === null) return null;
-  const trimmed = value.trim();
-  let ms: number;
-  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
-  else {
-    const date = Date.parse(trimmed);
-    if (Number.isNaN(date)) return null;
-    ms = date - now;
-  }
-  return Math.min(Math.max(ms, 0), maxMs);
-}
-
 export function createRetryPolicy(resilience: Readonly<Required<HubjectResilienceOptions>>, log: Logger): RetryPolicy {
   const { retryAttempts, retryInitialDelayMs, retryMaxDelayMs } = resilience;
   // Exponential with "half jitter": each delay is random in [d/2, d), d = initial * 2^n, capped.
@@ -98,8 +84,9 @@ export function createRetryPolicy(resilience: Readonly<Required<HubjectResilienc
     initialDelay: retryInitialDelayMs,
     maxDelay: retryMaxDelayMs,
   });
-  // Hubject's Retry-After (429/503) replaces the computed delay (it is capped already); the
-  // exponential state still advances. DelegateBackoff is cockatiel's hook for exactly this.
+  // Hubject's Retry-After (429/503) replaces the computed delay (a longer one than retryMaxDelayMs
+  // ended the retries already); the exponential state still advances. DelegateBackoff is
+  // cockatiel's hook for exactly this.
   const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>, IBackoff<unknown>>((context, state) => {
     const next = state ? state.next(context) : exponential.next(context);
     const hinted = "value" in context.result ? (context.result.value as Attempt).retryAfterMs : null;

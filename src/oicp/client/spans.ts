@@ -28,9 +28,9 @@ export function startExchangeSpan(tracer: Tracer, baseUrl: string, request: Post
 export function annotateExchangeSpan(span: Span, answer: Answer): void {
   if (!span.isRecording()) return;
   const { exchange } = answer;
-  if (exchange.type === "circuit-open") {
-    span.setAttribute("hubject.circuit_open", true);
-    span.setAttribute("error.type", "circuit-open");
+  if (exchange.type === "circuit-open" || exchange.type === "held") {
+    span.setAttribute(exchange.type === "held" ? "hubject.held" : "hubject.circuit_open", true);
+    span.setAttribute("error.type", exchange.type);
     span.setStatus({ code: SpanStatusCode.ERROR, message: exchange.detail });
     return;
   }

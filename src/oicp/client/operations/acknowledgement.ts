@@ -7,6 +7,16 @@ import { type Answer, readStatusCode, synthesized } from "../answer.js";
 
 export function remoteOutcomeOf(answer: Answer): RemoteCallOutcome {
   const { exchange, processId, httpStatus } = answer;
+  if (exchange.type === "held") {
+    return {
+      kind: "failed",
+      reason: "rate-limited",
+      status: synthesized("320", "Rate limited", exchange.detail),
+      httpStatus: null,
+      detail: exchange.detail,
+      processId: null,
+    };
+  }
   if (exchange.type === "circuit-open") {
     return {
       kind: "failed",
