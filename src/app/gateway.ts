@@ -14,10 +14,12 @@ import type { Reconciler } from "../sessions/reconciler.js";
 import type { SessionStore } from "../sessions/session.store.js";
 import type { HubjectSimulator, SimulatorPace } from "../simulator/hubject.simulator.js";
 import { openSqlStore } from "../store/sql/database.js";
+import { createEvseStatus } from "./evse-status.js";
 import { startGraphQL } from "./graphql.js";
 import { startHubject } from "./hubject.js";
 import { createJobs, startBackgroundJobs } from "./jobs.js";
 import { Closers } from "./lifecycle.js";
+import { createLimits } from "./limits.js";
 import { startOicp } from "./oicp.js";
 import { createReadiness } from "./readiness.js";
 import { createSessionEvents, createSessions } from "./sessions.js";
@@ -86,7 +88,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
 
     // 3. The use cases, on the fan-out and the rate limits.
     const events = createSessionEvents(config, logger, closers);
-    const sessions = createSessions(config, { store, hubject, events, remoteTimeoutMs, metrics, logger, closers });
+    const limits = createLimits(config, logger, closers);
+    const evseStatus = createEvseStatus(config, { hubject, limits, metrics, logger });
+    const statuses = evseStatus.reader.asSource();
+    const sessions = createSessions(config, { store, hubject, statuses, limits, events, remoteTimeoutMs, metrics, logger, closers });
     const background = createJobs(config, { store, sessions, hubject, remoteTimeoutMs, logger });
 
     // 4. The two listeners: what Hubject calls, and what the apps call.
@@ -95,12 +100,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const oicpUrl = await startOicp(config, { sessions, ops, tracer: tracing.tracer, metrics, simulator, logger, closers });
     const { graphqlUrl, websocketUrl } = await startGraphQL(
       config,
-      { store, sessions, events, evseStatus: hubject, simulator, ops, metrics, tracing, logger, closers },
+      { store, sessions, events, evseStatus, simulator, ops, metrics, tracing, logger, closers },
       overrides,
     );
 
     // 5. The background jobs, last: they use everything above.
-    const jobs = startBackgroundJobs(config, background, logger, closers);
+    const jobs = startBackgroundJobs(config, background, { store, logger, closers });
 
     return { graphqlUrl, websocketUrl, oicpUrl, simulator, store, metrics, readiness, jobs, ...background, hubject, logger, close };
   } catch (error) {

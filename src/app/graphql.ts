@@ -2,7 +2,7 @@
 // context, and the development page at /app.
 import { createAppPage } from "../app-page/app-page.js";
 import type { Config } from "../config/config.js";
-import { createEvseStatusLoader, createSharedEvseStatusWindow } from "../datasources/evse-status.loader.js";
+import { createEvseStatusLoader } from "../evse-status/request-loader.js";
 import { federationLoaders } from "../federation/loaders.js";
 import { federationServerPlugins } from "../federation/server-plugins.js";
 import type { Logger } from "../logger.js";
@@ -13,10 +13,11 @@ import { buildGatewaySchema } from "../schema/build-schema.js";
 import { type AuthenticatorOptions, createAuthenticator } from "../server/auth.js";
 import type { GatewayContext } from "../server/context.js";
 import { createGraphQLServer, GRAPHQL_PATH } from "../server/graphql.server.js";
-import type { EvseStatusSource, SessionEvents } from "../sessions/ports.js";
+import type { SessionEvents } from "../sessions/ports.js";
 import type { SessionService } from "../sessions/session.service.js";
 import type { SessionStore } from "../sessions/session.store.js";
 import type { HubjectSimulator } from "../simulator/hubject.simulator.js";
+import type { EvseStatusStep } from "./evse-status.js";
 import { type Closers, closeServer, displayHost, listen } from "./lifecycle.js";
 
 export interface GraphQLStep {
@@ -30,7 +31,7 @@ export async function startGraphQL(
     store: SessionStore;
     sessions: SessionService;
     events: SessionEvents;
-    evseStatus: EvseStatusSource;
+    evseStatus: EvseStatusStep;
     simulator: HubjectSimulator | null;
     ops: OpsHandler;
     metrics: GatewayMetrics | null;
@@ -41,11 +42,7 @@ export async function startGraphQL(
   overrides: { authenticator?: AuthenticatorOptions } = {},
 ): Promise<GraphQLStep> {
   const { store, sessions, events, logger, tracing } = deps;
-  // Status reads of concurrent requests share Hubject calls within a short window.
-  const evseStatusSource =
-    config.evseStatusWindowMs > 0
-      ? createSharedEvseStatusWindow(deps.evseStatus, { windowMs: config.evseStatusWindowMs })
-      : deps.evseStatus;
+  const { reader, driverLimit } = deps.evseStatus;
 
   const graphql = await createGraphQLServer({
     schema: await buildGatewaySchema(),
@@ -66,9 +63,13 @@ export async function startGraphQL(
         events,
         staleAfterMs: config.staleAfterMs,
         // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
-        // so every pushed event shows the EVSE's current status.
+        // so every pushed event asks the shared reader (and its cache) again.
         get evseStatus() {
-          evseStatus ??= createEvseStatusLoader(evseStatusSource, { cache: transport === "http" });
+          evseStatus ??= createEvseStatusLoader(reader, {
+            cache: transport === "http",
+            maxIds: config.evseStatus.maxIdsPerRequest,
+            ...(driver ? { mayCallHubject: driverLimit(driver.id) } : {}),
+          });
           return evseStatus;
         },
         // Federation: ChargingSession references, one store.getMany per request, caller's sessions only.

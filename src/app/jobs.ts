@@ -3,9 +3,8 @@
 import type { Config } from "../config/config.js";
 import { type JobRunner, startJobs } from "../jobs/job-runner.js";
 import type { Logger } from "../logger.js";
-import { oicpInboundReader } from "../oicp/inbound/parse.js";
 import { CdrBackfill } from "../sessions/cdr-backfill.js";
-import type { CdrSource, EvseStatusSource } from "../sessions/ports.js";
+import { type CdrSource, SYSTEM_CLOCK } from "../sessions/ports.js";
 import { Reconciler } from "../sessions/reconciler.js";
 import type { SessionService } from "../sessions/session.service.js";
 import type { SessionStore } from "../sessions/session.store.js";
@@ -20,16 +19,17 @@ export interface JobsStep {
 
 export function createJobs(
   config: Config,
-  deps: { store: SessionStore; sessions: SessionService; hubject: EvseStatusSource & CdrSource; remoteTimeoutMs: number; logger: Logger },
+  deps: { store: SessionStore; sessions: SessionService; hubject: CdrSource; remoteTimeoutMs: number; logger: Logger },
 ): Omit<JobsStep, "jobs"> {
   const { store, sessions, hubject, logger } = deps;
   const reconciler = new Reconciler({
     store,
     sessions,
-    hubject,
+    evidence: sessions.evidence,
     logger: logger.child({ component: "reconciler" }),
     lostAnswerAfterMs: deps.remoteTimeoutMs + 30_000,
     giveUpAfterMs: config.jobs.reconcileGiveUpMs,
+    stopSettleAfterMs: config.jobs.stopSettleAfterMs,
     maxStatusCallsPerRun: config.jobs.reconcileMaxStatusCalls,
     staleAfterMs: config.staleAfterMs,
     waitingMessageGraceMs: 5_000,
@@ -37,24 +37,41 @@ export function createJobs(
   const cdrBackfill = new CdrBackfill({
     sessions,
     hubject,
-    reader: oicpInboundReader,
+    clock: SYSTEM_CLOCK,
     logger: logger.child({ component: "cdr-backfill" }),
     lookbackMs: config.jobs.cdrBackfillLookbackMs,
   });
   return { reconciler, cdrBackfill };
 }
 
-export function startBackgroundJobs(config: Config, step: Omit<JobsStep, "jobs">, logger: Logger, closers: Closers): JobRunner {
+export function startBackgroundJobs(
+  config: Config,
+  step: Omit<JobsStep, "jobs">,
+  deps: { store: SessionStore; logger: Logger; closers: Closers },
+): JobRunner {
+  const { store, logger, closers } = deps;
   const leader = createLeaderLease(config.databaseUrl, "background-jobs", logger.child({ component: "leader" }));
   closers.push(() => leader.close());
   const jobs = startJobs(
     [
       { name: "reconcile", intervalMs: config.jobs.reconcileIntervalMs, run: () => step.reconciler.run() },
       { name: "cdr-backfill", intervalMs: config.jobs.cdrBackfillIntervalMs, run: () => step.cdrBackfill.run() },
+      {
+        name: "inbound-retention",
+        intervalMs: config.jobs.inboundRetentionIntervalMs,
+        run: () => pruneInbound(store, config.jobs.inboundRetentionDays, logger.child({ component: "retention" })),
+      },
     ],
     logger.child({ component: "jobs" }),
     { shouldRun: () => leader.isLeader() },
   );
   closers.push(() => jobs.stop());
   return jobs;
+}
+
+/** Every inbound message is kept as received for INBOUND_RETENTION_DAYS (audits, billing disputes), then deleted. */
+async function pruneInbound(store: SessionStore, days: number, logger: Logger): Promise<number> {
+  const deleted = await store.pruneInbound(new Date(Date.now() - days * 86_400_000));
+  if (deleted > 0) logger.info({ deleted, retentionDays: days }, "inbound messages past their retention deleted");
+  return deleted;
 }

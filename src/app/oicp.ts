@@ -25,7 +25,7 @@ export async function startOicp(
   const server = createOicpListener({
     ops: deps.ops,
     tracer: deps.tracer,
-    onRejected: (operation) => deps.metrics?.inboundMessages.inc({ type: operation, result: "rejected" }),
+    onRejected: (operation) => deps.metrics?.inboundMessages.inc({ type: operation, result: "unstorable" }),
     sessions: deps.sessions,
     logger: deps.logger.child({ component: "oicp" }),
     pathPrefix: config.oicp.pathPrefix,

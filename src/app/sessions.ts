@@ -1,7 +1,5 @@
 // Step: the session use cases on their adapters: the fan-out (Redis when several replicas share
-// the sessions, in-process otherwise), the rate limits (shared through Redis too), the OICP reader.
-import { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
+// the sessions, in-process otherwise), the rate limits (limits.ts), the OICP reader.
 import type { Config } from "../config/config.js";
 import type { Logger } from "../logger.js";
 import { type GatewayMetrics, sessionMetrics } from "../observability/metrics.js";
@@ -9,10 +7,11 @@ import { oicpInboundReader } from "../oicp/inbound/parse.js";
 import { createInProcessSessionEvents } from "../pubsub/in-process.js";
 import { createRedisSessionEvents } from "../pubsub/redis.js";
 import { createMutationLimits } from "../server/rate-limits.js";
-import type { RemoteCharging, SessionEvents } from "../sessions/ports.js";
+import type { CdrSource, EvseStatusSource, RemoteCharging, SessionEvents } from "../sessions/ports.js";
 import { SessionService } from "../sessions/session.service.js";
 import type { SessionStore } from "../sessions/session.store.js";
 import type { Closers } from "./lifecycle.js";
+import type { LimitsStep } from "./limits.js";
 
 export function createSessionEvents(config: Config, logger: Logger, closers: Closers): SessionEvents {
   const eventsLogger = logger.child({ component: "session-events" });
@@ -27,7 +26,10 @@ export function createSessions(
   config: Config,
   deps: {
     store: SessionStore;
-    hubject: RemoteCharging;
+    hubject: RemoteCharging & CdrSource;
+    /** EVSE statuses through the budgeted reader (src/evse-status), fresh only. */
+    statuses: EvseStatusSource;
+    limits: LimitsStep;
     events: SessionEvents;
     remoteTimeoutMs: number;
     metrics: GatewayMetrics | null;
@@ -36,14 +38,11 @@ export function createSessions(
   },
 ): SessionService {
   const { logger, closers } = deps;
-  const limiterRedis = config.redis ? new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
-  if (limiterRedis) {
-    limiterRedis.on("error", (error: Error) => logger.debug({ err: error.message }, "rate-limit Redis connection error"));
-    closers.push(() => void limiterRedis.disconnect());
-  }
   const sessions = new SessionService({
     store: deps.store,
     hubject: deps.hubject,
+    cdrs: deps.hubject,
+    statuses: deps.statuses,
     events: deps.events,
     reader: oicpInboundReader,
     logger,
@@ -55,22 +54,10 @@ export function createSessions(
       mutationsPerDriverPerMinute: config.rateLimits.mutationsPerDriverPerMinute,
       remoteStartsPerMinute: config.rateLimits.remoteStartsPerMinute,
       // Across replicas the budgets must be shared (Hubject's 100/min is for the whole EMP).
-      ...(limiterRedis && config.redis ? { limiter: redisLimiter(limiterRedis, config.redis.channelPrefix) } : {}),
+      limiter: deps.limits.limiter,
     }),
   });
   // Upstream calls still running finish and land in the store before it closes.
   closers.push(() => sessions.drain());
   return sessions;
-}
-
-/** Shared limits in Redis; if Redis is unreachable, each replica limits on its own until it is back. */
-function redisLimiter(client: Redis, prefix: string) {
-  return (points: number, keyPrefix: string) =>
-    new RateLimiterRedis({
-      storeClient: client,
-      points,
-      duration: 60,
-      keyPrefix: `${prefix}${keyPrefix}`,
-      insuranceLimiter: new RateLimiterMemory({ points, duration: 60, keyPrefix }),
-    });
 }

@@ -66,8 +66,16 @@ export interface Config {
   /** How long startCharging/stopCharging wait for Hubject before answering with the session as it stands. */
   mutationWaitMs: number;
   staleAfterMs: number;
-  /** EVSE status reads of concurrent requests within this window share Hubject calls (0: per request only). */
-  evseStatusWindowMs: number;
+  /** EVSE status reads: Hubject's budget, the shared cache, and what one request or driver may read (src/evse-status). */
+  evseStatus: {
+    /** Reads of concurrent requests within this window share Hubject calls (0: the same tick only). */
+    windowMs: number;
+    callsPerMinute: number;
+    cacheMs: number;
+    staleMaxMs: number;
+    maxIdsPerRequest: number;
+    readsPerDriverPerMinute: number;
+  };
   /** Intervals of 0 turn a job off. */
   jobs: {
     reconcileIntervalMs: number;
@@ -75,6 +83,9 @@ export interface Config {
     reconcileMaxStatusCalls: number;
     cdrBackfillIntervalMs: number;
     cdrBackfillLookbackMs: number;
+    stopSettleAfterMs: number;
+    inboundRetentionDays: number;
+    inboundRetentionIntervalMs: number;
   };
   auth: AuthConfig;
   sandbox: boolean;
@@ -158,6 +169,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.GRAPHQL_PERSISTED_QUERIES === "allow-list" && !e.GRAPHQL_PERSISTED_QUERIES_FILE) {
     problems.push("GRAPHQL_PERSISTED_QUERIES_FILE: required with GRAPHQL_PERSISTED_QUERIES=allow-list");
   }
+  if (e.EVSE_STATUS_STALE_MAX_MS < e.EVSE_STATUS_CACHE_MS) {
+    problems.push("EVSE_STATUS_STALE_MAX_MS: must be at least EVSE_STATUS_CACHE_MS (a fresh entry is kept at least as long)");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -215,13 +229,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionMatchWindowMs: e.SESSION_MATCH_WINDOW_MS,
     mutationWaitMs: e.MUTATION_WAIT_MS,
     staleAfterMs: e.SESSION_STALE_AFTER_MS,
-    evseStatusWindowMs: e.EVSE_STATUS_WINDOW_MS,
+    evseStatus: {
+      windowMs: e.EVSE_STATUS_WINDOW_MS,
+      callsPerMinute: e.HUBJECT_EVSE_STATUS_CALLS_PER_MINUTE,
+      cacheMs: e.EVSE_STATUS_CACHE_MS,
+      staleMaxMs: e.EVSE_STATUS_STALE_MAX_MS,
+      maxIdsPerRequest: e.EVSE_MAX_IDS_PER_REQUEST,
+      readsPerDriverPerMinute: e.RATE_LIMIT_EVSE_READS_PER_MINUTE,
+    },
     jobs: {
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       reconcileGiveUpMs: e.RECONCILE_GIVE_UP_MS,
       reconcileMaxStatusCalls: e.RECONCILE_MAX_STATUS_CALLS,
       cdrBackfillIntervalMs: e.CDR_BACKFILL_INTERVAL_MS,
       cdrBackfillLookbackMs: e.CDR_BACKFILL_LOOKBACK_MS,
+      stopSettleAfterMs: e.STOP_SETTLE_AFTER_MS,
+      inboundRetentionDays: e.INBOUND_RETENTION_DAYS,
+      inboundRetentionIntervalMs: e.INBOUND_RETENTION_INTERVAL_MS,
     },
     auth,
     sandbox: e.SANDBOX_ENABLED ?? !production,

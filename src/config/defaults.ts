@@ -31,12 +31,27 @@ export const DEFAULTS = Object.freeze({
   sessionMatchWindowMs: 15 * 60_000,
   mutationWaitMs: 8_000,
   evseStatusWindowMs: 5,
+  /** Hubject's PullEvseStatusById limit for the whole EMP (docs/oicp.md#rate-limits). */
+  evseStatusCallsPerMinute: 300,
+  /** A cached EVSE status this young is served without a call (EVSE_STATUS_CACHE_MS). */
+  evseStatusCacheMs: 10_000,
+  /** An older one is still served, with its age, while no call can be made (EVSE_STATUS_STALE_MAX_MS). */
+  evseStatusStaleMaxMs: 15 * 60_000,
+  /** Distinct EVSEs one GraphQL request may read (EVSE_MAX_IDS_PER_REQUEST): one PullEvseStatusById call. */
+  evseMaxIdsPerRequest: 100,
+  /** Reads per driver a minute that need Hubject; past it, the cache only (RATE_LIMIT_EVSE_READS_PER_MINUTE). */
+  evseReadsPerDriverPerMinute: 60,
   sessionStaleAfterMs: 15 * 60_000,
   reconcileIntervalMs: 30_000,
   reconcileGiveUpMs: 10 * 60_000,
   reconcileMaxStatusCalls: 5,
   cdrBackfillIntervalMs: 10 * 60_000,
   cdrBackfillLookbackMs: 48 * 3_600_000,
+  /** A stop with no End or CDR this long after it was asked is checked and settled (STOP_SETTLE_AFTER_MS). */
+  stopSettleAfterMs: 5 * 60_000,
+  /** How long every inbound message is kept as received, for audits and billing disputes (INBOUND_RETENTION_DAYS). */
+  inboundRetentionDays: 400,
+  inboundRetentionIntervalMs: 6 * 3_600_000,
   /** The simulated CPO's pace: what SIMULATOR_* set, and the rest (docs: README, the simulator). */
   simulatorPace: Object.freeze({
     answerDelayMs: 150,

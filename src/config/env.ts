@@ -103,6 +103,16 @@ export const envSchema = z.object({
   SESSION_MATCH_WINDOW_MS: ms(DEFAULTS.sessionMatchWindowMs),
   MUTATION_WAIT_MS: ms(DEFAULTS.mutationWaitMs),
   EVSE_STATUS_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(DEFAULTS.evseStatusWindowMs),
+  HUBJECT_EVSE_STATUS_CALLS_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(300, { message: "must be at most 300: Hubject allows 300 PullEvseStatusById calls a minute for the whole EMP" })
+    .default(DEFAULTS.evseStatusCallsPerMinute),
+  EVSE_STATUS_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULTS.evseStatusCacheMs),
+  EVSE_STATUS_STALE_MAX_MS: z.coerce.number().int().min(0).max(86_400_000).default(DEFAULTS.evseStatusStaleMaxMs),
+  EVSE_MAX_IDS_PER_REQUEST: z.coerce.number().int().min(1).max(1_000).default(DEFAULTS.evseMaxIdsPerRequest),
+  RATE_LIMIT_EVSE_READS_PER_MINUTE: positiveInt(DEFAULTS.evseReadsPerDriverPerMinute),
   SESSION_STALE_AFTER_MS: z.coerce.number().int().min(1_000).default(DEFAULTS.sessionStaleAfterMs),
   RECONCILE_INTERVAL_MS: ms(DEFAULTS.reconcileIntervalMs),
   RECONCILE_GIVE_UP_MS: z.coerce
@@ -118,6 +128,13 @@ export const envSchema = z.object({
     .default(DEFAULTS.reconcileMaxStatusCalls),
   CDR_BACKFILL_INTERVAL_MS: ms(DEFAULTS.cdrBackfillIntervalMs),
   CDR_BACKFILL_LOOKBACK_MS: z.coerce.number().int().min(60_000).default(DEFAULTS.cdrBackfillLookbackMs),
+  STOP_SETTLE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000, { message: "must be at least 60000: the CPO alone may take 60 s to answer a stop" })
+    .default(DEFAULTS.stopSettleAfterMs),
+  INBOUND_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(DEFAULTS.inboundRetentionDays),
+  INBOUND_RETENTION_INTERVAL_MS: ms(DEFAULTS.inboundRetentionIntervalMs),
   HUBJECT_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(10).default(DEFAULTS.hubjectRetryAttempts),
   HUBJECT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(DEFAULTS.hubjectBreakerFailures),
   HUBJECT_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(DEFAULTS.hubjectBreakerHalfOpenMs),

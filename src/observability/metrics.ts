@@ -16,7 +16,7 @@ export class GatewayMetrics {
 
   readonly hubjectCalls = new Counter({
     name: "gateway_hubject_calls_total",
-    help: "Calls to Hubject by operation, outcome (HTTP status, transport failure or circuit-open) and OICP status code",
+    help: "Calls to Hubject by operation, outcome (HTTP status, transport failure, circuit-open, or held by Retry-After) and OICP status code",
     labelNames: ["operation", "outcome", "oicp_code"] as const,
     registers: [this.registry],
   });
@@ -59,8 +59,22 @@ export class GatewayMetrics {
 
   readonly inboundMessages = new Counter({
     name: "gateway_inbound_messages_total",
-    help: "Messages Hubject sent us: stored, duplicate or rejected (022)",
+    help: "Messages Hubject sent us by what became of them: stored (applied or waiting for its session), duplicate, conflict (a second, different CDR), mismatch (does not fit the session it names), rejected (stored, unreadable, answered 022), unstorable (too large or not JSON, answered 022)",
     labelNames: ["type", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly evseStatusReads = new Counter({
+    name: "gateway_evse_status_reads_total",
+    help: "EVSE statuses read, by where they came from: the shared cache, a Hubject call, a stale cache entry (no call could be made) or none (a retryable error)",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+
+  readonly inboundAnomalies = new Counter({
+    name: "gateway_inbound_anomalies_total",
+    help: "Figures in Hubject's messages that were missing, repaired, without a UTC offset, or implausible (withheld)",
+    labelNames: ["kind"] as const,
     registers: [this.registry],
   });
 
@@ -74,10 +88,13 @@ export function sessionMetrics(metrics: GatewayMetrics): SessionMetrics {
   return {
     remoteStart: (outcome) => metrics.remoteStartOutcomes.inc({ outcome }),
     reachedCharging: (seconds) => metrics.startToCharging.observe(seconds),
-    inbound: (type, result, lag) => {
+    inbound: (type, state, lag) => {
+      // A new message taken in (applied, or waiting for its session) counts as "stored".
+      const result = state === "applied" || state === "waiting" || state === "received" ? "stored" : state;
       metrics.inboundMessages.inc({ type, result });
       if (lag !== null) metrics.notificationLag.observe({ type }, lag);
     },
+    anomaly: (kind) => metrics.inboundAnomalies.inc({ kind }),
   };
 }
 
@@ -85,6 +102,6 @@ export function sessionMetrics(metrics: GatewayMetrics): SessionMetrics {
 export function hubjectObserver(metrics: GatewayMetrics): (observation: HubjectExchangeObservation) => void {
   return ({ operation, outcome, oicpCode, seconds }) => {
     metrics.hubjectCalls.inc({ operation, outcome, oicp_code: oicpCode ?? "none" });
-    if (outcome !== "circuit-open") metrics.hubjectCallSeconds.observe({ operation }, seconds);
+    if (outcome !== "circuit-open" && outcome !== "held") metrics.hubjectCallSeconds.observe({ operation }, seconds);
   };
 }

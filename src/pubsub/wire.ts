@@ -1,12 +1,14 @@
 import { spanContextFromTraceHeaders, traceHeadersOf } from "../observability/tracing-context.js";
 import { type ChargingSession, type FiguresSource, SESSION_STATUSES, type SessionOrigin, type StatusCode } from "../sessions/session.js";
 import {
+  anomaliesFromWire,
   cdrFromWire,
   cdrToWire,
   date,
   dateOrNull,
   iso,
   isoOrNull,
+  offsetsFromWire,
   record,
   str,
   strOrNull,
@@ -98,6 +100,8 @@ function sessionToWire(s: ChargingSession): WireSession {
     errorType: s.errorType,
     errorInfo: s.errorInfo,
     chargeDetailRecord: s.chargeDetailRecord && cdrToWire(s.chargeDetailRecord),
+    offsets: s.offsets,
+    anomalies: s.anomalies,
     version: s.version,
   };
 }
@@ -128,6 +132,9 @@ function sessionFromWire(w: Record<string, unknown>): ChargingSession {
     errorType: strOrNull(w, "errorType"),
     errorInfo: strOrNull(w, "errorInfo"),
     chargeDetailRecord: w.chargeDetailRecord === null ? null : cdrFromWire(record(w.chargeDetailRecord, "chargeDetailRecord")),
+    // Absent in messages from replicas that do not know them yet: additive, so `format` stays 1.
+    offsets: offsetsFromWire(w.offsets),
+    anomalies: anomaliesFromWire(w.anomalies),
     version: version(w, "version"),
   };
 }

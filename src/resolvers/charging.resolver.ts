@@ -10,7 +10,8 @@ import type { ChargingResult } from "../sessions/session.service.js";
 import { loadEvse } from "./evse-status.js";
 import { MAX_PAGE, sessionPage } from "./session-page.js";
 
-const MAX_EVSES = 500;
+/** A list longer than any EVSE_MAX_IDS_PER_REQUEST could allow is refused before it is read. */
+const MAX_EVSES = 1_000;
 
 function toPayload({ session, error }: ChargingResult) {
   return {
@@ -56,7 +57,8 @@ export class ChargingResolver {
   }
 
   @Query(() => [Evse], {
-    description: `Several charging points with their live status, in the order asked (at most ${MAX_EVSES}); read from Hubject in calls of at most 100.`,
+    description:
+      "Several charging points with their live status, in the order asked. One request reads at most EVSE_MAX_IDS_PER_REQUEST distinct charging points (100 by default), whatever fields and aliases ask for them.",
   })
   async evses(@Arg("ids", () => [String]) ids: string[], @Ctx() ctx: GatewayContext) {
     requireDriver(ctx);

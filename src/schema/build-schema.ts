@@ -5,14 +5,20 @@ import { GraphQLDateTime } from "graphql-scalars";
 import { type BuildSchemaOptions, buildSchema, buildSchemaSync } from "type-graphql";
 import { toSubgraphSchema } from "../federation/subgraph-schema.js";
 import { ChargingResolver } from "../resolvers/charging.resolver.js";
-import { ChargingSessionFieldsResolver } from "../resolvers/charging-session.resolver.js";
+import { ChargeDetailRecordFieldsResolver, ChargingSessionFieldsResolver } from "../resolvers/charging-session.resolver.js";
 import { DriverSessionsResolver } from "../resolvers/driver.resolver.js";
 import { entityReferenceResolvers } from "../resolvers/entity-references.js";
 import { SessionUpdatesResolver } from "../resolvers/session-updates.resolver.js";
 import { DriverEntity } from "./driver.type.js";
 
 const options: BuildSchemaOptions = {
-  resolvers: [ChargingResolver, ChargingSessionFieldsResolver, SessionUpdatesResolver, DriverSessionsResolver],
+  resolvers: [
+    ChargingResolver,
+    ChargingSessionFieldsResolver,
+    ChargeDetailRecordFieldsResolver,
+    SessionUpdatesResolver,
+    DriverSessionsResolver,
+  ],
   // Driver is reached only through the router (_entities), never from our Query: type-graphql
   // leaves such types out unless they are named here.
   orphanedTypes: [DriverEntity],

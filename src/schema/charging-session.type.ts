@@ -1,6 +1,8 @@
 import { Directive, Field, Float, ID, ObjectType, registerEnumType } from "type-graphql";
 import { type FiguresSource, SESSION_STATUSES, type SessionOrigin, type SessionStatus } from "../sessions/session.js";
+import { ChargeDetailRecord } from "./charge-detail-record.type.js";
 import { Evse } from "./evse.type.js";
+import { DecimalScalar, FigureAnomaly } from "./figures.type.js";
 
 const statusValues = Object.fromEntries(SESSION_STATUSES.map((s) => [s, s])) as { [K in SessionStatus]: K };
 registerEnumType(statusValues, {
@@ -50,42 +52,6 @@ export class OicpStatusCode {
 
   @Field(() => String, { nullable: true })
   additionalInfo!: string | null;
-}
-
-@ObjectType({ description: "The charge detail record (CDR): the final, billable account of a session." })
-export class ChargeDetailRecord {
-  @Field(() => String)
-  hubjectSessionId!: string;
-
-  @Field(() => String)
-  evseId!: string;
-
-  @Field(() => String, { nullable: true })
-  partnerProductId!: string | null;
-
-  @Field(() => Date)
-  sessionStart!: Date;
-
-  @Field(() => Date)
-  sessionEnd!: Date;
-
-  @Field(() => Date)
-  chargingStart!: Date;
-
-  @Field(() => Date)
-  chargingEnd!: Date;
-
-  @Field(() => Float, { description: "Billable energy in kWh (three decimals)." })
-  consumedEnergyKwh!: string;
-
-  @Field(() => Float, { nullable: true, description: "Meter reading at start, kWh." })
-  meterValueStart!: string | null;
-
-  @Field(() => Float, { nullable: true, description: "Meter reading at end, kWh." })
-  meterValueEnd!: string | null;
-
-  @Field(() => Date)
-  receivedAt!: Date;
 }
 
 // A federation entity: other subgraphs may hold a session id and let the router fetch the session
@@ -138,8 +104,32 @@ export class ChargingSession {
   @Field(() => Date, { nullable: true, description: "When the gateway last heard from Hubject about this session." })
   lastEventAt!: Date | null;
 
-  @Field(() => Float, { nullable: true, description: "Energy so far in kWh: from Progress/End notifications, final once the CDR is in." })
+  @Field(() => Float, {
+    nullable: true,
+    description: "Energy so far in kWh, for display: from Progress/End notifications, final once the CDR is in. Never goes down.",
+  })
   consumedEnergyKwh!: string | null;
+
+  @Field(() => DecimalScalar, { nullable: true, description: "The same energy as an exact decimal (kWh)." })
+  consumedEnergyKwhDecimal?: string | null;
+
+  @Field(() => [FigureAnomaly], { description: "What was missing, repaired or impossible in the messages of this session (newest kept)." })
+  anomalies!: FigureAnomaly[];
+
+  @Field(() => String, {
+    nullable: true,
+    description: "chargingStartedAt as the charger showed it, with its UTC offset; null when the charger sent no offset.",
+  })
+  chargingStartedAtLocal?: string | null;
+
+  @Field(() => String, { nullable: true, description: "chargingEndedAt as the charger showed it, with its UTC offset." })
+  chargingEndedAtLocal?: string | null;
+
+  @Field(() => String, { nullable: true, description: "sessionStartedAt as the charger showed it, with its UTC offset." })
+  sessionStartedAtLocal?: string | null;
+
+  @Field(() => String, { nullable: true, description: "sessionEndedAt as the charger showed it, with its UTC offset." })
+  sessionEndedAtLocal?: string | null;
 
   @Field(() => figuresValues, { nullable: true, description: "Where the latest figures (status, energy, times) came from." })
   figuresSource!: FiguresSource | null;

@@ -35,4 +35,10 @@ export class Evse {
 
   @Field(() => EVSE_STATUS_VALUES)
   status!: EvseStatus;
+
+  @Field(() => Date, {
+    description:
+      "When Hubject gave the gateway this status. Statuses are shared between apps for a few seconds, and while Hubject cannot be asked an older one is shown: compare with the current time to tell its age.",
+  })
+  statusObservedAt!: Date;
 }

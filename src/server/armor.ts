@@ -58,7 +58,9 @@ export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimit
   }
   // A fresh config object: armor mutates it (it appends its reporters to onReject on protect()).
   const armor = new ApolloArmor({
-    maxDepth: { n: limits.maxDepth },
+    // Depth counts fields only: a fragment spread nests no resolver, so the typed client's shared
+    // fragments cost no depth (armor counts each spread as a level unless told to flatten).
+    maxDepth: { n: limits.maxDepth, flattenFragments: true },
     maxAliases: { n: limits.maxAliases },
     costLimit: { maxCost: limits.maxCost },
     maxDirectives: { n: limits.maxDirectives },

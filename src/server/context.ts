@@ -1,6 +1,6 @@
 import type DataLoader from "dataloader";
 import { unauthenticated } from "../errors.js";
-import type { OicpEvseStatus } from "../oicp/wire/types.js";
+import type { LoadedEvseStatus } from "../evse-status/request-loader.js";
 import type { SessionEvents } from "../sessions/ports.js";
 import type { ChargingSession, Driver } from "../sessions/session.js";
 import type { SessionService } from "../sessions/session.service.js";
@@ -12,8 +12,8 @@ export interface GatewayContext {
   events: SessionEvents;
   /** A CHARGING session silent for longer than this is `stale`. */
   staleAfterMs: number;
-  /** One per request (HTTP) or per event (subscriptions): batches EVSE status lookups. */
-  evseStatus: DataLoader<string, OicpEvseStatus>;
+  /** One per request (HTTP) or per operation (subscriptions): EVSE status reads, capped per request (evse-status/request-loader.ts). */
+  evseStatus: DataLoader<string, LoadedEvseStatus>;
   /**
    * Federation: the ChargingSession references of one request (Query._entities), batched into
    * one store.getMany and already narrowed to the caller's own sessions (another driver's id

@@ -25,7 +25,8 @@ import {
   StopChargingDocument,
 } from "../../src/client/generated/graphql.js";
 import { execute, iterate, OperationError, type ResultOf, request, subscribe, type VariablesOf } from "../../src/client/transport.js";
-import { driver, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
+import { driver, startTestGateway, subscribed, type TestDriver, type TestGateway } from "../support/gateway.js";
+import { Arrivals } from "../support/wait.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const EVCO = "DE-GQL-C00000001-7";
@@ -58,27 +59,17 @@ afterAll(async () => {
 
 /** Reads a typed event stream in the background; waitFor answers the first event (past or future) that matches. */
 function record<T>(events: AsyncIterableIterator<T>) {
-  const seen: T[] = [];
-  let failure: unknown;
+  const seen = new Arrivals<T>("matching event", (items) => `${items.length} seen`);
   void (async () => {
     try {
       for await (const event of events) seen.push(event);
     } catch (error) {
-      failure = error;
+      seen.fail(error);
     }
   })();
   return {
-    seen,
-    async waitFor(predicate: (event: T) => boolean, timeoutMs = 10_000): Promise<T> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const match = seen.find(predicate);
-        if (match !== undefined) return match;
-        if (failure !== undefined) throw failure;
-        if (Date.now() > deadline) throw new Error(`no matching event within ${timeoutMs} ms (${seen.length} seen)`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    seen: seen.items,
+    waitFor: (predicate: (event: T) => boolean, timeoutMs = 10_000): Promise<T> => seen.waitFor(predicate, timeoutMs),
     stop: () => events.return?.(),
   };
 }
@@ -86,8 +77,7 @@ function record<T>(events: AsyncIterableIterator<T>) {
 describe("the generated typed documents", () => {
   it("start a session, stream it to COMPLETED after a stop, all typed", async () => {
     // Subscribe before starting: every change to the driver's sessions, typed.
-    const updates = record(iterate(ws, SessionUpdatedDocument, {}));
-    await new Promise((r) => setTimeout(r, 50)); // the subscribe message reaches the gateway
+    const updates = await subscribed(gw.gateway, () => record(iterate(ws, SessionUpdatedDocument, {})));
 
     const started = await request(http(), StartChargingDocument, { input: { evseId: "DE*SIM*E0001*1", idempotencyKey: "typed-start-1" } });
     expectTypeOf(started).toEqualTypeOf<StartChargingMutation>();
@@ -115,10 +105,14 @@ describe("the generated typed documents", () => {
     expect(completed.status).toBe("COMPLETED");
     const cdr = completed.chargeDetailRecord;
     expect(cdr).not.toBeNull();
-    const kwh: number = cdr!.consumedEnergyKwh; // non-null in the schema, so in the type
+    // Nullable in the schema, so in the type: Hubject forwards CDRs without energy or charging times.
+    const kwh: number | null = cdr!.consumedEnergyKwh;
     expect(kwh).toBeGreaterThan(0);
     expect(completed.consumedEnergyKwh).toBe(kwh);
-    expect(Date.parse(cdr!.chargingEnd)).toBeGreaterThanOrEqual(Date.parse(cdr!.chargingStart));
+    // The exact decimal is what an invoice uses; the Float is the same figure for display.
+    expect(Number(cdr!.consumedEnergyKwhDecimal)).toBe(kwh);
+    expect(cdr!.anomalies).toEqual([]);
+    expect(Date.parse(cdr!.chargingEnd!)).toBeGreaterThanOrEqual(Date.parse(cdr!.chargingStart!));
     expect(completed.figuresSource).toBe("CHARGE_DETAIL_RECORD");
 
     // The statuses seen, in order, only move forward.
@@ -151,24 +145,25 @@ describe("the generated typed documents", () => {
 
     // subscribe(): the callback form, scoped to one session.
     const events: ChargingSessionFieldsFragment[] = [];
-    const done = new Promise<void>((resolveDone, reject) => {
-      const unsubscribe = subscribe(
-        ws,
-        SessionUpdatedDocument,
-        { sessionId: secondId },
-        {
-          next: (data) => {
-            events.push(data.sessionUpdated);
-            if (data.sessionUpdated.status === "COMPLETED") {
-              unsubscribe();
-              resolveDone();
-            }
+    const { done } = await subscribed(gw.gateway, () => ({
+      done: new Promise<void>((resolveDone, reject) => {
+        const unsubscribe = subscribe(
+          ws,
+          SessionUpdatedDocument,
+          { sessionId: secondId },
+          {
+            next: (data) => {
+              events.push(data.sessionUpdated);
+              if (data.sessionUpdated.status === "COMPLETED") {
+                unsubscribe();
+                resolveDone();
+              }
+            },
+            error: reject,
           },
-          error: reject,
-        },
-      );
-    });
-    await new Promise((r) => setTimeout(r, 100));
+        );
+      }),
+    }));
     await request(http(), StopChargingDocument, { input: { sessionId: secondId } });
     await done;
     expect(events.every((e) => e.id === secondId)).toBe(true);
@@ -176,7 +171,9 @@ describe("the generated typed documents", () => {
 
   it("reads a charging point and reports GraphQL errors as typed results", async () => {
     const evse = await request(http(), EvseDocument, { id: "DE*SIM*E0001*4" });
-    expect(evse.evse).toEqual({ id: "DE*SIM*E0001*4", status: "AVAILABLE" });
+    expect(evse.evse).toEqual({ id: "DE*SIM*E0001*4", status: "AVAILABLE", statusObservedAt: expect.any(String) });
+    // When Hubject gave the status: just now, as nothing was cached.
+    expect(Math.abs(Date.now() - Date.parse(evse.evse!.statusObservedAt))).toBeLessThan(60_000);
 
     // No token: the whole response, with the gateway's error code.
     const anonymous = await execute({ url: gw.gateway.graphqlUrl }, MySessionsDocument, {});

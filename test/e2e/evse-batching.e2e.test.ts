@@ -14,7 +14,7 @@ const statusCalls = () => gw!.gateway.simulator!.callsTo("PullEvseStatusById");
 
 describe("EVSE status batching", () => {
   it("one query for 250 EVSEs makes 3 upstream calls (100 + 100 + 50), answers in order", async () => {
-    gw = await startTestGateway({ env: { EVSE_STATUS_WINDOW_MS: "0" } });
+    gw = await startTestGateway({ env: { EVSE_STATUS_WINDOW_MS: "0", EVSE_MAX_IDS_PER_REQUEST: "500" } });
     const alice = await driver("alice", ["DE-GQL-C00000001-7"]);
     const asked = [...ids(249), "DE*SIM*E0001*1"];
     const { body } = await gw.graphql(`query($ids: [String!]!) { evses(ids: $ids) { id status } }`, { ids: asked }, alice.token);
@@ -25,7 +25,7 @@ describe("EVSE status batching", () => {
   });
 
   it("refuses more than 500 ids and malformed ones without calling Hubject", async () => {
-    gw = await startTestGateway();
+    gw = await startTestGateway({ env: { EVSE_MAX_IDS_PER_REQUEST: "500" } });
     const alice = await driver("alice", ["DE-GQL-C00000001-7"]);
     for (const asked of [ids(501), ["DE*SIM*E0001*1", "nonsense"]]) {
       const { body } = await gw.graphql(`query($ids: [String!]!) { evses(ids: $ids) { id } }`, { ids: asked }, alice.token);

@@ -26,7 +26,9 @@ async function startAt(who: TestDriver, evseId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  // 150 EVSEs a request, so that one request needs two status calls (the default allows 100); no
+  // shared status cache, so that each test's calls are its own; bodies large enough for 2,500 references.
+  gw = await startTestGateway({ env: { EVSE_MAX_IDS_PER_REQUEST: "150", EVSE_STATUS_CACHE_MS: "0", HTTP_MAX_BODY_BYTES: "262144" } });
   alice = await driver("alice", ["DE-GQL-C00000001-7"]);
   bob = await driver("bob", ["DE-GQL-C00000002-5"]);
   for (const evse of ["DE*SIM*E0001*1", "DE*SIM*E0001*2", "DE*SIM*E0001*3"]) aliceSessions.push(await startAt(alice, evse));
@@ -105,6 +107,18 @@ describe("Evse references", () => {
     expect(body.data._entities.map((e: any) => e.id)).toEqual(ids);
     expect(pull.mock.calls.map(([batch]) => batch.length)).toEqual([100, 50]);
     pull.mockRestore();
+  });
+
+  it("2,500 references in one _entities call are refused whole, and Hubject is not asked", async () => {
+    const pull = vi.spyOn(gw.gateway.hubject, "pullEvseStatusById");
+    const ids = Array.from({ length: 2_500 }, (_, i) => `DE*SIM*E${String(10_000 + i)}*1`);
+    const { body } = await gw.graphql(EVSE_ENTITIES, { representations: ids.map((id) => ({ __typename: "Evse", id })) }, alice.token);
+    pull.mockRestore();
+    expect(body.data._entities.every((e: unknown) => e === null)).toBe(true);
+    expect(new Set(body.errors.map((e: any) => `${e.extensions.code}: ${e.message}`))).toEqual(
+      new Set(["BAD_USER_INPUT: Ask for at most 150 charging points in one request."]),
+    );
+    expect(pull).not.toHaveBeenCalled();
   });
 
   it("answers null for an id that is not an EvseID, without asking Hubject", async () => {

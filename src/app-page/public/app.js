@@ -250,8 +250,10 @@ function applySession(session) {
 function recordSample(session) {
   const cdr = session.chargeDetailRecord;
   if (cdr) {
-    const t = Date.parse(cdr.chargingEnd);
-    if (!state.samples.some((s) => s.final)) state.samples.push({ t, kwh: cdr.consumedEnergyKwh, final: true });
+    // A CDR may lack its energy or charging times (Hubject forwards such CDRs): the session's own figures stand in.
+    const t = Date.parse(cdr.chargingEnd ?? cdr.sessionEnd ?? session.updatedAt);
+    const kwh = cdr.consumedEnergyKwh ?? session.consumedEnergyKwh;
+    if (kwh != null && !state.samples.some((s) => s.final)) state.samples.push({ t, kwh, final: true });
     return;
   }
   if (session.consumedEnergyKwh == null || !session.chargingStartedAt) return;
@@ -427,9 +429,13 @@ function renderCdr(session) {
   const cdr = session?.chargeDetailRecord;
   byId("cdr-card").hidden = !cdr;
   if (!cdr) return;
-  setText("cdr-energy", cdr.consumedEnergyKwh.toFixed(3));
+  // The exact decimal, as it will be invoiced; "—" when the CPO sent none (see the notes).
+  setText("cdr-energy", cdr.consumedEnergyKwhDecimal ?? "—");
   setText("cdr-charging", `${dateTimeText(cdr.chargingStart)} – ${timeText(cdr.chargingEnd)}`);
-  setText("cdr-duration", durationText(Date.parse(cdr.chargingEnd) - Date.parse(cdr.chargingStart)));
+  setText(
+    "cdr-duration",
+    cdr.chargingStart && cdr.chargingEnd ? durationText(Date.parse(cdr.chargingEnd) - Date.parse(cdr.chargingStart)) : "—",
+  );
   setText("cdr-session", `${timeText(cdr.sessionStart)} – ${timeText(cdr.sessionEnd)}`);
   setText(
     "cdr-meter",
@@ -438,6 +444,8 @@ function renderCdr(session) {
       : "not reported",
   );
   setText("cdr-hubject", cdr.hubjectSessionId);
+  byId("cdr-notes-row").hidden = cdr.anomalies.length === 0;
+  setText("cdr-notes", cdr.anomalies.map((a) => `${a.field}: ${a.detail}`).join("; "));
 }
 
 const SVG = "http://www.w3.org/2000/svg";

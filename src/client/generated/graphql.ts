@@ -3,6 +3,17 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What was wrong with a figure the charger sent. */
+export type AnomalyKind =
+  /** Cannot be true (negative energy, an end before its start, a meter running backwards, a time far in the future): left out, never shown as fact. */
+  | 'IMPLAUSIBLE'
+  /** Not sent (or not readable): the figure is empty. */
+  | 'MISSING'
+  /** A time sent without its UTC offset: read as UTC. */
+  | 'NO_OFFSET'
+  /** Sent in a form OICP does not allow (a decimal comma, a number in a string, …) and read anyway. */
+  | 'REPAIRED';
+
 /** Why a start or stop did not go through. The mapping from OICP codes is in README.md. */
 export type ChargingErrorCode =
   | 'CHARGER_NOT_RESPONDING'
@@ -88,7 +99,7 @@ export type EvseQueryVariables = Exact<{
 }>;
 
 
-export type EvseQuery = { evse: { id: string, status: EvseStatus } | null };
+export type EvseQuery = { evse: { id: string, status: EvseStatus, statusObservedAt: string } | null };
 
 export type MySessionsQueryVariables = Exact<{
   first?: number;
@@ -97,39 +108,41 @@ export type MySessionsQueryVariables = Exact<{
 }>;
 
 
-export type MySessionsQuery = { chargingSessions: { edges: Array<{ cursor: string, node: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string, chargingEnd: string, sessionStart: string, sessionEnd: string, partnerProductId: string | null, receivedAt: string } | null } }>, pageInfo: { endCursor: string | null, hasNextPage: boolean } } };
+export type MySessionsQuery = { chargingSessions: { edges: Array<{ cursor: string, node: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, chargingStartedAtLocal: string | null, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }>, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string | null, chargingEnd: string | null, sessionStart: string | null, sessionEnd: string | null, sessionStartLocal: string | null, sessionEndLocal: string | null, partnerProductId: string | null, receivedAt: string, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }> } | null } }>, pageInfo: { endCursor: string | null, hasNextPage: boolean } } };
 
 export type OneSessionQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type OneSessionQuery = { chargingSession: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, evse: { id: string, status: EvseStatus } | null, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string, chargingEnd: string, sessionStart: string, sessionEnd: string, partnerProductId: string | null, receivedAt: string } | null } | null };
+export type OneSessionQuery = { chargingSession: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, chargingStartedAtLocal: string | null, evse: { id: string, status: EvseStatus } | null, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }>, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string | null, chargingEnd: string | null, sessionStart: string | null, sessionEnd: string | null, sessionStartLocal: string | null, sessionEndLocal: string | null, partnerProductId: string | null, receivedAt: string, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }> } | null } | null };
 
 export type SessionUpdatedSubscriptionVariables = Exact<{
   sessionId?: string | number | null | undefined;
 }>;
 
 
-export type SessionUpdatedSubscription = { sessionUpdated: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string, chargingEnd: string, sessionStart: string, sessionEnd: string, partnerProductId: string | null, receivedAt: string } | null } };
+export type SessionUpdatedSubscription = { sessionUpdated: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, chargingStartedAtLocal: string | null, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }>, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string | null, chargingEnd: string | null, sessionStart: string | null, sessionEnd: string | null, sessionStartLocal: string | null, sessionEndLocal: string | null, partnerProductId: string | null, receivedAt: string, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }> } | null } };
 
 export type StartChargingMutationVariables = Exact<{
   input: StartChargingInput;
 }>;
 
 
-export type StartChargingMutation = { startCharging: { session: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string, chargingEnd: string, sessionStart: string, sessionEnd: string, partnerProductId: string | null, receivedAt: string } | null } | null, error: { code: ChargingErrorCode, message: string, oicpStatusCode: string | null, retryable: boolean } | null } };
+export type StartChargingMutation = { startCharging: { session: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, chargingStartedAtLocal: string | null, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }>, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string | null, chargingEnd: string | null, sessionStart: string | null, sessionEnd: string | null, sessionStartLocal: string | null, sessionEndLocal: string | null, partnerProductId: string | null, receivedAt: string, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }> } | null } | null, error: { code: ChargingErrorCode, message: string, oicpStatusCode: string | null, retryable: boolean } | null } };
 
 export type StopChargingMutationVariables = Exact<{
   input: StopChargingInput;
 }>;
 
 
-export type StopChargingMutation = { stopCharging: { session: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string, chargingEnd: string, sessionStart: string, sessionEnd: string, partnerProductId: string | null, receivedAt: string } | null } | null, error: { code: ChargingErrorCode, message: string, oicpStatusCode: string | null, retryable: boolean } | null } };
+export type StopChargingMutation = { stopCharging: { session: { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, chargingStartedAtLocal: string | null, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }>, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string | null, chargingEnd: string | null, sessionStart: string | null, sessionEnd: string | null, sessionStartLocal: string | null, sessionEndLocal: string | null, partnerProductId: string | null, receivedAt: string, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }> } | null } | null, error: { code: ChargingErrorCode, message: string, oicpStatusCode: string | null, retryable: boolean } | null } };
 
-export type ChargeDetailRecordFieldsFragment = { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string, chargingEnd: string, sessionStart: string, sessionEnd: string, partnerProductId: string | null, receivedAt: string };
+export type ChargeDetailRecordFieldsFragment = { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string | null, chargingEnd: string | null, sessionStart: string | null, sessionEnd: string | null, sessionStartLocal: string | null, sessionEndLocal: string | null, partnerProductId: string | null, receivedAt: string, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }> };
 
-export type ChargingSessionFieldsFragment = { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string, chargingEnd: string, sessionStart: string, sessionEnd: string, partnerProductId: string | null, receivedAt: string } | null };
+export type FigureAnomalyFieldsFragment = { field: string, kind: AnomalyKind, detail: string };
+
+export type ChargingSessionFieldsFragment = { id: string, hubjectSessionId: string | null, evseId: string, evcoId: string, origin: SessionOrigin, status: ChargingSessionStatus, stale: boolean, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, figuresSource: FiguresSource | null, requestedAt: string, chargingStartedAt: string | null, chargingEndedAt: string | null, sessionStartedAt: string | null, sessionEndedAt: string | null, lastEventAt: string | null, updatedAt: string, errorType: string | null, errorInfo: string | null, chargingStartedAtLocal: string | null, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }>, lastStatusCode: { code: string, description: string | null, additionalInfo: string | null } | null, chargeDetailRecord: { hubjectSessionId: string, evseId: string, consumedEnergyKwh: number | null, consumedEnergyKwhDecimal: string | null, meterValueStart: number | null, meterValueEnd: number | null, chargingStart: string | null, chargingEnd: string | null, sessionStart: string | null, sessionEnd: string | null, sessionStartLocal: string | null, sessionEndLocal: string | null, partnerProductId: string | null, receivedAt: string, anomalies: Array<{ field: string, kind: AnomalyKind, detail: string }> } | null };
 
 export type ChargingErrorFieldsFragment = { code: ChargingErrorCode, message: string, oicpStatusCode: string | null, retryable: boolean };
 
@@ -151,21 +164,38 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const FigureAnomalyFieldsFragmentDoc = new TypedDocumentString(`
+    fragment FigureAnomalyFields on FigureAnomaly {
+  field
+  kind
+  detail
+}
+    `, {"fragmentName":"FigureAnomalyFields"}) as unknown as TypedDocumentString<FigureAnomalyFieldsFragment, unknown>;
 export const ChargeDetailRecordFieldsFragmentDoc = new TypedDocumentString(`
     fragment ChargeDetailRecordFields on ChargeDetailRecord {
   hubjectSessionId
   evseId
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   meterValueStart
   meterValueEnd
   chargingStart
   chargingEnd
   sessionStart
   sessionEnd
+  sessionStartLocal
+  sessionEndLocal
   partnerProductId
   receivedAt
+  anomalies {
+    ...FigureAnomalyFields
+  }
 }
-    `, {"fragmentName":"ChargeDetailRecordFields"}) as unknown as TypedDocumentString<ChargeDetailRecordFieldsFragment, unknown>;
+    fragment FigureAnomalyFields on FigureAnomaly {
+  field
+  kind
+  detail
+}`, {"fragmentName":"ChargeDetailRecordFields"}) as unknown as TypedDocumentString<ChargeDetailRecordFieldsFragment, unknown>;
 export const ChargingSessionFieldsFragmentDoc = new TypedDocumentString(`
     fragment ChargingSessionFields on ChargingSession {
   id
@@ -176,6 +206,7 @@ export const ChargingSessionFieldsFragmentDoc = new TypedDocumentString(`
   status
   stale
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   figuresSource
   requestedAt
   chargingStartedAt
@@ -186,6 +217,10 @@ export const ChargingSessionFieldsFragmentDoc = new TypedDocumentString(`
   updatedAt
   errorType
   errorInfo
+  chargingStartedAtLocal
+  anomalies {
+    ...FigureAnomalyFields
+  }
   lastStatusCode {
     code
     description
@@ -199,14 +234,25 @@ export const ChargingSessionFieldsFragmentDoc = new TypedDocumentString(`
   hubjectSessionId
   evseId
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   meterValueStart
   meterValueEnd
   chargingStart
   chargingEnd
   sessionStart
   sessionEnd
+  sessionStartLocal
+  sessionEndLocal
   partnerProductId
   receivedAt
+  anomalies {
+    ...FigureAnomalyFields
+  }
+}
+fragment FigureAnomalyFields on FigureAnomaly {
+  field
+  kind
+  detail
 }`, {"fragmentName":"ChargingSessionFields"}) as unknown as TypedDocumentString<ChargingSessionFieldsFragment, unknown>;
 export const ChargingErrorFieldsFragmentDoc = new TypedDocumentString(`
     fragment ChargingErrorFields on ChargingError {
@@ -221,6 +267,7 @@ export const EvseDocument = new TypedDocumentString(`
   evse(id: $id) {
     id
     status
+    statusObservedAt
   }
 }
     `) as unknown as TypedDocumentString<EvseQuery, EvseQueryVariables>;
@@ -243,14 +290,25 @@ export const MySessionsDocument = new TypedDocumentString(`
   hubjectSessionId
   evseId
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   meterValueStart
   meterValueEnd
   chargingStart
   chargingEnd
   sessionStart
   sessionEnd
+  sessionStartLocal
+  sessionEndLocal
   partnerProductId
   receivedAt
+  anomalies {
+    ...FigureAnomalyFields
+  }
+}
+fragment FigureAnomalyFields on FigureAnomaly {
+  field
+  kind
+  detail
 }
 fragment ChargingSessionFields on ChargingSession {
   id
@@ -261,6 +319,7 @@ fragment ChargingSessionFields on ChargingSession {
   status
   stale
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   figuresSource
   requestedAt
   chargingStartedAt
@@ -271,6 +330,10 @@ fragment ChargingSessionFields on ChargingSession {
   updatedAt
   errorType
   errorInfo
+  chargingStartedAtLocal
+  anomalies {
+    ...FigureAnomalyFields
+  }
   lastStatusCode {
     code
     description
@@ -294,14 +357,25 @@ export const OneSessionDocument = new TypedDocumentString(`
   hubjectSessionId
   evseId
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   meterValueStart
   meterValueEnd
   chargingStart
   chargingEnd
   sessionStart
   sessionEnd
+  sessionStartLocal
+  sessionEndLocal
   partnerProductId
   receivedAt
+  anomalies {
+    ...FigureAnomalyFields
+  }
+}
+fragment FigureAnomalyFields on FigureAnomaly {
+  field
+  kind
+  detail
 }
 fragment ChargingSessionFields on ChargingSession {
   id
@@ -312,6 +386,7 @@ fragment ChargingSessionFields on ChargingSession {
   status
   stale
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   figuresSource
   requestedAt
   chargingStartedAt
@@ -322,6 +397,10 @@ fragment ChargingSessionFields on ChargingSession {
   updatedAt
   errorType
   errorInfo
+  chargingStartedAtLocal
+  anomalies {
+    ...FigureAnomalyFields
+  }
   lastStatusCode {
     code
     description
@@ -341,14 +420,25 @@ export const SessionUpdatedDocument = new TypedDocumentString(`
   hubjectSessionId
   evseId
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   meterValueStart
   meterValueEnd
   chargingStart
   chargingEnd
   sessionStart
   sessionEnd
+  sessionStartLocal
+  sessionEndLocal
   partnerProductId
   receivedAt
+  anomalies {
+    ...FigureAnomalyFields
+  }
+}
+fragment FigureAnomalyFields on FigureAnomaly {
+  field
+  kind
+  detail
 }
 fragment ChargingSessionFields on ChargingSession {
   id
@@ -359,6 +449,7 @@ fragment ChargingSessionFields on ChargingSession {
   status
   stale
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   figuresSource
   requestedAt
   chargingStartedAt
@@ -369,6 +460,10 @@ fragment ChargingSessionFields on ChargingSession {
   updatedAt
   errorType
   errorInfo
+  chargingStartedAtLocal
+  anomalies {
+    ...FigureAnomalyFields
+  }
   lastStatusCode {
     code
     description
@@ -393,14 +488,25 @@ export const StartChargingDocument = new TypedDocumentString(`
   hubjectSessionId
   evseId
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   meterValueStart
   meterValueEnd
   chargingStart
   chargingEnd
   sessionStart
   sessionEnd
+  sessionStartLocal
+  sessionEndLocal
   partnerProductId
   receivedAt
+  anomalies {
+    ...FigureAnomalyFields
+  }
+}
+fragment FigureAnomalyFields on FigureAnomaly {
+  field
+  kind
+  detail
 }
 fragment ChargingSessionFields on ChargingSession {
   id
@@ -411,6 +517,7 @@ fragment ChargingSessionFields on ChargingSession {
   status
   stale
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   figuresSource
   requestedAt
   chargingStartedAt
@@ -421,6 +528,10 @@ fragment ChargingSessionFields on ChargingSession {
   updatedAt
   errorType
   errorInfo
+  chargingStartedAtLocal
+  anomalies {
+    ...FigureAnomalyFields
+  }
   lastStatusCode {
     code
     description
@@ -451,14 +562,25 @@ export const StopChargingDocument = new TypedDocumentString(`
   hubjectSessionId
   evseId
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   meterValueStart
   meterValueEnd
   chargingStart
   chargingEnd
   sessionStart
   sessionEnd
+  sessionStartLocal
+  sessionEndLocal
   partnerProductId
   receivedAt
+  anomalies {
+    ...FigureAnomalyFields
+  }
+}
+fragment FigureAnomalyFields on FigureAnomaly {
+  field
+  kind
+  detail
 }
 fragment ChargingSessionFields on ChargingSession {
   id
@@ -469,6 +591,7 @@ fragment ChargingSessionFields on ChargingSession {
   status
   stale
   consumedEnergyKwh
+  consumedEnergyKwhDecimal
   figuresSource
   requestedAt
   chargingStartedAt
@@ -479,6 +602,10 @@ fragment ChargingSessionFields on ChargingSession {
   updatedAt
   errorType
   errorInfo
+  chargingStartedAtLocal
+  anomalies {
+    ...FigureAnomalyFields
+  }
   lastStatusCode {
     code
     description
