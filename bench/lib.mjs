@@ -1,7 +1,8 @@
 // Shared helpers for the benchmark scripts (plain Node ESM, no timed assertions).
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
@@ -65,25 +66,94 @@ export function freePort() {
   });
 }
 
+/** For pacing the load (posts spread over a second); to wait for something, use until(). */
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `probe` (sync or async) every `intervalMs` until it returns something truthy, at most
+ * `timeoutMs`; resolves with whether it did. An exception in `probe` ends the wait with it.
+ */
+export async function until(probe, { timeoutMs = 10_000, intervalMs = 20 } = {}) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return true;
+    if (performance.now() > deadline) return false;
+    await sleep(intervalMs);
+  }
+}
 
 /** Polls `url` until it answers with status < 500, at most `timeoutMs`. */
 export async function waitForHttp(url, { timeoutMs = 30000, child } = {}) {
-  const deadline = Date.now() + timeoutMs;
   let lastError;
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} answered:\n${child.output}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status < 500) return;
-      lastError = new Error(`HTTP ${res.status}`);
-    } catch (error) {
-      lastError = error;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms: ${lastError?.message}\n${child?.output ?? ""}`);
+  const answered = await until(
+    async () => {
+      if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} answered:\n${child.output}`);
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        if (res.status < 500) return true;
+        lastError = new Error(`HTTP ${res.status}`);
+      } catch (error) {
+        lastError = error;
+      }
+      return false;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  if (!answered) throw new Error(`${url} did not answer within ${timeoutMs} ms: ${lastError?.message}\n${child?.output ?? ""}`);
+}
+
+/**
+ * The frame of a workload script: a temp folder, the child processes it starts, a hard time limit
+ * that stops them all (exit code 3), and `run(main)`, which runs the workload and then cleans up
+ * (children, PostgreSQL schemas, the temp folder) whatever happened.
+ */
+export function workload(name, { hardLimitMs }) {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), `emp-bench-${name}-`));
+  const children = [];
+  const stopChildren = () => Promise.all(children.map((c) => stopChild(c)));
+  const hardStop = setTimeout(async () => {
+    console.error(`${name}: hard time limit reached, stopping`);
+    await stopChildren();
+    rmSync(tmp, { recursive: true, force: true });
+    process.exit(3);
+  }, hardLimitMs);
+  hardStop.unref();
+  return {
+    tmp,
+    children,
+    async run(main) {
+      try {
+        await main();
+      } catch (error) {
+        console.error(error);
+        process.exitCode = 1;
+      } finally {
+        await stopChildren();
+        await dropBenchSchemas().catch((error) => console.error(`${name}: could not drop the PostgreSQL schemas: ${error.message}`));
+        rmSync(tmp, { recursive: true, force: true });
+        clearTimeout(hardStop);
+      }
+    },
+  };
+}
+
+/**
+ * Starts the gateway (dist/src/main.js, as `npm start` runs it) on the server core with
+ * gatewayEnv(env), adds it to `children`, and resolves once it is ready (/readyz: store, pub/sub
+ * and Hubject circuit fine). Without HUBJECT_BASE_URL it runs its embedded simulator.
+ */
+export async function startGateway(children, env, { port, oicpPort } = {}) {
+  const ports = { port: port ?? (await freePort()), oicpPort: oicpPort ?? (await freePort()) };
+  const simulator = env.HUBJECT_BASE_URL ? {} : { SIMULATOR_PORT: String(await freePort()) };
+  const child = spawnNode([...gatewayNodeArgs(), "dist/src/main.js"], {
+    core: SERVER_CORE,
+    env: gatewayEnv({ PORT: String(ports.port), OICP_PORT: String(ports.oicpPort), ...simulator, ...env }),
+  });
+  children.push(child);
+  const base = `http://${HOST}:${ports.port}`;
+  await waitForHttp(`${base}/readyz`, { child });
+  return { child, ...ports, base, url: `${base}/graphql`, metricsUrl: `${base}/metrics` };
 }
 
 export async function driverToken(sub, evcoIds) {

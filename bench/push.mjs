@@ -6,10 +6,7 @@
 // for 30 s. The load process (this one) is pinned to the load core.
 
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import os from "node:os";
-import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
@@ -18,41 +15,31 @@ import {
   cpuSeconds,
   databaseUrlFor,
   driverToken,
-  dropBenchSchemas,
   emitResult,
   evcoFor,
-  freePort,
-  gatewayEnv,
-  gatewayNodeArgs,
   HOST,
   memoryOf,
   round,
   SERVER_CORE,
   sleep,
-  spawnNode,
+  startGateway,
   stopChild,
   storeKind,
   summarize,
-  waitForHttp,
+  until,
+  workload,
 } from "./lib.mjs";
 
 const SIZES = (process.env.BENCH_PUSH_SIZES ?? "10000").split(",").map(Number);
 const RATE = Number(process.env.BENCH_PUSH_RATE ?? 500);
 const DURATION_S = Number(process.env.BENCH_PUSH_DURATION_S ?? 30);
-const DRAIN_MS = 3000;
+const DRAIN_MS = 3000; // at most: the drain ends once every event has arrived
 const POST_CONCURRENCY = 64;
 const NOTIFY_PATH = "/api/oicp/notificationmgmt/v11/charging-notifications";
 const SUBSCRIPTION = `subscription { sessionUpdated { id status consumedEnergyKwh } }`;
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "emp-bench-push-"));
-const children = [];
+const { tmp, children, run } = workload("push", { hardLimitMs: 260_000 });
 const deadline = Date.now() + 220_000; // every stage checks this; run.mjs kills us at 270 s
-const hardStop = setTimeout(async () => {
-  console.error("push: hard time limit reached, stopping");
-  await Promise.all(children.map((c) => stopChild(c)));
-  process.exit(3);
-}, 260_000);
-hardStop.unref();
 
 const timestamp = (d) => d.toISOString().replace("Z", "+00:00");
 
@@ -80,6 +67,12 @@ async function gatewayMetrics(metricsUrl) {
   return { gc, eventLoopDelay };
 }
 
+/** The gateway's open sessionUpdated subscriptions, from its /metrics. */
+async function openSubscriptions(metricsUrl) {
+  const text = await (await fetch(metricsUrl)).text();
+  return Number(/^gateway_open_subscriptions ([\d.e+-]+)$/m.exec(text)?.[1] ?? NaN);
+}
+
 function gcDelta(before, after) {
   const out = {};
   for (const [kind, a] of Object.entries(after)) {
@@ -102,24 +95,18 @@ async function pool(n, limit, fn) {
 }
 
 async function stage(n) {
-  const [port, oicpPort, simPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const gateway = spawnNode([...gatewayNodeArgs(), "dist/src/main.js"], {
-    core: SERVER_CORE,
-    env: gatewayEnv({
-      PORT: String(port),
-      OICP_PORT: String(oicpPort),
-      SIMULATOR_PORT: String(simPort),
-      DATABASE_URL: databaseUrlFor(tmp, `push_${n}`),
-      // Only for its garbage-collection histogram (read before and after the posting window).
-      METRICS_ENABLED: "true",
-    }),
-  });
-  children.push(gateway);
   const clients = [];
   const agent = new http.Agent({ keepAlive: true, maxSockets: POST_CONCURRENCY });
+  let gateway;
   try {
-    await waitForHttp(`http://${HOST}:${port}/healthz`, { child: gateway });
-    await sleep(500);
+    const spawned = await startGateway(children, {
+      DATABASE_URL: databaseUrlFor(tmp, `push_${n}`),
+      // For its garbage-collection histogram (read before and after the posting window) and its
+      // count of open subscriptions.
+      METRICS_ENABLED: "true",
+    });
+    gateway = spawned.child;
+    const { port, oicpPort, metricsUrl } = spawned;
     const rssIdle = memoryOf(gateway.pid).rssMiB;
     const tokens = await Promise.all(Array.from({ length: n }, (_, i) => driverToken(`push-${i}`, [evcoFor(i + 1)])));
 
@@ -172,7 +159,8 @@ async function stage(n) {
         setTimeout(finish, 10_000);
       });
     });
-    await sleep(1000);
+    // Every subscription the clients sent is open at the gateway (or 10 s passed).
+    await until(async () => (await openSubscriptions(metricsUrl)) >= subscribed, { timeoutMs: 10_000, intervalMs: 100 });
     const rssWithClients = memoryOf(gateway.pid).rssMiB;
     process.stderr.write(
       `${subscribed} connected (${subscribeErrors} errors); RSS ${round(rssIdle, 1)} → ${round(rssWithClients, 1)} MiB … `,
@@ -218,7 +206,8 @@ async function stage(n) {
       const r = await post({ Type: "Start", ...base(i), EventOccurred: timestamp(started) });
       if (r.ok) startsOk++;
     });
-    await sleep(1000);
+    // Every acknowledged Start has reached its driver's client (or 10 s passed).
+    await until(() => seenAny.size >= startsOk, { timeoutMs: 10_000 });
     const sessionsSeen = seenAny.size;
     for (const m of received) m.clear();
     process.stderr.write(`${startsOk} Start notifications acknowledged, ${sessionsSeen} seen by clients … `);
@@ -229,7 +218,7 @@ async function stage(n) {
     const failureReasons = {};
     const kwhOf = new Array(n).fill(0);
     let cursor = 0;
-    const metrics0 = await gatewayMetrics(`http://${HOST}:${port}/metrics`);
+    const metrics0 = await gatewayMetrics(metricsUrl);
     const core0 = coreTimes(SERVER_CORE);
     const cpu0 = cpuSeconds(gateway.pid);
     // This (load) process's own event-loop delay: its stalls would show as latency too.
@@ -271,9 +260,10 @@ async function stage(n) {
       if (rest > 0) await sleep(rest);
     }
     const postWallS = (performance.now() - wall0) / 1000;
-    await sleep(DRAIN_MS);
+    // The drain: until every event sent has arrived, DRAIN_MS at most (what has not is lost).
+    await until(() => sent.every((s) => received[s.i].has(s.kwh)), { timeoutMs: DRAIN_MS, intervalMs: 50 });
     const cpu1 = cpuSeconds(gateway.pid);
-    const metrics1 = await gatewayMetrics(`http://${HOST}:${port}/metrics`);
+    const metrics1 = await gatewayMetrics(metricsUrl);
     const core1 = coreTimes(SERVER_CORE);
     loadDelay.disable();
     const wallS = (performance.now() - wall0) / 1000;
@@ -326,7 +316,7 @@ async function stage(n) {
   }
 }
 
-try {
+await run(async () => {
   const rows = [];
   for (const n of SIZES) {
     if (Date.now() > deadline - 60_000) {
@@ -376,12 +366,4 @@ try {
       },
     ]),
   });
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await Promise.all(children.map((c) => stopChild(c)));
-  await dropBenchSchemas().catch((error) => console.error(`push: could not drop the PostgreSQL schemas: ${error.message}`));
-  rmSync(tmp, { recursive: true, force: true });
-  clearTimeout(hardStop);
-}
+});

@@ -2,8 +2,7 @@
 // against the gateway (dist/src/main.js, as `npm start` runs it) and the baselines.
 // Run pinned to the load core by run.mjs; servers are pinned to the server core.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import {
@@ -11,16 +10,15 @@ import {
   emitResult,
   evcoFor,
   freePort,
-  gatewayEnv,
-  gatewayNodeArgs,
   gql,
   HOST,
   memoryOf,
   round,
   SERVER_CORE,
   spawnNode,
-  stopChild,
+  startGateway,
   waitForHttp,
+  workload,
 } from "./lib.mjs";
 
 const DURATION_S = Number(process.env.BENCH_READ_DURATION_S ?? 5);
@@ -38,19 +36,8 @@ const GATEWAY_ONLY = process.env.BENCH_READ_GATEWAY_ONLY === "1";
 const QUERY = `query Sessions { chargingSessions(first: 20) { nodes { id status evseId evcoId requestedAt consumedEnergyKwh } pageInfo { hasNextPage endCursor } } }`;
 const START = `mutation Start($input: StartChargingInput!) { startCharging(input: $input) { session { id status } error { __typename } } }`;
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "emp-bench-read-"));
-const children = [];
-const cleanup = async () => {
-  await Promise.all(children.map((c) => stopChild(c)));
-  rmSync(tmp, { recursive: true, force: true });
-};
-// Hard stop: the whole workload must end by itself.
-const hardStop = setTimeout(async () => {
-  console.error("read: hard time limit reached, stopping");
-  await cleanup();
-  process.exit(3);
-}, 4 * 60_000);
-hardStop.unref();
+// The whole workload must end by itself: a hard stop after 4 minutes.
+const { tmp, children, run } = workload("read", { hardLimitMs: 4 * 60_000 });
 
 function cannon(url, headers, duration) {
   return new Promise((resolve, reject) => {
@@ -131,24 +118,12 @@ function rowOf(server) {
   };
 }
 
-try {
+await run(async () => {
   // (a) The gateway as `npm start` runs it, on a temp SQLite file.
-  const [port, oicpPort, simPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const dbFile = path.join(tmp, "gateway.sqlite");
-  const gateway = spawnNode([...gatewayNodeArgs(), "dist/src/main.js"], {
-    core: SERVER_CORE,
-    env: gatewayEnv({
-      PORT: String(port),
-      OICP_PORT: String(oicpPort),
-      SIMULATOR_PORT: String(simPort),
-      DATABASE_URL: dbFile,
-      METRICS_ENABLED: "true",
-    }),
+  const { child: gateway, url } = await startGateway(children, {
+    DATABASE_URL: path.join(tmp, "gateway.sqlite"),
+    METRICS_ENABLED: "true",
   });
-  children.push(gateway);
-  const base = `http://${HOST}:${port}`;
-  await waitForHttp(`${base}/healthz`, { child: gateway });
-  const url = `${base}/graphql`;
 
   // Seed 20 sessions through the gateway's own startCharging against its built-in simulator:
   // unknown EvseIDs are refused at once (603) and the refused session is stored.
@@ -229,10 +204,4 @@ try {
     ratios,
     targets,
   });
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-  clearTimeout(hardStop);
-}
+});

@@ -4,31 +4,23 @@
 // upstream time is measured at the simulator (request arrival → answer written), so what is left
 // is the gateway's own work before and after the Hubject call, plus loopback.
 
-import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import os from "node:os";
-import path from "node:path";
 import {
   cpuSeconds,
   databaseUrlFor,
   driverToken,
-  dropBenchSchemas,
   emitResult,
   evcoFor,
   freePort,
-  gatewayEnv,
-  gatewayNodeArgs,
   HOST,
   memoryOf,
   PROVIDER_ID,
   round,
-  SERVER_CORE,
-  sleep,
-  spawnNode,
+  startGateway,
   stopChild,
   storeKind,
   summarize,
-  waitForHttp,
+  workload,
 } from "./lib.mjs";
 
 const ANSWER_DELAY_MS = 2000;
@@ -50,14 +42,7 @@ const { createLogger } = await import("../dist/src/logger.js");
 
 const START = `mutation Start($input: StartChargingInput!) { startCharging(input: $input) { session { id status } error { __typename } } }`;
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "emp-bench-storm-"));
-const children = [];
-const hardStop = setTimeout(async () => {
-  console.error("storm: hard time limit reached, stopping");
-  await Promise.all(children.map((c) => stopChild(c)));
-  process.exit(3);
-}, 3 * 60_000);
-hardStop.unref();
+const { tmp, children, run } = workload("storm", { hardLimitMs: 3 * 60_000 });
 
 /** One phase: a fresh simulator + gateway, `n` distinct drivers start at the same moment. */
 async function phase(name, n, { warmup = 0 } = {}) {
@@ -103,24 +88,23 @@ async function phase(name, n, { warmup = 0 } = {}) {
     };
   });
 
-  const gateway = spawnNode([...gatewayNodeArgs(), "dist/src/main.js"], {
-    core: SERVER_CORE,
-    env: gatewayEnv({
-      PORT: String(port),
-      OICP_PORT: String(oicpPort),
-      DATABASE_URL: databaseUrlFor(tmp, `storm_${name}`),
-      HUBJECT_BASE_URL: sim.url,
-      HUBJECT_PROVIDER_ID: PROVIDER_ID,
-      OICP_ALLOW_PLAIN_HTTP: "true",
-      MUTATION_WAIT_MS: "10000",
-      RATE_LIMIT_REMOTE_STARTS_PER_MINUTE: String(LIMIT),
-      METRICS_ENABLED: "true",
-    }),
-  });
-  children.push(gateway);
-  const url = `http://${HOST}:${port}/graphql`;
+  let gateway;
   try {
-    await waitForHttp(`http://${HOST}:${port}/healthz`, { child: gateway });
+    const spawned = await startGateway(
+      children,
+      {
+        DATABASE_URL: databaseUrlFor(tmp, `storm_${name}`),
+        HUBJECT_BASE_URL: sim.url,
+        HUBJECT_PROVIDER_ID: PROVIDER_ID,
+        OICP_ALLOW_PLAIN_HTTP: "true",
+        MUTATION_WAIT_MS: "10000",
+        RATE_LIMIT_REMOTE_STARTS_PER_MINUTE: String(LIMIT),
+        METRICS_ENABLED: "true",
+      },
+      { port, oicpPort },
+    );
+    gateway = spawned.child;
+    const url = spawned.url;
     const rssIdle = memoryOf(gateway.pid).rssMiB;
     const tokens = await Promise.all(Array.from({ length: n + warmup }, (_, i) => driverToken(`storm-${name}-${i}`, [evcoFor(i + 1)])));
     // Keep-alive agent without a socket cap so every driver really is concurrent.
@@ -240,15 +224,14 @@ async function phase(name, n, { warmup = 0 } = {}) {
   }
 }
 
-try {
+// Each phase has stopped its gateway (awaited its exit) and closed its simulator when it returns.
+await run(async () => {
   // 1: exactly the EMP-wide budget (100 starts) at once: nothing is rate limited, so every
   //    request measures the gateway's added latency.
   const within = await phase("within-limit", LIMIT);
-  await sleep(200);
   // 1b: a warmed gateway (its code paths compiled by V8): 20 warm-up starts, then 80 at once;
   //     20 + 80 = the 100/min budget.
   const pool = await phase("within-limit-warm", 80, { warmup: 20 });
-  await sleep(200);
   // 2: the storm: STORM distinct drivers at once against a fresh gateway. The limit is the point:
   //    the first 100 go to Hubject, the rest must be refused with RATE_LIMITED, fast.
   const storm = await phase("storm", STORM);
@@ -280,12 +263,4 @@ try {
     rows: [within, pool, storm],
     targets,
   });
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await Promise.all(children.map((c) => stopChild(c)));
-  await dropBenchSchemas().catch((error) => console.error(`storm: could not drop the PostgreSQL schemas: ${error.message}`));
-  rmSync(tmp, { recursive: true, force: true });
-  clearTimeout(hardStop);
-}
+});

@@ -2,11 +2,12 @@
 // the real-socket fake. Requests are counted; wall-clock bounds are generous on purpose.
 import { Writable } from "node:stream";
 import { type Logger, pino } from "pino";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { HubjectDatasource, type HubjectDatasourceOptions, HubjectError } from "../../src/datasources/hubject.datasource.js";
 import { DEFAULT_RESILIENCE, type HubjectResilienceOptions } from "../../src/oicp/client/resilience.js";
 import type { RemoteCallOutcome } from "../../src/sessions/ports.js";
 import { example } from "../support/examples.js";
+import { eventually } from "../support/wait.js";
 import { closedPort, FakeHubject, type Reply } from "./fake-hubject.js";
 import { EMP_SESSION, EVCO, EVSE, HUBJECT_SESSION, PROVIDER } from "./ids.js";
 
@@ -70,9 +71,13 @@ beforeEach(async () => {
   hubject = await FakeHubject.start();
 });
 afterEach(async () => {
+  vi.useRealTimers();
   for (const ds of datasources.splice(0)) ds.close();
   await hubject.close();
 });
+
+/** The breaker reads the time from Date.now(): a clock the test moves (sockets and timers stay real). */
+const controlledClock = () => vi.useFakeTimers({ toFake: ["Date"] });
 
 describe("configuration", () => {
   it("defaults: 3 extra attempts, 200 ms .. 5 s backoff, 5 failures open the circuit for 30 s", () => {
@@ -225,12 +230,30 @@ describe("Retry-After on 429", () => {
     expect(hubject.gaps()[1]).toBeLessThan(900); // exponential backoff instead
   });
 
-  it("is capped at retryMaxDelayMs: Retry-After 120 with a 300 ms cap", async () => {
+  it("is honoured as sent, never cut: Retry-After 120 with a 300 ms retry cap ends the call, and nothing is sent for 120 s", async () => {
     hubject.script({ status: 429, json: {}, headers: { "Retry-After": "120" } }, OK);
-    await datasource({ retryMaxDelayMs: 300 }).pullEvseStatusById([EVSE]);
+    const ds = datasource({ retryMaxDelayMs: 300 });
+    const refused = await ds.pullEvseStatusById([EVSE]).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ kind: "UNAVAILABLE", retryable: true, httpStatus: 429 });
+    expect((refused as { retryAfterMs: number }).retryAfterMs).toBe(120_000);
+    expect(hubject.requests).toHaveLength(1);
+
+    // The next call waits its turn: answered at once, without a request, saying how long is left.
+    const held = await ds.pullEvseStatusById([EVSE]).catch((error: unknown) => error);
+    expect(held).toMatchObject({ kind: "UNAVAILABLE", retryable: true });
+    expect((held as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(110_000);
+    expect((held as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(120_000);
+    expect(hubject.requests).toHaveLength(1);
+  });
+
+  it("holds only the operation Hubject limited: a remote start still goes out while status reads wait", async () => {
+    hubject.script({ status: 429, json: {}, headers: { "Retry-After": "120" } });
+    const ds = datasource({ retryMaxDelayMs: 300 });
+    await expect(ds.pullEvseStatusById([EVSE])).rejects.toMatchObject({ kind: "UNAVAILABLE" });
+    hubject.answer({ json: example("02-remote-start.response.accepted") });
+    const start = await ds.authorizeRemoteStart(startRequest);
+    expect(start).toMatchObject({ kind: "answered", result: true });
     expect(hubject.requests).toHaveLength(2);
-    expect(hubject.gaps()[0]).toBeGreaterThanOrEqual(250);
-    expect(hubject.gaps()[0]).toBeLessThan(4_000);
   });
 });
 
@@ -249,7 +272,7 @@ describe("never retried", () => {
   ])("safe call, %s -> exactly 1 request", async (_name, reply, kind) => {
     hubject.answer(reply);
     await expect(datasource().pullEvseStatusById([EVSE])).rejects.toMatchObject({ kind });
-    await sleep(60); // longer than any backoff of this datasource
+    // The call settles only after its last attempt: a retry would be among the requests by now.
     expect(hubject.requests).toHaveLength(1);
   });
 
@@ -276,7 +299,7 @@ describe("never retried", () => {
     hubject.answer(reply);
     const outcome = await datasource({ retryAttempts: 5 }, { remoteTimeoutMs: 200 }).authorizeRemoteStart(startRequest);
     expect(outcome).toMatchObject(expected);
-    await sleep(150); // a retry would have arrived by now
+    // The call settles only after its last attempt: a retry would be among the requests by now.
     expect(hubject.requests).toHaveLength(1);
   });
 
@@ -284,7 +307,7 @@ describe("never retried", () => {
     hubject.answer(reply);
     const outcome = await datasource({ retryAttempts: 5 }, { remoteTimeoutMs: 200 }).authorizeRemoteStop(stopRequest);
     expect(outcome).toMatchObject(expected);
-    await sleep(150);
+    // As above: a retry would have been sent before the call settled.
     expect(hubject.requests).toHaveLength(1);
   });
 });
@@ -323,6 +346,7 @@ describe("circuit breaker", () => {
   });
 
   it("after the half-open delay one trial request goes out; success closes it (open -> half-open -> closed)", async () => {
+    controlledClock();
     const { logger, entries } = captureLogs();
     const ds = datasource({ retryAttempts: 0, breakerFailures: 2, breakerHalfOpenAfterMs: 200 }, { logger });
     hubject.answer(http(503));
@@ -332,11 +356,11 @@ describe("circuit breaker", () => {
     await expect(ds.pullEvseStatusById([EVSE])).rejects.toMatchObject({ circuitOpen: true });
     expect(hubject.requests).toHaveLength(2);
 
-    await sleep(250);
+    vi.advanceTimersByTime(250); // past the half-open delay
     expect(ds.circuitState()).toBe("half-open"); // the next call will be the trial
     hubject.answer({ ...OK, delayMs: 150 });
     const trial = ds.pullEvseStatusById([EVSE]);
-    await sleep(50);
+    await eventually(() => hubject.requests.length === 3, "the trial request at Hubject"); // its answer takes 150 ms
     expect(ds.circuitState()).toBe("half-open");
     const waiting = ds.pullEvseStatusById([EVSE]); // waits for the trial, sends nothing meanwhile
     await sleep(20);
@@ -352,13 +376,14 @@ describe("circuit breaker", () => {
 
   it("a failed trial is one request (no retries) and re-opens the circuit", async () => {
     const { logger, entries } = captureLogs();
+    controlledClock();
     const ds = datasource({ retryAttempts: 3, breakerFailures: 1, breakerHalfOpenAfterMs: 200 }, { logger });
     hubject.answer(http(503));
     await caught(ds.pullEvseStatusById([EVSE]));
     expect(hubject.requests).toHaveLength(4);
     expect(ds.circuitState()).toBe("open");
 
-    await sleep(250);
+    vi.advanceTimersByTime(250); // past the half-open delay
     await expect(ds.pullEvseStatusById([EVSE])).rejects.toMatchObject({ kind: "UNAVAILABLE", circuitOpen: false, httpStatus: 503 });
     expect(hubject.requests).toHaveLength(5);
     expect(ds.circuitState()).toBe("open");
@@ -451,16 +476,21 @@ describe("circuit breaker", () => {
   });
 
   it("a retrying call stops retrying once another call has opened the circuit", async () => {
-    const ds = datasource({
-      retryAttempts: 3,
-      retryInitialDelayMs: 200,
-      retryMaxDelayMs: 400,
-      breakerFailures: 1,
-      breakerHalfOpenAfterMs: 60_000,
-    });
+    const { logger, entries } = captureLogs();
+    const ds = datasource(
+      {
+        retryAttempts: 3,
+        retryInitialDelayMs: 200,
+        retryMaxDelayMs: 400,
+        breakerFailures: 1,
+        breakerHalfOpenAfterMs: 60_000,
+      },
+      { logger },
+    );
     hubject.answer(http(503));
     const pull = caught(ds.pullEvseStatusById([EVSE])); // first attempt fails, then backs off >= 100 ms
-    await sleep(30);
+    // The retry policy logs the backoff as it starts it.
+    await eventually(() => entries.some((e) => e.msg === "hubject call failed transiently: retrying"), "the pull to back off");
     expect(await ds.authorizeRemoteStart(startRequest)).toMatchObject({ kind: "unknown" }); // opens the circuit
     expect(ds.circuitState()).toBe("open");
     expect(await pull).toMatchObject({ kind: "UNAVAILABLE", httpStatus: 503, circuitOpen: false });

@@ -1,7 +1,16 @@
 // The gateway end to end: GraphQL over HTTP and graphql-ws, the Hubject simulator as a real
 // HTTP server, the CPO's notifications and CDR coming back over the OICP listener.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { driver, SESSION_UPDATED, START, STOP, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
+import {
+  driver,
+  SESSION_UPDATED,
+  START,
+  STOP,
+  startTestGateway,
+  subscribed,
+  type TestDriver,
+  type TestGateway,
+} from "../support/gateway.js";
 
 let gw: TestGateway;
 let alice: TestDriver;
@@ -28,9 +37,11 @@ afterAll(async () => {
 
 describe("a remote-start session, start to finish", () => {
   it("pushes ACCEPTED → CHARGING → CHARGING_ENDED → COMPLETED with energy figures to the driver's subscription", async () => {
-    const mine = gw.subscribe(alice.token, SESSION_UPDATED);
-    const bobs = gw.subscribe(bob.token, SESSION_UPDATED);
-    await new Promise((r) => setTimeout(r, 100)); // let both sockets subscribe
+    const [mine, bobs] = await subscribed(
+      gw.gateway,
+      () => [gw.subscribe(alice.token, SESSION_UPDATED), gw.subscribe(bob.token, SESSION_UPDATED)],
+      2,
+    );
 
     const started = await start(alice, { evseId: "DE*SIM*E0001*1", partnerProductId: "AC3" });
     expect(started.errors).toBeUndefined();

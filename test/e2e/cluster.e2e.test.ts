@@ -8,19 +8,21 @@ import { type HubjectSimulator, startSimulator } from "../../src/simulator/hubje
 import { createTestSchema, type TestSchema } from "../store/pg-support.js";
 import { driver, FAST_PACE, SESSION_UPDATED, START, STOP, subscribeAt, TEST_JWT_SECRET, type TestDriver } from "../support/gateway.js";
 import { type ProcessGateway, spawnGateway } from "../support/process-gateway.js";
+import { REDIS_URL, untilSubscribed } from "../support/redis.js";
 
 let schema: TestSchema;
 let sim: HubjectSimulator;
 let replicas: ProcessGateway[] = [];
 let alice: TestDriver;
+const channelPrefix = `cluster-test-${randomBytes(4).toString("hex")}:`;
 
 beforeAll(async () => {
   schema = await createTestSchema();
   sim = await startSimulator({ providerId: "DE-GQL", port: 0, pace: { ...FAST_PACE, progressIntervalMs: 150 } });
   const env = {
     DATABASE_URL: schema.url,
-    REDIS_URL: "redis://127.0.0.1:6379",
-    REDIS_CHANNEL_PREFIX: `cluster-test-${randomBytes(4).toString("hex")}:`,
+    REDIS_URL,
+    REDIS_CHANNEL_PREFIX: channelPrefix,
     HUBJECT_BASE_URL: sim.url,
     HUBJECT_PROVIDER_ID: "DE-GQL",
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
@@ -57,7 +59,7 @@ it("three replicas, one Postgres, one Redis: events cross replicas in order, one
   sim.setGatewayOicpUrl(three.oicpUrl); // Hubject's calls land on replica 3
 
   const watch = subscribeAt(websocketUrl(one), alice.token, SESSION_UPDATED);
-  await new Promise((r) => setTimeout(r, 300));
+  await untilSubscribed(`${channelPrefix}driver:updated:alice`); // replica 1's SUBSCRIBE took effect in Redis
 
   // The mutation goes to replica 2.
   const started = await graphql(two, START, { input: { evseId: "DE*SIM*E0001*1" } });

@@ -1,20 +1,37 @@
 // Fault injection against the whole gateway: each test switches on one fault in the Hubject
 // simulator and asserts the final state in the store and on a subscribed client, and exactly
 // how many upstream calls were made. Remote start/stop must never be sent twice.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Operation } from "../../src/simulator/hubject.simulator.js";
-import { driver, SESSION_UPDATED, START, STOP, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
+import {
+  deliveredBeforeMarker,
+  driver,
+  SESSION_UPDATED,
+  START,
+  STOP,
+  startTestGateway,
+  subscribed,
+  type TestDriver,
+  type TestGateway,
+} from "../support/gateway.js";
+import { eventually } from "../support/wait.js";
 
 const ALICE_EVCO = "DE-GQL-C00000001-7";
 const EVSE = "DE*SIM*E0001*1";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let gw: TestGateway;
 let alice: TestDriver;
 
 afterEach(async () => {
+  vi.useRealTimers();
   await gw?.close();
 });
+
+/**
+ * The gateway's clock (Date: the breaker, staleness) under the test's control; it keeps moving
+ * with real time, and jumps ahead with vi.advanceTimersByTime. Sockets and timers stay real.
+ */
+const controlledClock = () => vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true });
 
 /** A gateway whose mutations wait 300 ms and whose remote calls time out after 1 s (test-only). */
 async function gateway(env: Record<string, string> = {}, pace = {}) {
@@ -27,8 +44,7 @@ const sim = () => gw.gateway.simulator!;
 const calls = (operation: Operation) => sim().callsTo(operation).length;
 
 async function watchAndStart(input: Record<string, unknown> = { evseId: EVSE }) {
-  const watch = gw.subscribe(alice.token, SESSION_UPDATED);
-  await sleep(100);
+  const watch = await subscribed(gw.gateway, () => gw.subscribe(alice.token, SESSION_UPDATED));
   const { body } = await gw.graphql(START, { input }, alice.token);
   expect(body.errors).toBeUndefined();
   return { watch, payload: body.data.startCharging as { session: any; error: any } };
@@ -97,15 +113,16 @@ describe("a connection reset after Hubject read the request", () => {
     expect(calls("AuthorizeRemoteStart")).toBe(1);
   });
 
-  it("not processed: the reconciler finds the EVSE free and, after the give-up time, marks the start as not started", async () => {
+  it("not processed: nothing names the session, so after the give-up time the start is marked not started", async () => {
     await gateway();
     sim().failNext("AuthorizeRemoteStart", { kind: "reset", forwarded: false });
     const { watch, payload } = await watchAndStart();
     const id = payload.session.id;
     expect(payload.session.status).toBe("OUTCOME_UNKNOWN");
 
+    // Before the give-up time the reconciler waits for evidence; an EVSE status is none (docs/oicp.md#lost-answer).
     const early = await gw.gateway.reconciler.run(new Date());
-    expect(early).toMatchObject({ statusCalls: 1, settled: 0 });
+    expect(early).toMatchObject({ statusCalls: 0, settled: 0 });
     expect((await stored(id)).status).toBe("OUTCOME_UNKNOWN");
 
     const later = await gw.gateway.reconciler.run(new Date(Date.now() + 11 * 60_000));
@@ -113,8 +130,9 @@ describe("a connection reset after Hubject read the request", () => {
     const rejected = await watch.waitFor((s) => s.id === id && s.status === "REJECTED");
     expect(rejected.figuresSource).toBe("INFERRED");
     expect((await stored(id)).status).toBe("REJECTED");
+    expect((await stored(id)).errorInfo).toBe("Not started: the charging point stayed free after the unconfirmed start.");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
-    expect(calls("PullEvseStatusById")).toBe(2);
+    expect(calls("PullEvseStatusById")).toBe(1);
   });
 });
 
@@ -126,7 +144,9 @@ describe("HTTP errors from Hubject", () => {
     expect(payload.session.status).toBe("OUTCOME_UNKNOWN");
     expect(payload.error.code).toBe("CHARGER_NOT_RESPONDING");
     await watch.waitFor((s) => s.id === payload.session.id && s.status === "OUTCOME_UNKNOWN");
-    await sleep(300);
+    // The remote call has settled (the mutation answered with its outcome) and Hubject has
+    // nothing in flight: a retry would have reached the simulator, a late message the store.
+    await sim().idle();
     expect((await stored(payload.session.id)).status).toBe("OUTCOME_UNKNOWN");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
   });
@@ -143,7 +163,8 @@ describe("HTTP errors from Hubject", () => {
   });
 
   it("5xx and 429 on EVSE status reads are retried with backoff until they succeed", async () => {
-    await gateway();
+    // Every read asks Hubject (no shared status cache), so the second read meets the 429.
+    await gateway({ EVSE_STATUS_CACHE_MS: "0" });
     sim().failNext("PullEvseStatusById", { kind: "http", status: 503 }, 2);
     const first = await gw.graphql(`{ evse(id: "${EVSE}") { status } }`, {}, alice.token);
     expect(first.body.data.evse.status).toBe("AVAILABLE");
@@ -157,6 +178,7 @@ describe("HTTP errors from Hubject", () => {
 
   it("the circuit breaker fails fast with HUBJECT_UNAVAILABLE while HBS is down, and closes by itself", async () => {
     await gateway({ HUBJECT_RETRY_ATTEMPTS: "0", HUBJECT_BREAKER_FAILURES: "2", HUBJECT_BREAKER_HALF_OPEN_MS: "500" });
+    controlledClock();
     sim().failNext("PullEvseStatusById", { kind: "http", status: 502 }, 2);
     for (let i = 0; i < 2; i++) {
       const { body } = await gw.graphql(`{ evse(id: "${EVSE}") { status } }`, {}, alice.token);
@@ -177,7 +199,7 @@ describe("HTTP errors from Hubject", () => {
     expect(calls("AuthorizeRemoteStart")).toBe(0);
 
     // After the half-open delay one trial call goes through and closes it.
-    await sleep(600);
+    vi.advanceTimersByTime(600);
     const again = await gw.graphql(`{ evse(id: "${EVSE}") { status } }`, {}, alice.token);
     expect(again.body.data.evse.status).toBe("AVAILABLE");
     expect(gw.gateway.hubject.circuitState()).toBe("closed");
@@ -247,10 +269,12 @@ describe("early, duplicate and reordered messages", () => {
     const { watch, payload } = await watchAndStart();
     const id = payload.session.id;
     await watch.waitFor((s) => s.id === id && s.consumedEnergyKwh > 0);
-    await sleep(250); // several Progress messages, delivered newer-first in pairs
+    const progressSent = () =>
+      sim().deliveries.filter((d) => d.type === "Progress" && d.sessionId === payload.session.hubjectSessionId).length;
+    await eventually(() => progressSent() >= 4, "several Progress messages, delivered newer-first in pairs");
     const completed = await stopAndComplete(watch, id);
     await sim().idle(); // the End (and any held Progress) went out after the CDR
-    await sleep(100);
+    await deliveredBeforeMarker(gw, watch, ALICE_EVCO); // and whatever the gateway pushed for them has arrived
 
     const energies = watch.events.filter((e) => e.id === id && e.consumedEnergyKwh !== null).map((e) => e.consumedEnergyKwh);
     expect(energies).toEqual([...energies].sort((a, b) => a - b));
@@ -307,21 +331,35 @@ describe("a crash between storing a message and applying it", () => {
     const { watch, payload } = await watchAndStart();
     const id = payload.session.id;
     expect(payload.session.status).toBe("ACCEPTED");
-    const { parseChargingNotification } = await import("../../src/oicp/inbound/parse.js");
+    const { oicpInboundReader } = await import("../../src/oicp/inbound/parse.js");
     const receivedAt = new Date(Date.now() - 10_000);
-    const parsed = parseChargingNotification(
-      {
-        Type: "Start",
-        SessionID: payload.session.hubjectSessionId,
-        EvseID: EVSE,
-        Identification: { RemoteIdentification: { EvcoID: ALICE_EVCO } },
-        ChargingStart: receivedAt.toISOString(),
-      },
+    const text = JSON.stringify({
+      Type: "Start",
+      SessionID: payload.session.hubjectSessionId,
+      EvseID: EVSE,
+      Identification: { RemoteIdentification: { EvcoID: ALICE_EVCO } },
+      ChargingStart: receivedAt.toISOString(),
+    });
+    const read = oicpInboundReader.read("NOTIFICATION", text, receivedAt);
+    if (!read.ok) throw new Error(read.problem);
+    const { ids, message } = read.value;
+    // Stored (and so acknowledged) by a process that died before handling it: the row is as receive() first writes it.
+    const recorded = await gw.gateway.store.recordInbound({
+      kind: "NOTIFICATION",
+      source: "push",
+      text,
+      operatorId: null,
       receivedAt,
-    );
-    if (!parsed.ok) throw new Error(parsed.problem);
-    // Stored (and so acknowledged) by a process that died before applying it.
-    expect((await gw.gateway.store.recordInbound(parsed.value.message)).stored).toBe(true);
+      type: message.type,
+      ...ids,
+      dedupeKey: message.dedupeKey,
+      contentHash: message.contentHash,
+      state: "received",
+      problem: null,
+      anomalies: message.anomalies,
+      duplicateOf: null,
+    });
+    expect("seq" in recorded).toBe(true);
     expect((await stored(id)).status).toBe("ACCEPTED");
 
     expect((await gw.gateway.reconciler.run()).messagesApplied).toBe(1);
@@ -333,8 +371,7 @@ describe("a crash between storing a message and applying it", () => {
 describe("idempotency", () => {
   it("the same key sent five times at once makes one upstream call and returns one session", async () => {
     await gateway();
-    const watch = gw.subscribe(alice.token, SESSION_UPDATED);
-    await sleep(100);
+    const watch = await subscribed(gw.gateway, () => gw.subscribe(alice.token, SESSION_UPDATED));
     sim().failNext("AuthorizeRemoteStart", { kind: "delay", ms: 500 });
     const results = await Promise.all(
       Array.from({ length: 5 }, () => gw.graphql(START, { input: { evseId: EVSE, idempotencyKey: "tap-1" } }, alice.token)),
@@ -343,7 +380,8 @@ describe("idempotency", () => {
     expect(ids.size).toBe(1);
     await watch.waitFor((s) => s.status === "ACCEPTED");
     expect(new Set(watch.events.map((e) => e.id))).toEqual(ids);
-    await sleep(400);
+    // Every mutation has answered and the one remote start has settled (ACCEPTED): a second one
+    // would have been sent before its mutation answered.
     expect(calls("AuthorizeRemoteStart")).toBe(1);
     // A later repeat returns the first call's result, settled.
     const repeat = await gw.graphql(START, { input: { evseId: EVSE, idempotencyKey: "tap-1" } }, alice.token);
@@ -353,15 +391,14 @@ describe("idempotency", () => {
 
   it("without a key, a second start at the same EVSE while the first is in flight joins it", async () => {
     await gateway();
-    const watch = gw.subscribe(alice.token, SESSION_UPDATED);
-    await sleep(100);
+    const watch = await subscribed(gw.gateway, () => gw.subscribe(alice.token, SESSION_UPDATED));
     sim().failNext("AuthorizeRemoteStart", { kind: "delay", ms: 500 });
     const results = await Promise.all(Array.from({ length: 3 }, () => gw.graphql(START, { input: { evseId: EVSE } }, alice.token)));
     const ids = new Set(results.map((r) => r.body.data.startCharging.session.id));
     expect(ids.size).toBe(1);
     await watch.waitFor((s) => s.status === "ACCEPTED");
     expect(new Set(watch.events.map((e) => e.id))).toEqual(ids);
-    await sleep(400);
+    // As above: every mutation has answered, the one remote start has settled.
     expect(calls("AuthorizeRemoteStart")).toBe(1);
     expect((await gw.graphql(`{ chargingSessions { nodes { id } } }`, {}, alice.token)).body.data.chargingSessions.nodes).toHaveLength(1);
     expect((await gw.gateway.store.listForDriver({ driverId: "alice", first: 10 })).sessions).toHaveLength(1);
@@ -390,7 +427,8 @@ describe("freshness", () => {
     const charging = await watch.waitFor((s) => s.id === id && s.status === "CHARGING");
     expect(charging).toMatchObject({ stale: false, figuresSource: "NOTIFICATION" });
     expect(charging.lastEventAt).not.toBeNull();
-    await sleep(1_200);
+    controlledClock();
+    vi.advanceTimersByTime(1_200);
     const read = await gw.graphql(`query($id: ID!) { chargingSession(id: $id) { stale } }`, { id }, alice.token);
     expect(read.body.data.chargingSession.stale).toBe(true);
 
@@ -401,8 +439,8 @@ describe("freshness", () => {
     expect((await stored(id)).status).toBe("CHARGING");
     expect(calls("AuthorizeRemoteStart")).toBe(1);
     expect((await gw.gateway.reconciler.run()).newlyStale).toBe(0);
-    await sleep(100);
-    expect(watch.events.length).toBe(before + 1);
+    // What reached the subscriber up to a marker published after both runs: one announcement.
+    expect((await deliveredBeforeMarker(gw, watch, ALICE_EVCO)).length).toBe(before + 1);
   });
 });
 
@@ -410,9 +448,12 @@ describe("sessions started at the charger", () => {
   it("a Plug&Charge session of a contract the driver holds appears in the driver's app", async () => {
     await gateway();
     const bob = await driver("bob", ["DE-GQL-C00000002-5"]);
-    const mine = gw.subscribe(alice.token, SESSION_UPDATED);
-    const bobs = gw.subscribe(bob.token, SESSION_UPDATED);
-    await sleep(150); // the gateway remembers alice's contracts from her token
+    const [mine, bobs] = await subscribed(
+      gw.gateway,
+      () => [gw.subscribe(alice.token, SESSION_UPDATED), gw.subscribe(bob.token, SESSION_UPDATED)],
+      2,
+    );
+    await eventually(() => gw.gateway.store.driverForContract(ALICE_EVCO), "the gateway to remember alice's contract from her token");
 
     const sessionId = "c0ffee00-1234-4abc-9def-000000000001";
     const start = {

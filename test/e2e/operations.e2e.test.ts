@@ -4,9 +4,9 @@
 
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { driver, SESSION_UPDATED, START, STOP, startTestGateway } from "../support/gateway.js";
+import { driver, SESSION_UPDATED, START, STOP, startTestGateway, subscribed } from "../support/gateway.js";
+import { eventually } from "../support/wait.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const base = (graphqlUrl: string) => graphqlUrl.replace(/\/graphql$/, "");
 
 describe("operations", () => {
@@ -40,8 +40,7 @@ describe("operations", () => {
     const gw = await startTestGateway();
     try {
       const alice = await driver("alice", ["DE-GQL-C00000001-7"]);
-      const watch = gw.subscribe(alice.token, SESSION_UPDATED);
-      await sleep(150);
+      const watch = await subscribed(gw.gateway, () => gw.subscribe(alice.token, SESSION_UPDATED));
       const { body } = await gw.graphql(START, { input: { evseId: "DE*SIM*E0001*1" } }, alice.token);
       const id = body.data.startCharging.session.id;
       await gw.graphql(START, { input: { evseId: "DE*SIM*E0602*1" } }, alice.token); // refused: 602
@@ -52,7 +51,11 @@ describe("operations", () => {
       await gw.graphql(STOP, { input: { sessionId: id } }, alice.token);
       await watch.waitFor((s) => s.id === id && s.status === "COMPLETED");
       await watch.dispose();
-      await sleep(100);
+      // The gateway counts the subscription closed once it has handled the socket's close.
+      await eventually(
+        async () => (await gw.gateway.metrics!.openSubscriptions.get()).values[0]?.value === 0,
+        "the gateway to see the subscription closed",
+      );
       const text = await (await fetch(`${base(gw.gateway.graphqlUrl)}/metrics`)).text();
       expect(text).toMatch(/^gateway_remote_start_outcomes_total\{outcome="ACCEPTED"\} 1$/m);
       expect(text).toMatch(/^gateway_remote_start_outcomes_total\{outcome="EVSE_IN_USE"\} 1$/m);
@@ -103,8 +106,7 @@ describe("operations", () => {
   it("shuts down gracefully: the in-flight mutation finishes, sockets are told to reconnect (1012), the store keeps the outcome", async () => {
     const gw = await startTestGateway({ env: { MUTATION_WAIT_MS: "3000" } });
     const alice = await driver("alice", ["DE-GQL-C00000001-7"]);
-    const watch = gw.subscribe(alice.token, SESSION_UPDATED);
-    await sleep(150);
+    const watch = await subscribed(gw.gateway, () => gw.subscribe(alice.token, SESSION_UPDATED));
     gw.gateway.simulator!.failNext("AuthorizeRemoteStart", { kind: "delay", ms: 600 });
     const inFlight = gw.graphql(START, { input: { evseId: "DE*SIM*E0001*1" } }, alice.token);
     await watch.waitFor((s) => s.status === "REQUESTED");

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { type HubjectSimulator, startSimulator } from "../../src/simulator/hubject.simulator.js";
-import { driver, FAST_PACE, SESSION_UPDATED, START, startTestGateway, TEST_JWT_SECRET } from "../support/gateway.js";
+import { driver, FAST_PACE, SESSION_UPDATED, START, startTestGateway, subscribed, TEST_JWT_SECRET } from "../support/gateway.js";
 import { spawnGateway } from "../support/process-gateway.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "emp-gw-crash-"));
@@ -55,8 +55,7 @@ it("a gateway killed mid-call comes back, settles the session and recovers the C
   const second = await startTestGateway({ dataDir, env: { HUBJECT_BASE_URL: sim.url } });
   try {
     sim.setGatewayOicpUrl(second.gateway.oicpUrl);
-    const watch = second.subscribe(alice.token, SESSION_UPDATED, { sessionId: session.id });
-    await new Promise((r) => setTimeout(r, 150)); // let the subscription register
+    const watch = await subscribed(second.gateway, () => second.subscribe(alice.token, SESSION_UPDATED, { sessionId: session.id }));
     expect((await second.gateway.store.get(session.id))?.status).toBe("REQUESTED");
 
     // The answer was lost with the process: the reconciler says so (and never re-sends the start).

@@ -7,11 +7,21 @@ import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { driver, SESSION_UPDATED, START, STOP, startTestGateway, type TestDriver, type TestGateway, tokenFor } from "../support/gateway.js";
+import {
+  deliveredBeforeMarker,
+  driver,
+  SESSION_UPDATED,
+  START,
+  STOP,
+  startTestGateway,
+  subscribed,
+  type TestDriver,
+  type TestGateway,
+  tokenFor,
+} from "../support/gateway.js";
 
 const ALICE_EVCO = "DE-GQL-C00000001-7";
 const BOB_EVCO = "DE-GQL-C00000002-5";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("every operation checks the caller", () => {
   let gw: TestGateway;
@@ -83,8 +93,7 @@ describe("every operation checks the caller", () => {
 
   it("a socket whose token expires while it is open is closed with 4403", async () => {
     const shortLived = await tokenFor("alice", [ALICE_EVCO], { expiresIn: Math.floor(Date.now() / 1000) + 2 });
-    const sub = gw.subscribe(shortLived, SESSION_UPDATED);
-    await sleep(300);
+    const sub = await subscribed(gw.gateway, () => gw.subscribe(shortLived, SESSION_UPDATED));
     expect(sub.errors).toEqual([]);
     const closed = await sub.closed;
     expect(closed?.code).toBe(4403);
@@ -98,12 +107,13 @@ describe("every operation checks the caller", () => {
     const byId = gw.subscribe(bob.token, SESSION_UPDATED, { sessionId: aliceSession });
     await expect.poll(() => byId.errors.length).toBeGreaterThan(0);
     expect(JSON.stringify(byId.errors)).toContain("FORBIDDEN");
-    const all = gw.subscribe(bob.token, SESSION_UPDATED);
-    await sleep(150);
+    const all = await subscribed(gw.gateway, () => gw.subscribe(bob.token, SESSION_UPDATED));
     await gw.graphql(STOP, { input: { sessionId: aliceSession } }, alice.token);
-    await sleep(400);
-    expect(byId.events).toEqual([]);
-    expect(all.events).toEqual([]);
+    // Everything the stop caused (the CPO's End, the CDR) has been handled once the simulator is
+    // idle; a marker of bob's, published after it, then shows that none of it went to bob.
+    await gw.gateway.simulator!.idle();
+    expect(byId.events).toEqual([]); // refused: the operation ended with its error
+    expect(await deliveredBeforeMarker(gw, all, BOB_EVCO)).toEqual([]);
   });
 });
 
@@ -225,8 +235,7 @@ describe("privacy", () => {
     try {
       const alice = await driver("alice", [ALICE_EVCO]);
       const bob = await driver("bob", [BOB_EVCO]);
-      const watch = gw.subscribe(alice.token, SESSION_UPDATED);
-      await sleep(100);
+      const watch = await subscribed(gw.gateway, () => gw.subscribe(alice.token, SESSION_UPDATED));
       const { body } = await gw.graphql(START, { input: { evseId: "DE*SIM*E0001*1" } }, alice.token);
       const id = body.data.startCharging.session.id;
       await watch.waitFor((s) => s.id === id && s.status === "CHARGING");

@@ -15,7 +15,8 @@ import { type Client, createClient, type ServerOptions } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
-import { driver, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
+import { driver, startTestGateway, type TestDriver, type TestGateway, wsOperationsStarted } from "../support/gateway.js";
+import { Arrivals } from "../support/wait.js";
 import { ACCOUNTS_SDL, type AccountsSubgraph, compose, startAccountsSubgraph } from "./support.js";
 
 // Loaded without its types on purpose: @graphql-hive/gateway's typings pull in graphql-yoga's
@@ -120,55 +121,39 @@ function subscribeViaHive(token: string, query: string, variables: Record<string
     connectionParams: { authorization: `Bearer ${token}` },
   });
   clients.push(client);
-  const events: any[] = [];
   const errors: unknown[] = [];
-  const waiters: Array<{ predicate: (e: any) => boolean; resolve: (e: any) => void }> = [];
+  const events = new Arrivals<any>("matching event", (seen) => `${JSON.stringify(seen)} errors ${JSON.stringify(errors)}`);
   client.subscribe(
     { query, variables },
     {
       next: (result) => {
         if (result.errors) errors.push(...result.errors);
         const event = (result.data as any)?.sessionUpdated;
-        if (!event) return;
-        events.push(event);
-        for (const waiter of [...waiters]) {
-          if (!waiter.predicate(event)) continue;
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(event);
-        }
+        if (event) events.push(event);
       },
       error: (error) => errors.push(error),
       complete: () => undefined,
     },
   );
   return {
-    events,
+    events: events.items,
     errors,
-    waitFor(predicate: (e: any) => boolean, timeoutMs = 10_000) {
-      const seen = events.find(predicate);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<any>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no matching event in ${timeoutMs} ms; got ${JSON.stringify(events)} errors ${JSON.stringify(errors)}`)),
-          timeoutMs,
-        );
-        waiters.push({
-          predicate,
-          resolve: (e) => {
-            clearTimeout(timer);
-            resolve(e);
-          },
-        });
-      });
-    },
+    waitFor: (predicate: (e: any) => boolean, timeoutMs?: number) => events.waitFor(predicate, timeoutMs),
   };
 }
 
-async function subscriptionsOverWs(): Promise<number> {
-  const metric = await gw.gateway.metrics!.graphqlRequests.get();
-  return metric.values
-    .filter((v) => v.labels.transport === "ws" && v.labels.operation_type === "subscription")
-    .reduce((sum, v) => sum + v.value, 0);
+/** Subscriptions the emp subgraph has started over its graphql-ws endpoint (Hive Gateway's upstream sockets). */
+const subscriptionsOverWs = () => wsOperationsStarted(gw.gateway);
+
+/** startCharging through Hive Gateway; the new session's id. */
+async function startViaHive(evseId: string, token: string): Promise<string> {
+  const started = await viaHive(
+    `mutation($input: StartChargingInput!) { startCharging(input: $input) { session { id } error { code } } }`,
+    { input: { evseId } },
+    token,
+  );
+  expect(started.body.errors).toBeUndefined();
+  return started.body.data.startCharging.session.id as string;
 }
 
 beforeAll(async () => {
@@ -225,13 +210,7 @@ describe("Hive Gateway in front of the emp and accounts subgraphs", () => {
     const bobs = subscribeViaHive(bob.token, `subscription { sessionUpdated { id status } }`);
     await expect.poll(subscriptionsOverWs, { timeout: 5_000 }).toBe(before + 2);
 
-    const started = await viaHive(
-      `mutation($input: StartChargingInput!) { startCharging(input: $input) { session { id } error { code } } }`,
-      { input: { evseId: "DE*SIM*E0001*2" } },
-      alice.token,
-    );
-    expect(started.body.errors).toBeUndefined();
-    const id = started.body.data.startCharging.session.id as string;
+    const id = await startViaHive("DE*SIM*E0001*2", alice.token);
 
     const charging = await mine.waitFor((s) => s.id === id && s.status === "CHARGING" && s.consumedEnergyKwh > 0);
     expect(charging.evseId).toBe("DE*SIM*E0001*2");
@@ -255,13 +234,7 @@ describe("Hive Gateway in front of the emp and accounts subgraphs", () => {
     expect(response.headers.get("content-type")).toContain("text/event-stream");
     await expect.poll(subscriptionsOverWs, { timeout: 5_000 }).toBe(before + 1);
 
-    const started = await viaHive(
-      `mutation($input: StartChargingInput!) { startCharging(input: $input) { session { id } error { code } } }`,
-      { input: { evseId: "DE*SIM*E0001*3" } },
-      bob.token,
-    );
-    expect(started.body.errors).toBeUndefined();
-    const id = started.body.data.startCharging.session.id as string;
+    const id = await startViaHive("DE*SIM*E0001*3", bob.token);
 
     const events: any[] = [];
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();

@@ -10,10 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Tracer } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-node";
-import { closeServer, listen } from "../../src/app/lifecycle.js";
+import { createEvseStatus } from "../../src/app/evse-status.js";
+import { Closers, closeServer, listen } from "../../src/app/lifecycle.js";
+import { createLimits } from "../../src/app/limits.js";
 import { loadConfig } from "../../src/config/config.js";
-import { createEvseStatusLoader } from "../../src/datasources/evse-status.loader.js";
 import { HubjectDatasource } from "../../src/datasources/hubject.datasource.js";
+import { createEvseStatusLoader } from "../../src/evse-status/request-loader.js";
 import { federationLoaders } from "../../src/federation/loaders.js";
 import { createLogger } from "../../src/logger.js";
 import { createTracingAroundRequest, createTracingPlugin } from "../../src/observability/tracing.js";
@@ -30,21 +32,11 @@ import { SessionService } from "../../src/sessions/session.service.js";
 import { type HubjectSimulator, type SimulatorPace, startSimulator } from "../../src/simulator/hubject.simulator.js";
 import { openSqlStore } from "../../src/store/sql/database.js";
 import { FAST_PACE, TEST_JWT_SECRET } from "../support/gateway.js";
+import { REDIS_URL } from "../support/redis.js";
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+export { REDIS_URL };
+
 export const NOTIFICATIONS_PATH = "/api/oicp/notificationmgmt/v11/charging-notifications";
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export async function eventually<T>(read: () => T | undefined | null | false, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A caller's span: a W3C traceparent with the sampled flag, and its ids. */
 export function clientSpan(): { traceId: string; spanId: string; traceparent: string } {
@@ -208,6 +200,8 @@ export async function startTracedStack(options: {
       joinTimeoutMs: 95_000,
     });
     closers.push(() => sessions.drain());
+    // EVSE statuses through the gateway's one reader; without REDIS_URL its counters are in-process.
+    const evseStatus = createEvseStatus(config, { hubject, limits: createLimits(config, logger, new Closers()), metrics: null, logger });
 
     const oicp = createOicpListener({
       sessions,
@@ -232,7 +226,7 @@ export async function startTracedStack(options: {
         sessions,
         events,
         staleAfterMs: config.staleAfterMs,
-        evseStatus: createEvseStatusLoader(hubject, { cache: transport === "http" }),
+        evseStatus: createEvseStatusLoader(evseStatus.reader, { cache: transport === "http", maxIds: config.evseStatus.maxIdsPerRequest }),
         ...federationLoaders(store, driver, transport),
       }),
       sandbox: false,

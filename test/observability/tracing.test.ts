@@ -21,15 +21,15 @@ import type { SessionEvents } from "../../src/sessions/ports.js";
 import type { ChargingSession } from "../../src/sessions/session.js";
 import { fullSession } from "../pubsub/session-events.support.js";
 import { driver, START, type TestDriver } from "../support/gateway.js";
+import { untilSubscribed } from "../support/redis.js";
+import { eventually } from "../support/wait.js";
 import {
   clientSpan,
-  eventually,
   idOf,
   NOTIFICATIONS_PATH,
   type OtlpReceiver,
   parentOf,
   REDIS_URL,
-  sleep,
   startOtlpReceiver,
   startTracedStack,
   type TracedStack,
@@ -335,7 +335,7 @@ describe("tracing on (OTLP endpoint set)", () => {
       await raw.psubscribe(`${channelPrefix}driver:updated:*`);
       raw.on("pmessage", (_pattern: string, _channel: string, message: string) => messages.push(message));
       pushes = pushEach(replica, "alice");
-      await sleep(300); // the replica's SUBSCRIBE reaches Redis
+      await untilSubscribed(`${channelPrefix}driver:updated:alice`); // the replica's SUBSCRIBE took effect in Redis
 
       const { body } = await stack.graphql(START, { input: { evseId: "DE*SIM*E0001*1" } }, { authorization: `Bearer ${alice.token}` });
       const session = body.data.startCharging.session;
@@ -481,8 +481,11 @@ describe("tracing off (no endpoint)", () => {
     }
     expect(activeInPush).toBeUndefined();
 
+    // The CPO's notifications go on while the session charges: two more, acknowledged by the
+    // listener, so their handling (and any span it made) has ended; then anything left is flushed.
+    const delivered = stack.simulator.deliveries.length;
+    await eventually(() => stack.simulator.deliveries.length >= delivered + 2, "two more notifications handled by the gateway");
     await tracing.forceFlush();
-    await sleep(300);
     expect(memory.getFinishedSpans()).toEqual([]);
     expect(receiver.requests).toEqual([]);
   });

@@ -8,20 +8,9 @@ import { createInProcessSessionEvents } from "../../src/pubsub/in-process.js";
 import { createRedisSessionEvents, type RedisSessionEventsOptions } from "../../src/pubsub/redis.js";
 import type { SessionEvents } from "../../src/sessions/ports.js";
 import type { ChargeDetailRecord, ChargingSession } from "../../src/sessions/session.js";
+import { REDIS_URL } from "../support/redis.js";
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export async function eventually<T>(read: () => T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+export { REDIS_URL };
 
 // --- sessions
 
@@ -41,6 +30,8 @@ export function cdr(): ChargeDetailRecord {
     consumedEnergyKwh: "21.354",
     meterValueStart: "1000.000",
     meterValueEnd: "1021.354",
+    offsets: { sessionStart: "+02:00", chargingEnd: "+02:00" },
+    anomalies: [{ field: "ChargingEnd", kind: "REPAIRED", detail: "read from a string" }],
     receivedAt: at(96, 1),
     raw: { SessionStart: "2024-05-01T12:01:00.123+02:00", ConsumedEnergy: 21.354, nested: { list: [1, "two", null] } },
   };
@@ -73,6 +64,8 @@ export function fullSession(version: number, overrides: Partial<ChargingSession>
     errorType: null,
     errorInfo: null,
     chargeDetailRecord: cdr(),
+    offsets: { chargingStart: "+02:00", sessionEnd: null },
+    anomalies: [{ field: "EventOccurred", kind: "IMPLAUSIBLE", detail: "9999-12-31T22:59:59.000Z is in the future; left out" }],
     version,
     ...overrides,
   };
@@ -98,6 +91,8 @@ export function bareSession(version: number, overrides: Partial<ChargingSession>
     lastEventAt: null,
     figuresSource: null,
     chargeDetailRecord: null,
+    offsets: {},
+    anomalies: [],
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 // SessionEvents: the in-process adapter and the Redis adapter (real Redis on REDIS_URL, one
 // unique channel prefix per test), with several "replicas" publishing and subscribing.
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +9,7 @@ import { redactRedisUrl } from "../../src/pubsub/redis.js";
 import { deserializeSessionEnvelope, SESSION_WIRE_FORMAT, serializeSessionEnvelope } from "../../src/pubsub/wire.js";
 import type { SessionEvents } from "../../src/sessions/ports.js";
 import type { ChargingSession } from "../../src/sessions/session.js";
+import { eventually } from "../support/wait.js";
 import {
   ADAPTERS,
   atVersion,
@@ -16,14 +18,12 @@ import {
   captureLogger,
   collect,
   deadPort,
-  eventually,
   fullSession,
   INFO,
   killConnections,
   REDIS_URL,
   redisEvents,
   settled,
-  sleep,
   uniquePrefix,
   WARN,
 } from "./session-events.support.js";
@@ -44,8 +44,21 @@ afterEach(async () => {
   opened = [];
 });
 
-/** Nothing more arrives: waits a little longer than a Redis round trip. */
-const quiet = () => sleep(150);
+/**
+ * Nothing more is on its way from `publishers` to the subscriptions on `subscribers`: each
+ * publisher sends a marker after its changes (a session of a driver no test uses), and every
+ * subscriber replica receives all of them. One connection's messages reach a subscriber in the
+ * order they were sent (in-process: at once, in order), so what a publisher sent before its
+ * marker has been delivered when the marker has.
+ */
+async function nothingMoreFrom(publishers: SessionEvents[], subscribers: SessionEvents[]): Promise<void> {
+  const driverId = `marker-${randomUUID()}`;
+  const markers = [...new Set(subscribers)].map((replica) => watch(replica.subscribe({ driverId })));
+  await settled([...publishers, ...subscribers]);
+  const senders = [...new Set(publishers)];
+  for (const publisher of senders) publisher.publish(bareSession(1, { driverId }));
+  for (const received of markers) await eventually(() => received.events.length === senders.length, "every publisher's marker");
+}
 
 const isIncreasing = (versions: number[]) => versions.every((version, i) => i === 0 || version > versions[i - 1]!);
 
@@ -86,7 +99,7 @@ describe.each(ADAPTERS)("$name adapter", (kind) => {
     a.publish(first);
     a.publish(second);
     await eventually(() => bySession.events.length >= 2 && byDriver.events.length >= 2, "both changes on both subscriptions");
-    await quiet();
+    await nothingMoreFrom([a], [b]);
 
     for (const collector of [bySession, byDriver]) {
       expect(collector.versions()).toEqual([1, 2]);
@@ -108,7 +121,7 @@ describe.each(ADAPTERS)("$name adapter", (kind) => {
 
     for (let version = 1; version <= 50; version++) replicas[version % 3]!.publish(atVersion(session, version));
     for (const watcher of watchers) await eventually(() => watcher.versions().at(-1) === 50, "version 50");
-    await quiet();
+    await nothingMoreFrom(replicas, replicas);
 
     for (const watcher of watchers) {
       const versions = watcher.versions();
@@ -126,7 +139,7 @@ describe.each(ADAPTERS)("$name adapter", (kind) => {
 
     for (let version = 1; version <= 20; version++) for (const replica of replicas) replica.publish(atVersion(session, version));
     for (const collector of [watcher, byDriver]) await eventually(() => collector.versions().at(-1) === 20, "version 20");
-    await quiet();
+    await nothingMoreFrom(replicas, [replicas[1]!, replicas[2]!]);
 
     for (const collector of [watcher, byDriver]) {
       const versions = collector.versions();
@@ -151,7 +164,7 @@ describe.each(ADAPTERS)("$name adapter", (kind) => {
     b.publish(atVersion(session, 6), { reannounce: true }); // a re-announcement is never older
     b.publish(atVersion(session, 8));
     await eventually(() => bySession.versions().at(-1) === 8 && byDriver.versions().at(-1) === 8, "version 8");
-    await quiet();
+    await nothingMoreFrom([a, b], [a, b]);
 
     expect(bySession.versions()).toEqual([7, 7, 8]);
     expect(byDriver.versions()).toEqual([7, 7, 8]);
@@ -169,7 +182,7 @@ describe.each(ADAPTERS)("$name adapter", (kind) => {
     a.publish(atVersion(one, 3));
     a.publish(atVersion(two, 2));
     await eventually(() => byDriver.events.length >= 3, "three changes");
-    await quiet();
+    await nothingMoreFrom([a], [b]);
 
     expect(byDriver.events.map((s) => [s.id === one.id ? "one" : "two", s.version])).toEqual([
       ["one", 9],
@@ -195,7 +208,7 @@ describe.each(ADAPTERS)("$name adapter", (kind) => {
       () => ofX.events.length === 1 && ofDriver2.events.length === 1 && ofDriver1.events.length === 6,
       "X, Z and driver-1's changes",
     );
-    await quiet();
+    await nothingMoreFrom([a], [b]);
 
     expect(ofX.events.map((s) => s.id)).toEqual([x.id]);
     expect(ofDriver2.events.map((s) => s.id)).toEqual([z.id]);
@@ -309,7 +322,9 @@ describe("redis adapter", () => {
     await settled([one, other]);
     one.publish(session);
     await eventually(() => onOne.events.length === 1, "the change on its own deployment");
-    await quiet();
+    // Redis has handled one's PUBLISH (onOne has it), so a copy for `other` would be queued before
+    // anything published after it: here `other`'s own marker.
+    await nothingMoreFrom([other], [other]);
     expect(onOther.events).toEqual([]);
   });
 
@@ -328,7 +343,12 @@ describe("redis adapter", () => {
     for (let version = 1; version <= 5; version++) expect(() => events.publish(atVersion(session, version))).not.toThrow();
     await expect(events.ping()).rejects.toThrow();
     await eventually(() => lines.some((line) => line.msg.startsWith("a session event could not be published")), "the publish failure");
-    await sleep(200); // unhandled rejections (vitest fails the run on them) would surface here
+    // The subscribe connection gave up on its SUBSCRIBE too: every command of both connections has
+    // failed, and an unhandled rejection (vitest fails the run on them) would have surfaced with it.
+    await eventually(
+      () => lines.some((line) => line.msg.startsWith("subscribing to session events in redis failed")),
+      "the subscribe failure",
+    );
 
     const warnings = lines.filter((line) => line.level === WARN);
     expect(warnings.filter((line) => line.msg.startsWith("redis unreachable"))).toHaveLength(2); // once per connection, not per retry

@@ -2,7 +2,7 @@
 // limit runs, one past it is refused before any resolver runs, so nothing reaches Hubject.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildGatewaySchemaSync } from "../../src/schema/build-schema.js";
-import { driver, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
+import { driver, startTestGateway, subscribed, type TestDriver, type TestGateway } from "../support/gateway.js";
 import { armorCost, tokenCount, wsOperation, wsRequest } from "./support.js";
 
 const LIMITS = { depth: 3, aliases: 2, tokens: 60, cost: 100, directives: 2 };
@@ -70,6 +70,8 @@ beforeAll(async () => {
       GRAPHQL_MAX_TOKENS: String(LIMITS.tokens),
       GRAPHQL_MAX_COST: String(LIMITS.cost),
       GRAPHQL_MAX_DIRECTIVES: String(LIMITS.directives),
+      // Each accepted query must reach Hubject, to show it ran: no shared status cache.
+      EVSE_STATUS_CACHE_MS: "0",
     },
   });
   alice = await driver("alice", ["DE-GQL-C00000001-7"]);
@@ -143,10 +145,11 @@ describe("subscriptions", () => {
       message: expect.stringMatching(/Aliases limit/),
     });
 
-    const accepted = wsOperation(gw.gateway.websocketUrl, alice.token, {
-      query: `subscription { sessionUpdated { a: id b: status evseId } }`,
-    });
-    await new Promise((r) => setTimeout(r, 150));
+    const accepted = await subscribed(gw.gateway, () =>
+      wsOperation(gw.gateway.websocketUrl, alice.token, {
+        query: `subscription { sessionUpdated { a: id b: status evseId } }`,
+      }),
+    );
     const started = await gw.graphql(`mutation { startCharging(input: { evseId: "DE*SIM*E0001*1" }) { session { id } } }`, {}, alice.token);
     expect(started.body.errors).toBeUndefined();
     const event = await accepted.firstNext();

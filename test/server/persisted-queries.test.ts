@@ -8,7 +8,7 @@ import { getIntrospectionQuery } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/config/config.js";
 import { checkPersistedQueryManifest, loadPersistedQueryManifest, sha256Hex } from "../../src/server/persisted-queries.js";
-import { driver, startTestGateway, type TestDriver, type TestGateway } from "../support/gateway.js";
+import { driver, startTestGateway, subscribed, type TestDriver, type TestGateway } from "../support/gateway.js";
 import { wsOperation, wsRequest } from "./support.js";
 
 const EVSE = `query Evse($id: String!) { evse(id: $id) { id status } }`;
@@ -50,7 +50,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "emp-pq-"));
   const file = join(dir, "persisted-queries.json");
   writeFileSync(file, JSON.stringify(MANIFEST, null, 2));
-  gw = await startTestGateway({ env: { GRAPHQL_PERSISTED_QUERIES: "allow-list", GRAPHQL_PERSISTED_QUERIES_FILE: file } });
+  // Each operation that runs must reach Hubject, to show it ran: no shared status cache.
+  gw = await startTestGateway({
+    env: { GRAPHQL_PERSISTED_QUERIES: "allow-list", GRAPHQL_PERSISTED_QUERIES_FILE: file, EVSE_STATUS_CACHE_MS: "0" },
+  });
   alice = await driver("alice", ["DE-GQL-C00000001-7"]);
 });
 
@@ -136,8 +139,9 @@ describe("over graphql-ws", () => {
   });
 
   it("runs a listed subscription by hash, fed by a listed mutation", async () => {
-    const updates = wsOperation(gw.gateway.websocketUrl, alice.token, { query: "", extensions: apq(UPDATES) });
-    await new Promise((r) => setTimeout(r, 150));
+    const updates = await subscribed(gw.gateway, () =>
+      wsOperation(gw.gateway.websocketUrl, alice.token, { query: "", extensions: apq(UPDATES) }),
+    );
     const started = await post({ extensions: apq(START), variables: { evseId: "DE*SIM*E0001*2" } });
     expect(started.body.errors).toBeUndefined();
     const event = await updates.firstNext();

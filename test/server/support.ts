@@ -4,6 +4,7 @@
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { type GraphQLSchema, Lexer, parse, Source, TokenKind, validate } from "graphql";
 import WebSocket from "ws";
+import { Arrivals } from "../support/wait.js";
 
 export interface WsOutcome {
   /** Payloads of `next` messages for the operation. */
@@ -16,7 +17,7 @@ export interface WsOutcome {
 }
 
 export interface WsOperation {
-  /** Resolves once the operation completed, errored, or the socket closed; or after `settleMs` of silence for a subscription. */
+  /** Resolves once the operation completed, errored, or the socket closed. */
   outcome: Promise<WsOutcome>;
   /** Resolves with the first `next` payload. */
   firstNext(timeoutMs?: number): Promise<any>;
@@ -34,23 +35,12 @@ export interface WsPayload {
  * Opens a graphql-transport-ws socket, authenticates with `token`, sends one subscribe message
  * (or `rawMessage` verbatim instead) and collects what comes back for it.
  */
-export function wsOperation(
-  url: string,
-  token: string | null,
-  payload: WsPayload,
-  options: { rawMessage?: string; settleMs?: number } = {},
-): WsOperation {
+export function wsOperation(url: string, token: string | null, payload: WsPayload, options: { rawMessage?: string } = {}): WsOperation {
   const socket = new WebSocket(url, "graphql-transport-ws");
-  const result: WsOutcome = { next: [], completed: false };
+  const nexts = new Arrivals<any>("next message", () => JSON.stringify(result));
+  const result: WsOutcome = { next: nexts.items, completed: false };
   let settle!: (value: WsOutcome) => void;
   const outcome = new Promise<WsOutcome>((resolve) => (settle = resolve));
-  const nextWaiters: Array<(payload: any) => void> = [];
-  let silence: NodeJS.Timeout | undefined;
-  const armSilence = () => {
-    if (options.settleMs === undefined) return;
-    clearTimeout(silence);
-    silence = setTimeout(() => settle(result), options.settleMs);
-  };
 
   socket.on("error", () => undefined);
   socket.on("open", () => {
@@ -60,14 +50,11 @@ export function wsOperation(
     const message = JSON.parse(String(data)) as { type: string; id?: string; payload?: any };
     if (message.type === "connection_ack") {
       socket.send(options.rawMessage ?? JSON.stringify({ id: "1", type: "subscribe", payload }));
-      armSilence();
       return;
     }
     if (message.id !== "1") return;
     if (message.type === "next") {
-      result.next.push(message.payload);
-      for (const waiter of nextWaiters.splice(0)) waiter(message.payload);
-      armSilence();
+      nexts.push(message.payload);
     } else if (message.type === "error") {
       result.error = message.payload;
       settle(result);
@@ -77,24 +64,13 @@ export function wsOperation(
     }
   });
   socket.on("close", (code, reason) => {
-    clearTimeout(silence);
     result.closed = { code, reason: String(reason) };
     settle(result);
   });
-  void outcome.then(() => clearTimeout(silence));
 
   return {
     outcome,
-    firstNext(timeoutMs = 5_000) {
-      if (result.next.length > 0) return Promise.resolve(result.next[0]);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no next message within ${timeoutMs} ms: ${JSON.stringify(result)}`)), timeoutMs);
-        nextWaiters.push((payload) => {
-          clearTimeout(timer);
-          resolve(payload);
-        });
-      });
-    },
+    firstNext: (timeoutMs = 5_000) => nexts.waitFor(() => true, timeoutMs),
     close() {
       socket.close();
     },
@@ -132,5 +108,3 @@ export function armorCost(schema: GraphQLSchema, query: string): number {
   if (errors.length > 0) throw errors[0];
   return cost;
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

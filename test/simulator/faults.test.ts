@@ -1,12 +1,12 @@
 // Switchable faults over real sockets: what the gateway must survive between itself and Hubject
 // (failNext) and from a CPO that bends the message flow (setCpoFaults). docs/oicp.md#transport, #status-codes, #session-flow.
-import { createHook } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SESSION_ID } from "../../src/oicp/wire/identifiers.js";
 import { oicpPaths } from "../../src/oicp/wire/types.js";
 import { type HubjectSimulator, MALFORMED_JSON_BODY, startSimulator, type UpstreamFault } from "../../src/simulator/hubject.simulator.js";
-import { FAST, type FakeGateway, oicpClient, PROVIDER, post, startFakeGateway, waitFor } from "./support.js";
+import { eventually } from "../support/wait.js";
+import { FAST, type FakeGateway, oicpClient, PROVIDER, post, simulatorTimers, startFakeGateway } from "./support.js";
 
 let sim: HubjectSimulator;
 let gw: FakeGateway;
@@ -46,7 +46,7 @@ async function expectNothingStarted(): Promise<void> {
 
 /** The session went on as if accepted: Start, then stop, End and CDR, all under one SessionID. */
 async function expectSessionRuns(sessionId: string): Promise<void> {
-  const startMsg = await waitFor(() => gw.notifications("Start")[0]);
+  const startMsg = await eventually(() => gw.notifications("Start")[0], "the Start notification");
   expect(startMsg.body.SessionID).toBe(sessionId);
   expect((await stop(sessionId, EVSE)).json).toMatchObject({ Result: true, StatusCode: { Code: "000" } });
   await sim.idle();
@@ -167,7 +167,7 @@ describe("failNext: remote start", () => {
 describe("failNext: remote stop", () => {
   async function charging(): Promise<string> {
     const sessionId = (await start(EVSE)).json.SessionID as string;
-    await waitFor(() => gw.notifications("Start").length === 1);
+    await eventually(() => gw.notifications("Start").length === 1, "the Start notification");
     return sessionId;
   }
 
@@ -189,7 +189,7 @@ describe("failNext: remote stop", () => {
     expect((await stop(sessionId, EVSE)).status).toBe(502);
     expect((await stop(sessionId, EVSE)).json).toMatchObject({ Result: false, StatusCode: { Code: "021" }, SessionID: sessionId });
     const progressSoFar = gw.notifications("Progress").length;
-    await waitFor(() => gw.notifications("Progress").length > progressSoFar);
+    await eventually(() => gw.notifications("Progress").length > progressSoFar, "one more Progress notification");
     expect(gw.notifications("End")).toHaveLength(0);
     expect(await evseStatus(EVSE)).toBe("Occupied");
     expect((await stop(sessionId, EVSE)).json.Result).toBe(true);
@@ -276,7 +276,10 @@ describe("setCpoFaults", () => {
     sim.clearFaults();
     sim.setPace({ startDelayMs: 50 });
     const normal = await start("DE*SIM*E0001*2");
-    const normalStart = await waitFor(() => gw.notifications("Start").find((r) => r.body.SessionID === normal.json.SessionID));
+    const normalStart = await eventually(
+      () => gw.notifications("Start").find((r) => r.body.SessionID === normal.json.SessionID),
+      "the Start of the normal session",
+    );
     expect(normalStart.ackedAt).toBeGreaterThan(normal.at);
   });
 
@@ -288,7 +291,7 @@ describe("setCpoFaults", () => {
     // The EMP learns the SessionID early (hubjectSessionIdFor) and stops before the charger started.
     sim.setPace({ startDelayMs: 200 });
     const pending = start(EVSE, { EMPPartnerSessionID: "emp-2" });
-    const sessionId = await waitFor(() => sim.hubjectSessionIdFor("emp-2"));
+    const sessionId = await eventually(() => sim.hubjectSessionIdFor("emp-2"), "the SessionID Hubject made for emp-2");
     expect((await stop(sessionId, EVSE)).json.Result).toBe(true);
     const answer = await pending;
     expect(answer.json.SessionID).toBe(sessionId);
@@ -313,7 +316,7 @@ describe("setCpoFaults", () => {
   it("duplicateDeliveries: every message twice, back to back, with identical bodies", async () => {
     sim.setCpoFaults({ duplicateDeliveries: true });
     const sessionId = (await start(EVSE)).json.SessionID as string;
-    await waitFor(() => gw.notifications("Progress").length >= 2);
+    await eventually(() => gw.notifications("Progress").length >= 2, "two Progress notifications");
     await stop(sessionId, EVSE);
     await sim.idle();
     const received = gw.received;
@@ -371,7 +374,7 @@ describe("setCpoFaults", () => {
   it("suppressCdrDelivery: no CDR is pushed, and GetChargeDetailRecords CDRForwarded:false returns it", async () => {
     sim.setCpoFaults({ suppressCdrDelivery: true });
     const sessionId = (await start(EVSE)).json.SessionID as string;
-    await waitFor(() => gw.notifications("Start").length === 1);
+    await eventually(() => gw.notifications("Start").length === 1, "the Start notification");
     await stop(sessionId, EVSE);
     await sim.idle();
     expect(gw.kinds().at(-1)).toBe("End");
@@ -401,38 +404,34 @@ describe("setCpoFaults", () => {
 
 describe("idle() and close() with faults", () => {
   it("close() leaves no timers and no sockets behind with faults pending", async () => {
-    const alive = new Set<number>();
-    const hook = createHook({
-      init(id, type) {
-        if (type === "Timeout" && new Error().stack?.includes("/src/simulator/")) alive.add(id);
-      },
-      destroy(id) {
-        alive.delete(id);
-      },
-    }).enable();
+    const timers = simulatorTimers();
     try {
       sim.setPace({ progressIntervalMs: 20 });
       sim.setCpoFaults({ reorderDeliveries: true, duplicateDeliveries: true });
       await start(EVSE);
-      await waitFor(() => gw.notifications("Progress").length >= 2); // a Progress may be held now
+      await eventually(() => gw.notifications("Progress").length >= 2, "two Progress notifications"); // a Progress may be held now
       sim.setCpoFaults({ notificationsBeforeAnswer: true });
       sim.setPace({ startDelayMs: 5_000 });
       // Handlers are attached at once: the requests fail when close() cuts their sockets.
       const waitingForStart = socketError(start("DE*SIM*E0001*2", { EMPPartnerSessionID: "emp-2" }));
       sim.failNext("PullEvseStatusById", { kind: "delay", ms: 5_000 });
       const delayed = socketError(statusById([EVSE]));
-      await waitFor(() => sim.hubjectSessionIdFor("emp-2") && sim.callsTo("PullEvseStatusById").length === 1);
+      await eventually(
+        () => sim.hubjectSessionIdFor("emp-2") && sim.callsTo("PullEvseStatusById").length === 1,
+        "emp-2's SessionID and the delayed status request",
+      );
       await sim.close();
       await sim.idle();
       await waitingForStart;
       await delayed;
-      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-      expect(alive.size).toBe(0);
+      expect(await timers.aliveAfterDestroyHooks()).toBe(0);
       const seen = gw.received.length;
-      await new Promise((r) => setTimeout(r, 60));
+      // No timer is left to send anything new; what was on its way has arrived once no
+      // connection to the fake gateway is open any more.
+      await gw.idle();
       expect(gw.received.length).toBe(seen);
     } finally {
-      hook.disable();
+      timers.stop();
     }
   });
 
@@ -441,7 +440,7 @@ describe("idle() and close() with faults", () => {
     sim.setCpoFaults({ reorderDeliveries: true });
     sim.failNext("AuthorizeRemoteStart", { kind: "delay", ms: 50 });
     const answered = start(EVSE);
-    await waitFor(() => sim.callsTo("AuthorizeRemoteStart").length === 1);
+    await eventually(() => sim.callsTo("AuthorizeRemoteStart").length === 1, "the remote start at the simulator");
     await sim.idle();
     expect((await answered).json.Result).toBe(true);
     expect(gw.kinds().slice(-2)).toContain("End");

@@ -1,12 +1,12 @@
 // The simulator over real sockets: a fake gateway OICP listener records what the simulated
 // CPO pushes, and requests go to the simulator exactly as the datasource will send them.
-import { createHook } from "node:async_hooks";
 import http from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EVSE_ID, SESSION_ID } from "../../src/oicp/wire/identifiers.js";
 import { oicpPaths } from "../../src/oicp/wire/types.js";
 import { type HubjectSimulator, SIMULATED_EVSES, startSimulator } from "../../src/simulator/hubject.simulator.js";
-import { EVCO, FAST, type FakeGateway, oicpClient, PROVIDER, post, startFakeGateway, waitFor } from "./support.js";
+import { eventually } from "../support/wait.js";
+import { EVCO, FAST, type FakeGateway, oicpClient, PROVIDER, post, simulatorTimers, startFakeGateway } from "./support.js";
 
 let sim: HubjectSimulator;
 let gw: FakeGateway;
@@ -53,7 +53,7 @@ describe("remote start accepted, then stop", () => {
     expect(sessionId).toMatch(SESSION_ID);
     expect(answer.json.CPOPartnerSessionID).toEqual(expect.any(String));
 
-    await waitFor(() => gw.notifications("Progress").length >= 2);
+    await eventually(() => gw.notifications("Progress").length >= 2, "two Progress notifications");
     const [startMsg] = gw.notifications("Start");
     expect(startMsg?.path).toBe("/oicp/api/oicp/notificationmgmt/v11/charging-notifications");
     expect(startMsg?.body).toMatchObject({
@@ -122,9 +122,9 @@ describe("remote start accepted, then stop", () => {
   it("continues the EVSE's meter across sessions and applies the DC power", async () => {
     sim.setPace({ powerKw: 150, autoStopAfterMs: 40 });
     const first = (await start("DE*SIM*E0001*4")).json.SessionID as string;
-    await waitFor(() => gw.cdrs().length === 1);
+    await eventually(() => gw.cdrs().length === 1, "the first CDR");
     const second = (await start("DE*SIM*E0001*4")).json.SessionID as string;
-    await waitFor(() => gw.cdrs().length === 2);
+    await eventually(() => gw.cdrs().length === 2, "the second CDR");
     const [a, b] = gw.cdrs().map((r) => r.body);
     expect(a?.SessionID).toBe(first);
     expect(b?.SessionID).toBe(second);
@@ -136,7 +136,7 @@ describe("remote start accepted, then stop", () => {
   it("ends by itself after autoStopAfterMs: End and CDR without a stop request", async () => {
     sim.setPace({ autoStopAfterMs: 60 });
     const sessionId = (await start("DE*SIM*E0001*2")).json.SessionID as string;
-    await waitFor(() => gw.cdrs().length === 1);
+    await eventually(() => gw.cdrs().length === 1, "the CDR");
     expect(sim.callsTo("AuthorizeRemoteStop")).toHaveLength(0);
     expect(gw.notifications("End")[0]?.body.SessionID).toBe(sessionId);
     expect(gw.cdrs()[0]?.body.SessionID).toBe(sessionId);
@@ -147,7 +147,7 @@ describe("remote start accepted, then stop", () => {
     const answer = await start("DE*SIM*E0002*1");
     expect(Date.now() - before).toBeGreaterThanOrEqual(75);
     expect(answer.json).toMatchObject({ Result: true, StatusCode: { Code: "000" } });
-    await waitFor(() => gw.notifications("Start").length === 1);
+    await eventually(() => gw.notifications("Start").length === 1, "the Start notification");
   });
 });
 
@@ -176,7 +176,7 @@ describe("remote start refused", () => {
     const answer = await start("DE*SIM*E0310*1");
     expect(answer.json).toMatchObject({ Result: false, StatusCode: { Code: "310", Description: "Partner did not respond" } });
     expect(answer.json.SessionID).toMatch(SESSION_ID);
-    const startMsg = await waitFor(() => gw.notifications("Start")[0]);
+    const startMsg = await eventually(() => gw.notifications("Start")[0], "the Start notification");
     expect(startMsg.body.SessionID).toBe(answer.json.SessionID);
     expect((await stop(answer.json.SessionID, "DE*SIM*E0310*1")).json.Result).toBe(true);
     await sim.idle();
@@ -287,7 +287,7 @@ describe("PullEvseStatusByID", () => {
 describe("GetChargeDetailRecords", () => {
   async function runSession(evseId: string): Promise<string> {
     const sessionId = (await start(evseId)).json.SessionID as string;
-    await waitFor(() => gw.notifications("Start").some((r) => r.body.SessionID === sessionId));
+    await eventually(() => gw.notifications("Start").some((r) => r.body.SessionID === sessionId), "the Start of this session");
     await stop(sessionId, evseId);
     await sim.idle();
     return sessionId;
@@ -335,7 +335,7 @@ describe("GetChargeDetailRecords", () => {
     const deadUrl = gw.url;
     await gw.close();
     const sessionId = (await start("DE*SIM*E0001*1")).json.SessionID as string;
-    await waitFor(() => sim.deliveries.length > 0);
+    await eventually(() => sim.deliveries.length > 0, "a delivery attempt");
     await stop(sessionId, "DE*SIM*E0001*1");
     await sim.idle();
     const cdrDelivery = sim.deliveries.find((d) => d.kind === "CDR");
@@ -350,7 +350,7 @@ describe("GetChargeDetailRecords", () => {
     await sim.close();
     sim = await startSimulator({ providerId: PROVIDER, pace: { ...FAST, autoStopAfterMs: 20 } });
     await start("DE*SIM*E0001*1");
-    await waitFor(() => sim.deliveries.some((d) => d.kind === "CDR"));
+    await eventually(() => sim.deliveries.some((d) => d.kind === "CDR"), "the CDR delivery attempt");
     expect(sim.deliveries.map((d) => d.error)).toEqual(sim.deliveries.map(() => "no gateway url"));
     expect((await getCdrs({ CDRForwarded: false })).json.totalElements).toBe(1);
   });
@@ -358,34 +358,24 @@ describe("GetChargeDetailRecords", () => {
 
 describe("close()", () => {
   it("leaves no timers and sends nothing more", async () => {
-    // Counting process-wide timers is flaky (vitest has its own); track the simulator's instead.
-    const alive = new Set<number>();
-    const hook = createHook({
-      init(id, type) {
-        if (type === "Timeout" && new Error().stack?.includes("/src/simulator/")) alive.add(id);
-      },
-      destroy(id) {
-        alive.delete(id);
-      },
-    }).enable();
+    const timers = simulatorTimers();
     try {
       const sessionId = (await start("DE*SIM*E0001*1")).json.SessionID as string;
       const slow = start("DE*SIM*E0002*1").catch((error: unknown) => error); // still unanswered at close()
-      await waitFor(() => gw.notifications("Progress").length > 0);
-      expect(alive.size).toBeGreaterThan(0);
+      await eventually(() => gw.notifications("Progress").length > 0, "a Progress notification");
+      expect(timers.alive.size).toBeGreaterThan(0);
       await sim.close();
       await sim.idle(); // resolves at once after close
       expect(await slow).toBeInstanceOf(Error);
-      // Node reports cleared timers to destroy hooks from an immediate: wait for that, but not
-      // so long that a leaked timer would fire (and be destroyed) on its own.
-      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-      expect(alive.size).toBe(0);
+      expect(await timers.aliveAfterDestroyHooks()).toBe(0);
       const seen = gw.received.length;
-      await new Promise((r) => setTimeout(r, 80));
+      // No timer is left to send anything new; what was on its way has arrived once no
+      // connection to the fake gateway is open any more.
+      await gw.idle();
       expect(gw.received.length).toBe(seen);
       expect(gw.received.every((r) => r.body.SessionID === sessionId)).toBe(true);
     } finally {
-      hook.disable();
+      timers.stop();
     }
   });
 });

@@ -1,10 +1,13 @@
 // Shared by the simulator tests: a fake gateway OICP listener that records what the simulated
-// CPO pushes, and a bare HTTP client that sends requests exactly as the datasource will.
+// CPO pushes, a bare HTTP client that sends requests exactly as the datasource will, and a count
+// of the simulator's live timers.
+import { createHook } from "node:async_hooks";
 import http, { type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { oicpPaths } from "../../src/oicp/wire/types.js";
 import type { SimulatorPace } from "../../src/simulator/hubject.simulator.js";
+import { eventually } from "../support/wait.js";
 
 export const PROVIDER = "DE-DCB";
 export const EVCO = "DE-DCB-C12345678-X";
@@ -56,6 +59,15 @@ export async function startFakeGateway() {
     answerWith: (fn: (r: Received) => unknown) => {
       respond = fn;
     },
+    /**
+     * Resolves once no connection to this fake is open. The simulator opens one per delivery
+     * (no keep-alive): every request it has sent by now has arrived, or was cut off.
+     */
+    idle: () =>
+      eventually(
+        () => new Promise<boolean>((resolve) => server.getConnections((error, count) => resolve(!error && count === 0))),
+        "every connection to the fake gateway to close",
+      ),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -101,14 +113,34 @@ function parseOrUndefined(text: string): unknown {
   }
 }
 
-export async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error("waitFor: timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/**
+ * Timers the simulator's own code created (async_hooks "Timeout" resources whose creation stack
+ * is in src/simulator/) that Node has not destroyed yet: process-wide counts are flaky, vitest has
+ * timers of its own. `stop()` disables the hook.
+ */
+export function simulatorTimers() {
+  const alive = new Set<number>();
+  const hook = createHook({
+    init(id, type) {
+      if (type === "Timeout" && new Error().stack?.includes("/src/simulator/")) alive.add(id);
+    },
+    destroy(id) {
+      alive.delete(id);
+    },
+  }).enable();
+  return {
+    alive,
+    /**
+     * How many are alive once Node has reported the cleared ones: it does so to destroy hooks
+     * from an immediate, so this waits a few turns of the event loop, not so long that a leaked
+     * timer would fire (and be destroyed) on its own.
+     */
+    async aliveAfterDestroyHooks(): Promise<number> {
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      return alive.size;
+    },
+    stop: () => void hook.disable(),
+  };
 }
 
 /** The four EMP calls against the simulator at `baseUrl()` (read per call: tests restart it). */

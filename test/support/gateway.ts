@@ -1,6 +1,7 @@
 // Test kit: a whole gateway on ephemeral ports with its embedded simulator, plus small builders
 // for drivers, tokens and clients, so each test states only what matters to it.
 
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import WebSocket from "ws";
 import { type Gateway, type GatewayOverrides, startGateway } from "../../src/app/gateway.js";
 import { loadConfig } from "../../src/config/config.js";
 import type { SimulatorPace } from "../../src/simulator/hubject.simulator.js";
+import { Arrivals, eventually } from "./wait.js";
 
 export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123";
 
@@ -89,6 +91,8 @@ export async function startTestGateway(
     OICP_ALLOW_PLAIN_HTTP: "true",
     // Suites about other behaviour start many sessions per driver; test/e2e/security covers the limits.
     RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000",
+    // Likewise for EVSE reads; test/e2e/evse-budget covers the driver's limit and the EMP's budget.
+    RATE_LIMIT_EVSE_READS_PER_MINUTE: "100000",
     ...options.env,
   });
   const gateway = await startGateway(config, { ...options.overrides, simulatorPace: { ...FAST_PACE, ...options.pace } });
@@ -146,23 +150,15 @@ export function subscribeAt(
     on: { closed: (event: any) => resolveClosed({ code: event?.code, reason: event?.reason }) },
     onNonLazyError: () => undefined,
   });
-  const events: any[] = [];
+  const events = new Arrivals<any>("matching event", (seen) => JSON.stringify(seen.map((e) => e.status)));
   const errors: unknown[] = [];
-  const waiters: Array<{ predicate: (e: any) => boolean; resolve: (e: any) => void }> = [];
   client.subscribe(
     { query, variables: variables ?? {} },
     {
       next: (result) => {
         if (result.errors) errors.push(...result.errors);
         const event = result.data ? Object.values(result.data)[0] : undefined;
-        if (!event) return;
-        events.push(event);
-        for (const waiter of [...waiters]) {
-          if (waiter.predicate(event)) {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            waiter.resolve(event);
-          }
-        }
+        if (event) events.push(event);
       },
       error: (error) => errors.push(error),
       complete: () => undefined,
@@ -170,30 +166,63 @@ export function subscribeAt(
   );
   return {
     client,
-    events,
+    events: events.items,
     errors,
     closed,
-    waitFor(predicate, timeoutMs = 10_000) {
-      const seen = events.find(predicate);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => e.status))}`)),
-          timeoutMs,
-        );
-        waiters.push({
-          predicate,
-          resolve: (e) => {
-            clearTimeout(timer);
-            resolve(e);
-          },
-        });
-      });
-    },
+    waitFor: (predicate, timeoutMs) => events.waitFor(predicate, timeoutMs),
     async dispose() {
       await client.dispose();
     },
   };
+}
+
+/** graphql-ws operations the gateway has started (its onOperation hook counts them in its metrics). */
+export async function wsOperationsStarted(gateway: Gateway): Promise<number> {
+  if (!gateway.metrics) throw new Error("wsOperationsStarted() reads the gateway's metrics: leave METRICS_ENABLED on");
+  const metric = await gateway.metrics.graphqlRequests.get();
+  return metric.values
+    .filter((v) => v.labels.transport === "ws" && v.labels.operation_type === "subscription" && v.labels.outcome === "ok")
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/**
+ * Opens what `open` opens (graphql-ws subscriptions: `count` of them) and resolves with it once
+ * the gateway has started them. graphql-ws calls onOperation right before it reads the first event,
+ * and that first read registers the subscription with the session events in the same turn: from
+ * then on the subscription gets every change published.
+ */
+export async function subscribed<T>(gateway: Gateway, open: () => T, count = 1): Promise<T> {
+  const before = await wsOperationsStarted(gateway);
+  const opened = open();
+  await eventually(async () => (await wsOperationsStarted(gateway)) >= before + count, `${count} subscription(s) started at the gateway`);
+  return opened;
+}
+
+const CHARGING_NOTIFICATIONS = "/api/oicp/notificationmgmt/v11/charging-notifications";
+
+/**
+ * What `subscription` (a driver's sessionUpdated, without sessionId) had received before a change
+ * published now: a session started at a charger with `evcoId`, one of the driver's contracts (an
+ * inbound Plug&Charge Start: no Hubject call). A subscription gets the changes in the order they
+ * were published, so when this marker arrives, whatever the gateway published before it has
+ * arrived too: the positive signal that nothing more is on its way.
+ */
+export async function deliveredBeforeMarker(gw: TestGateway, subscription: Subscription, evcoId: string): Promise<any[]> {
+  // The gateway learns a driver's contracts from their token, shortly after a request.
+  await eventually(() => gw.gateway.store.driverForContract(evcoId), `the gateway to know the holder of ${evcoId}`);
+  const sessionId = randomUUID();
+  const now = new Date().toISOString();
+  const { body } = await gw.postOicp(CHARGING_NOTIFICATIONS, {
+    Type: "Start",
+    SessionID: sessionId,
+    EvseID: "DE*SIM*E9000*1",
+    Identification: { PlugAndChargeIdentification: { EvcoID: evcoId } },
+    SessionStart: now,
+    ChargingStart: now,
+  });
+  if (body?.Result !== true) throw new Error(`the marker Start was refused: ${JSON.stringify(body)}`);
+  const marker = await subscription.waitFor((s) => s.hubjectSessionId === sessionId);
+  return subscription.events.slice(0, subscription.events.indexOf(marker));
 }
 
 export const SESSION_FIELDS = `

@@ -1,5 +1,5 @@
 import { SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createAuthenticator } from "../../src/server/auth.js";
 
 const secret = "unit-test-secret-unit-test-secret-012345";
@@ -21,10 +21,16 @@ describe("authenticator", () => {
   });
 
   it("never serves a remembered token after it expired", async () => {
-    const token = await sign(Math.floor(Date.now() / 1000) + 1);
-    await auth.authenticate(token);
-    await new Promise((r) => setTimeout(r, 1_100));
-    await expect(auth.authenticate(token)).rejects.toMatchObject({ extensions: { code: "UNAUTHENTICATED" } });
+    // A controlled clock (the cache and jose both read Date): on a whole second, then 1.1 s later.
+    vi.useFakeTimers({ toFake: ["Date"], now: new Date("2024-06-01T12:00:00.000Z") });
+    try {
+      const token = await sign(Math.floor(Date.now() / 1000) + 1);
+      await auth.authenticate(token);
+      vi.advanceTimersByTime(1_100);
+      await expect(auth.authenticate(token)).rejects.toMatchObject({ extensions: { code: "UNAUTHENTICATED" } });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("does not remember failures", async () => {
