@@ -22,7 +22,7 @@ const run = (...args: string[]) =>
 
 it("lists the CDR a gateway refused, by its SessionID and problem, and shows it shortened", async () => {
   const gw = await startTestGateway({ dataDir });
-  const cdr = { ...example("14-charge-detail-record.request"), SessionEnd: null };
+  const cdr = { ...(example("14-charge-detail-record.request") as { SessionID: string }), SessionEnd: null };
   const { body } = await gw.postOicp("/api/oicp/cdrmgmt/v22/operators/DE*SIM/charge-detail-record", cdr);
   expect(body).toMatchObject({ Result: false, StatusCode: { Code: "022" } });
   await gw.close();
