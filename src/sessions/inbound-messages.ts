@@ -4,7 +4,7 @@
 // (docs/oicp.md#session-flow), checked against it (fit.ts) and for figures that cannot be true
 // (plausibility.ts), and applied through the one write path. Nothing is dropped: unreadable
 // messages, copies, conflicting CDRs and misfits are stored with what became of them.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { type Logger, redactEvcoId } from "../logger.js";
 import { sameEvseId } from "../oicp/wire/identifiers.js";
 import { misfit } from "./fit.js";
@@ -60,11 +60,29 @@ export class InboundMessages {
 
   async receive(delivery: InboundDelivery): Promise<InboundOutcome> {
     const read = this.read(delivery.kind, delivery.text, delivery.receivedAt);
+    // An unreadable body is known by the hash of its text; a readable one by the hash of its fields.
+    const contentHash = read.ok ? read.value.message.contentHash : textHash(delivery.text);
+    if (delivery.source === "backfill") {
+      // Hubject does not track what we downloaded: a record the store holds already is not a new message.
+      const held = await this.deps.store.inboundWithContent(delivery.kind, contentHash);
+      if (held !== undefined) {
+        return {
+          seq: held,
+          state: "duplicate",
+          type: read.ok ? read.value.message.type : null,
+          duplicate: true,
+          session: null,
+          problem: null,
+          ids: read.ok ? read.value.ids : null,
+        };
+      }
+    }
     if (!read.ok) {
       // What it seems to name (unchecked) helps the operator find it; nothing matches on it.
       const recorded = await this.deps.store.recordInbound({
         ...unread(delivery),
         ...read.names,
+        contentHash,
         state: "rejected",
         problem: read.problem,
       });
@@ -344,3 +362,5 @@ function lagOf(parsed: ParsedInbound): number | null {
             : null;
   return at ? Math.max(0, (e.at.getTime() - at.getTime()) / 1000) : null;
 }
+
+const textHash = (text: string): string => createHash("sha256").update(text).digest("hex");

@@ -83,6 +83,7 @@ export class SessionService {
       cdrs: options.cdrs ?? NO_CDRS,
       statuses: options.statuses ?? NO_STATUSES,
       inbound: this.inbound,
+      store,
       clock: this.writer.clock,
       logger,
     });

@@ -141,6 +141,8 @@ export interface SessionStore {
    * between), received in [receivedAfter, receivedBefore), oldest first.
    */
   waitingInboundBetween(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]>;
+  /** The first stored message of this kind with this content hash, if any (seq). */
+  inboundWithContent(kind: InboundKind, contentHash: string): Promise<number | undefined>;
   /** Deletes messages received before `before` (retention); returns how many. */
   pruneInbound(before: Date): Promise<number>;
 

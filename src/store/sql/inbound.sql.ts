@@ -2,7 +2,7 @@
 // of it. Portable SQL only (SQLite and PostgreSQL), like the rest of the store.
 import type { Kysely } from "kysely";
 import { sessionIdKey } from "../../oicp/wire/identifiers.js";
-import type { InboundMessage, InboundState, InboundUpdate, StoredInboundMessage } from "../../sessions/session.store.js";
+import type { InboundKind, InboundMessage, InboundState, InboundUpdate, StoredInboundMessage } from "../../sessions/session.store.js";
 import { inboundToRow, rowToInbound, toIso } from "./rows.js";
 import type { Database } from "./tables.js";
 
@@ -82,4 +82,17 @@ export async function pruneInbound(db: Kysely<Database>, before: Date): Promise<
   // duplicate_of is a plain number, not a foreign key: a copy may outlive what it repeated.
   const result = await db.deleteFrom("inbound_messages").where("received_at", "<", toIso(before)).executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/** A stored message of this kind with this content, if any (the CDR back-fill's "have we got it"). */
+export async function inboundWithContent(db: Kysely<Database>, kind: InboundKind, contentHash: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom("inbound_messages")
+    .select("seq")
+    .where("kind", "=", kind)
+    .where("content_hash", "=", contentHash)
+    .orderBy("seq", "asc")
+    .limit(1)
+    .executeTakeFirst();
+  return row?.seq;
 }

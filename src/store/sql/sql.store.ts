@@ -12,6 +12,7 @@ import type { ChargingErrorInfo } from "../../oicp/wire/status-codes.js";
 import { type ChargingSession, type SessionStatus, TERMINAL_STATUSES } from "../../sessions/session.js";
 import type {
   IdempotencyRecord,
+  InboundKind,
   InboundMessage,
   InboundState,
   InboundUpdate,
@@ -307,6 +308,10 @@ export class SqlSessionStore implements SessionStore {
 
   waitingInboundBetween(receivedAfter: Date, receivedBefore: Date, limit: number): Promise<StoredInboundMessage[]> {
     return inbound.waitingInboundBetween(this.db, receivedAfter, receivedBefore, limit);
+  }
+
+  inboundWithContent(kind: InboundKind, contentHash: string): Promise<number | undefined> {
+    return inbound.inboundWithContent(this.db, kind, contentHash);
   }
 
   pruneInbound(before: Date): Promise<number> {
