@@ -33,7 +33,10 @@ describe("CdrBackfill", () => {
     const report = await backfill(kept(partial, broken)).run();
 
     expect(report).toEqual({ fetched: 2, stored: 1, rejected: 1 });
-    expect(await world.store.get(session!.id)).toMatchObject({ status: "COMPLETED", chargeDetailRecord: { consumedEnergyKwh: "21.343", chargingStart: null } });
+    expect(await world.store.get(session!.id)).toMatchObject({
+      status: "COMPLETED",
+      chargeDetailRecord: { consumedEnergyKwh: "21.343", chargingStart: null },
+    });
     const [rejected] = await world.store.inboundInState("rejected", 10);
     expect(rejected).toMatchObject({ source: "backfill", text: broken, hubjectSessionId: "0d9f4b1a-7c2e-4e8b-b6a1-3f5d7e9c1a2b" });
     expect(rejected!.problem).toContain("SessionEnd");
@@ -42,7 +45,8 @@ describe("CdrBackfill", () => {
   it("a record downloaded again on the next run is not stored again, readable or not", async () => {
     const source = kept(cdrText({}), cdrText({ SessionID: "0d9f4b1a-7c2e-4e8b-b6a1-3f5d7e9c1a2b", SessionEnd: undefined }));
     await backfill(source).run();
-    const rows = async () => (await Promise.all((["waiting", "rejected", "duplicate"] as const).map((s) => world.store.inboundInState(s, 100)))).flat();
+    const rows = async () =>
+      (await Promise.all((["waiting", "rejected", "duplicate"] as const).map((s) => world.store.inboundInState(s, 100)))).flat();
     const before = await rows();
     expect(before).toHaveLength(2);
 
