@@ -1,6 +1,9 @@
-// Ready = this replica can serve: its store and pub/sub answer. Hubject's circuit is reported but
-// does not fail readiness: every replica shares the same Hubject, so taking them all out of the
-// load balancer would only stop reads that still work.
+// Ready = this replica can serve: its store answers. Two things are reported without failing
+// readiness, because every replica shares them and taking all replicas out of the load balancer
+// would only stop what still works:
+// - the pub/sub (Redis): while it is down, starts, stops and reads work; pushes wait and each
+//   replica catches its subscribers up from the store when Redis is back ("degraded");
+// - Hubject's circuit.
 import type { HubjectDatasource } from "../datasources/hubject.datasource.js";
 import type { ReadinessReport } from "../observability/ops-endpoints.js";
 import type { SessionEvents } from "../sessions/ports.js";
@@ -25,8 +28,7 @@ export function createReadiness(deps: {
       await deps.events.ping();
       checks.pubsub = "ok";
     } catch {
-      ready = false;
-      checks.pubsub = "failing";
+      checks.pubsub = "degraded";
     }
     checks.hubjectCircuit = deps.hubject.circuitState();
     const problem = deps.hubject.configurationProblem();

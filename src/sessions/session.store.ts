@@ -89,6 +89,20 @@ export interface InboundUpdate {
   releaseDedupeKey?: boolean;
 }
 
+/**
+ * The store could not be reached (a lost connection, a failover, a database that refuses
+ * connections, SQLite busy for too long). Retryable: nothing was written, or the write is
+ * repeated safely (every write is conditional or keyed). Adapters translate their driver's
+ * errors into this; the app side answers "try again" (503 / OICP 021) instead of an internal error.
+ */
+export class StoreUnavailableError extends Error {
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
 export interface IdempotencyRecord {
   sessionId: string;
   /** "startCharging" or "stopCharging": a key stands for one request. */
@@ -111,6 +125,8 @@ export interface SessionStore {
   tryInsert(session: NewSession): Promise<ChargingSession | null>;
   /** The driver's session at this EVSE whose remote start is still in flight (status REQUESTED). */
   findRequested(driverId: string, evseId: string): Promise<ChargingSession | undefined>;
+  /** Sessions changed at or after `since`, oldest change first (catching subscribers up after a fan-out outage). */
+  changedSince(since: Date, limit: number): Promise<ChargingSession[]>;
   /** Sessions for the background jobs (reconciler, staleness), oldest first. */
   scan(query: SessionScan): Promise<ChargingSession[]>;
   get(id: string): Promise<ChargingSession | undefined>;

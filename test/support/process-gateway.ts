@@ -36,7 +36,10 @@ export async function spawnGateway(env: Record<string, string>): Promise<Process
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
   const ready = await new Promise<{ graphql: string; oicp: string }>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway process did not start in 20 s\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL"); // never leave a half-started gateway behind
+      reject(new Error(`gateway process did not start in 20 s\n${stderr}`));
+    }, 20_000);
     child.once("exit", (code) => reject(new Error(`gateway process exited with ${code}\n${stderr}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
       try {

@@ -10,6 +10,7 @@ import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from "kys
 import { LRUCache } from "lru-cache";
 import pg from "pg";
 import type { Logger } from "../../logger.js";
+import { translatingFaults } from "./faults.js";
 import { SqlSessionStore } from "./sql.store.js";
 import type { Database } from "./tables.js";
 
@@ -43,7 +44,7 @@ function openSqlite(file: string): { db: Kysely<Database>; dataVersion: () => nu
   }
   const dataVersion = sqlite.prepare("PRAGMA data_version").pluck();
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
+    db: new Kysely<Database>({ dialect: translatingFaults(new SqliteDialect({ database: withStatementCache(sqlite) })) }),
     dataVersion: () => dataVersion.get() as number,
   };
 }
@@ -207,10 +208,23 @@ export function createPostgresDatabase(url: string, options: PostgresOptions = {
   const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new RangeError(`poolSize must be a positive integer, got ${poolSize}`);
   const pool = new pg.Pool({ ...postgresClientConfig(url, options), max: poolSize });
-  // Without a listener, an idle connection the server drops (restart, pg_terminate_backend)
-  // would crash the process; the pool discards it and opens a new one when needed.
-  pool.on("error", (error) => options.logger?.warn({ err: error }, "an idle PostgreSQL connection failed; it is replaced on next use"));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // A connection the server drops (restart, failover, pg_terminate_backend) emits 'error'; with
+  // no listener that ends the process. The pool listens only while a connection is idle (and then
+  // discards it); a connection in use also needs one: its query in flight fails (translated to
+  // StoreUnavailableError below), the pool drops the broken client when it is released, and a new
+  // connection is opened on next use.
+  pool.on("error", (error) => options.logger?.warn(faultFields(error), "an idle PostgreSQL connection failed; it is replaced on next use"));
+  pool.on("connect", (client) => {
+    // The failure surfaces as the failed query's error (and, when idle, through the pool's listener above).
+    client.on("error", () => undefined);
+  });
+  return new Kysely<Database>({ dialect: translatingFaults(new PostgresDialect({ pool })) });
+}
+
+/** What a log line needs of a driver error: never the client object pg attaches to it (it holds the connection settings). */
+function faultFields(error: Error): { err: { message: string; code?: string } } {
+  const code = (error as { code?: unknown }).code;
+  return { err: { message: error.message, ...(typeof code === "string" ? { code } : {}) } };
 }
 
 export interface OpenSqlStoreOptions extends PostgresOptions {

@@ -151,6 +151,18 @@ export class SqlSessionStore implements SessionStore {
     return rows.map(rowToSession);
   }
 
+  async changedSince(since: Date, limit: number): Promise<ChargingSession[]> {
+    const rows = await this.db
+      .selectFrom("charging_sessions")
+      .selectAll()
+      .where("updated_at", ">=", toIso(since))
+      .orderBy("updated_at", "asc")
+      .orderBy("id", "asc")
+      .limit(limit)
+      .execute();
+    return rows.map(rowToSession);
+  }
+
   async recordDriverContracts(driverId: string, evcoIds: readonly string[]): Promise<void> {
     const seenAt = toIso(new Date());
     for (const evcoId of new Set(evcoIds.map(evcoIdKey))) {

@@ -4,7 +4,7 @@
 // be read is stored too, and answered Result:false with 022.
 import { recordError } from "../../../observability/tracing-context.js";
 import type { InboundDelivery, InboundOutcome } from "../../../sessions/session.service.js";
-import type { InboundKind } from "../../../sessions/session.store.js";
+import { type InboundKind, StoreUnavailableError } from "../../../sessions/session.store.js";
 import { ack, type InboundHandler, rejectedOnSpan } from "../handler.js";
 
 export interface SessionMessageDeps {
@@ -19,7 +19,12 @@ export function sessionMessageHandler(kind: InboundKind, deps: SessionMessageDep
     try {
       outcome = await deps.sessions.receive({ kind, text, operatorId, receivedAt, source: "push" });
     } catch (error) {
-      log.error({ err: error }, "could not store inbound OICP message");
+      if (error instanceof StoreUnavailableError)
+        log.warn(
+          { err: error.message },
+          "could not store inbound OICP message (the store is unavailable): answered 021; a CDR comes back through the back-fill",
+        );
+      else log.error({ err: error }, "could not store inbound OICP message");
       recordError(span, error, "could not store the message (answered 021)");
       span.setAttribute("oicp.status_code", "021");
       return ack(false, "021", "System error");
