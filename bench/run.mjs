@@ -11,6 +11,7 @@ const WORKLOADS = [
   { name: "read", script: "bench/read.mjs", timeoutMs: 4 * 60_000 },
   { name: "storm", script: "bench/storm.mjs", timeoutMs: 3 * 60_000 },
   { name: "push", script: "bench/push.mjs", timeoutMs: 270_000, optional: true },
+  { name: "hot-session", script: "bench/hot-session.mjs", timeoutMs: 8 * 60_000 },
 ];
 const only = process.argv.slice(2);
 
@@ -179,6 +180,43 @@ function render(results) {
           ]),
         ),
       );
+    } else if (r.workload === "hot-session") {
+      const s = r.settings;
+      parts.push(
+        `### HOT SESSION — one driver's subscriptions on one session getting OICP Progress notifications, while another driver reads ${s.read} at ${s.probeRequestsPerSecond} requests/s (open loop); ${s.rounds} interleaved rounds of ${s.phaseS} s idle (same subscriptions, no notifications) and ${s.phaseS} s hot; ratio of the medians of the other driver's p99`,
+        table(
+          [
+            "stage",
+            "subscriptions (sockets)",
+            "notifications/s",
+            "events/s to deliver",
+            "idle p99 ms per round",
+            "hot p99 ms per round",
+            "ratio per round",
+            "median p99 idle → hot ms",
+            "ratio",
+            "hot p50 / max ms",
+            "gateway CPU % idle / hot",
+            "event-loop delay max ms idle / hot",
+            "events delivered",
+          ],
+          r.rows.map((x) => [
+            x.stage,
+            `${x.subscriptions} (${x.sockets})`,
+            x.notificationsPerSecond,
+            x.eventsPerSecondToDeliver,
+            x.rounds.map((k) => k.idle.p99Ms).join(" / "),
+            x.rounds.map((k) => k.hot.p99Ms).join(" / "),
+            x.rounds.map((k) => `×${k.ratio}`).join(" / "),
+            `${x.idleP99Ms} → ${x.hotP99Ms}`,
+            `×${x.ratio}`,
+            x.rounds.map((k) => `${k.hot.p50Ms} / ${k.hot.maxMs}`).join("; "),
+            x.rounds.map((k) => `${k.idle.gatewayCpuPercent} / ${k.hot.gatewayCpuPercent}`).join("; "),
+            x.rounds.map((k) => `${k.idle.gatewayEventLoopDelayMs.maxMs} / ${k.hot.gatewayEventLoopDelayMs.maxMs}`).join("; "),
+            `${x.eventsReceived} of ${x.eventsExpected}`,
+          ]),
+        ),
+      );
     }
   }
   const targets = results.flatMap((r) => r.targets ?? []);
@@ -233,6 +271,7 @@ function resultsMarkdown(report, text) {
   const read = report.results.find((r) => r.workload === "read" && !r.failed);
   const storm = report.results.find((r) => r.workload === "storm" && !r.failed);
   const push = report.results.find((r) => r.workload === "push" && !r.failed);
+  const hot = report.results.find((r) => r.workload === "hot-session" && !r.failed);
   if (read) {
     notes.push(
       "- READ: every server answers the same query with the same data (checked before measuring: the baselines must return byte-identical `data` to the gateway's). " +
@@ -303,6 +342,14 @@ function resultsMarkdown(report, text) {
         );
       }
     }
+  }
+  if (hot) {
+    notes.push(
+      "- HOT SESSION (issue 12): the hot driver's subscriptions are graphql-ws `sessionUpdated(sessionId)` on one charger-started session, over raw sockets that count frames without parsing them (the load process must not starve the probe); the other driver's reads come from a child process of their own, an open loop (a stalled gateway delays every request sent meanwhile), latency = request written → response read. " +
+        "Idle and hot phases alternate after an unreported warm-up round; each hot phase ends with every event it caused delivered before the next phase begins. " +
+        "The control stage has the same notifications with one subscription: the part of the hot p99 that is handling notifications (parse, two store writes, the state machine), not fan-out. " +
+        "The red-team stage lifts SUBSCRIPTION_MAX_PER_SOCKET/_PER_DRIVER to put 5,000 subscriptions on one session (what issue 12 saw take a replica to 100 % CPU); no target applies to it.",
+    );
   }
   return [
     "# Benchmarks",

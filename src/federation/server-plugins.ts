@@ -3,11 +3,14 @@ import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import type { Logger } from "../logger.js";
 import type { GatewayContext } from "../server/context.js";
+import type { SubscriptionLimits } from "../server/subscription-limits.js";
 import { subscriptionCallbackPlugin } from "./subscription-callback.js";
 
 export interface FederationPluginOptions {
   /** The routers' subscription callback URLs; empty = the HTTP callback protocol is off. */
   subscriptionCallbackUrls: readonly string[];
+  /** The callback subscriptions count with the websocket ones (per driver, per process). */
+  subscriptionLimits: SubscriptionLimits;
   logger: Logger;
 }
 
@@ -19,7 +22,13 @@ export function federationServerPlugins(options: FederationPluginOptions): Apoll
     // that wants ftv1 for GraphOS can have it back by dropping this line.
     ApolloServerPluginInlineTraceDisabled() as ApolloServerPlugin<GatewayContext & BaseContext>,
     ...(options.subscriptionCallbackUrls.length > 0
-      ? [subscriptionCallbackPlugin({ allowedCallbackUrls: options.subscriptionCallbackUrls, logger: options.logger })]
+      ? [
+          subscriptionCallbackPlugin({
+            allowedCallbackUrls: options.subscriptionCallbackUrls,
+            subscriptionLimits: options.subscriptionLimits,
+            logger: options.logger,
+          }),
+        ]
       : []),
   ];
 }

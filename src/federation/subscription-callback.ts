@@ -14,7 +14,8 @@ import { ApolloServerPluginSubscriptionCallback } from "@apollo/server/plugin/su
 import { badInput, forbidden, unauthenticated } from "../errors.js";
 import { isRecord } from "../lib/json.js";
 import type { Logger } from "../logger.js";
-import type { GatewayContext } from "../server/context.js";
+import { type GatewayContext, takeSubscriptionSlot } from "../server/context.js";
+import { isSubscriptionSlot, type SubscriptionLimits, type SubscriptionSlot } from "../server/subscription-limits.js";
 
 export interface SubscriptionCallbackOptions {
   /**
@@ -22,6 +23,11 @@ export interface SubscriptionCallbackOptions {
    * A callbackUrl is accepted when it has the same origin and its path is this path or below it.
    */
   allowedCallbackUrls: readonly string[];
+  /**
+   * Each callback subscription holds a slot like a websocket one, for its driver and in this
+   * process (no socket: a router multiplexes many drivers); refused in the HTTP answer when full.
+   */
+  subscriptionLimits: SubscriptionLimits;
   logger: Logger;
   /** Heartbeats that may fail in a row before the subscription ends (plugin default 5). */
   maxConsecutiveHeartbeatFailures?: number;
@@ -73,6 +79,7 @@ export function subscriptionCallbackPlugin(options: SubscriptionCallbackOptions)
         };
       }
       const listener = (await inner.requestDidStart?.(requestContext)) ?? {};
+      let slot: SubscriptionSlot | undefined;
       const guarded: GraphQLRequestListener<Context> = {
         ...listener,
         async didResolveOperation(ctx) {
@@ -80,12 +87,26 @@ export function subscriptionCallbackPlugin(options: SubscriptionCallbackOptions)
           if (ctx.operation?.operation !== "subscription") throw badInput("extensions.subscription is only for subscription operations.");
           // Refused here, the router learns it from the HTTP answer and no callback is opened.
           if (!ctx.contextValue.driver) throw unauthenticated();
+          const admitted = options.subscriptionLimits.admit(ctx.contextValue.driver.id);
+          if (!isSubscriptionSlot(admitted)) throw admitted;
+          slot = admitted;
         },
         async willSendResponse(ctx) {
           // The plugin would otherwise `check` and subscribe after a refused or invalid request too.
           const body = ctx.response.body;
-          if (ctx.operation?.operation !== "subscription" || (body.kind === "single" && body.singleResult.errors?.length)) return;
-          await listener.willSendResponse?.(ctx);
+          if (ctx.operation?.operation !== "subscription" || (body.kind === "single" && body.singleResult.errors?.length)) {
+            slot?.release();
+            return;
+          }
+          // The plugin runs the subscription in here; its stream takes the slot and gives it back
+          // when it ends (resolvers/session-updates.resolver.ts).
+          ctx.contextValue.subscriptionSlot = slot;
+          try {
+            await listener.willSendResponse?.(ctx);
+          } finally {
+            // Not taken: the `check` failed, or the subscription was refused before its stream began.
+            takeSubscriptionSlot(ctx.contextValue)?.release();
+          }
         },
       };
       return guarded;

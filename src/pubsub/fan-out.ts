@@ -18,7 +18,24 @@
 // in the envelope, and every delivered session is remembered with it (observability/
 // tracing-context.ts), so that the subscription's "push sessionUpdated" span becomes its child.
 // With tracing off there is no active span and nothing is captured.
-import type { PubSub, PubSubEventTarget } from "@graphql-yoga/subscription";
+//
+// Fair delivery (issue 12): one listener per topic on the event target, whatever the number of
+// subscriptions. A change is put into each of the topic's subscriptions at once (cheap), but
+// handing one to a waiting consumer wakes it, and the consumer's work (executing the
+// subscription, serialising, writing to the socket) runs in the microtasks right after. So the
+// wakes go through one queue per process (FairDelivery): at most DELIVERY_SLICE per turn of the
+// event loop, first come first served, whoever asks (a new change, or a consumer that finished a
+// write and finds more waiting). A session with thousands of subscriptions costs everyone else at
+// most one slice's work at a time, other drivers' requests are served between slices (setImmediate
+// runs after the poll for I/O), and another session's change waits for one pass over the hot
+// one's subscriptions, not for all of its backlog. The subscription limits
+// (server/subscription-limits.ts) keep a topic far smaller anyway: only its driver may subscribe.
+//
+// Bounded buffers: a subscription whose consumer is slow (graphql-ws waits for each write to its
+// socket) keeps what it has not taken yet, up to MAX_PENDING changes; past that it keeps only the
+// latest version of each session (each event is the whole session), in the place of its first
+// pending change, so that a change published before another still arrives before it.
+import type { PubSubEventTarget } from "@graphql-yoga/subscription";
 import type { SpanContext } from "@opentelemetry/api";
 import type { Logger } from "../logger.js";
 import { activeSpanContext, rememberOrigin } from "../observability/tracing-context.js";
@@ -33,8 +50,21 @@ export interface SessionEnvelope {
   origin?: SpanContext;
 }
 
-/** Routing keys are `${channelPrefix}session:updated` and `${channelPrefix}driver:updated`. */
+/** Routing keys are `${channelPrefix}session:updated` and `${channelPrefix}driver:updated`; events go to `${key}:${id}`. */
 export type SessionTopics = Record<string, [id: string, envelope: SessionEnvelope]>;
+
+/**
+ * Consumers woken per turn of the event loop. One wake costs one execution of the subscription's
+ * selection and one socket write (some tens of µs for sessionUpdated, bench/hot-session.mjs), so
+ * a slice holds the loop for a few milliseconds at most.
+ */
+export const DELIVERY_SLICE = 32;
+
+/**
+ * Changes one subscription may hold before it keeps only the latest of each session. Entries are
+ * references to envelopes shared by all subscribers of a topic: 128 of them are a few KiB.
+ */
+export const MAX_PENDING = 128;
 
 export interface SessionFanOut {
   publish(session: ChargingSession, options?: PublishOptions): void;
@@ -44,19 +74,48 @@ export interface SessionFanOut {
 }
 
 /**
- * Routed topics and the per-subscription ordering, on any pub/sub: the part both adapters share.
- * `pubSub` may deliver `null` for a message it could not read (Redis); it is skipped.
+ * Routed topics, fair delivery and the per-subscription ordering, on any event target: the part
+ * both adapters share. The target may deliver `null` for a message it could not read (Redis); it
+ * is skipped.
  */
 export function createSessionFanOut(options: {
-  pubSub: PubSub<SessionTopics>;
+  eventTarget: PubSubEventTarget<SessionTopics>;
   channelPrefix: string;
   logger: Logger;
   isClosed?: () => boolean;
+  /** Subscriptions woken per turn of the event loop; DELIVERY_SLICE unless a test says otherwise. */
+  deliverySlice?: number;
 }): SessionFanOut {
-  const { pubSub, logger } = options;
+  const { eventTarget, logger } = options;
   const sessionKey = `${options.channelPrefix}session:updated`;
   const driverKey = `${options.channelPrefix}driver:updated`;
+  const topicOf = (topic: SessionTopic) => ("sessionId" in topic ? `${sessionKey}:${topic.sessionId}` : `${driverKey}:${topic.driverId}`);
+  const delivery = new FairDelivery(options.deliverySlice ?? DELIVERY_SLICE);
+  const feeds = new Map<string, TopicFeed>();
   const live = new Set<OrderedSubscription>();
+
+  const membership: Membership = {
+    join(subscription) {
+      if (options.isClosed?.()) return false;
+      const name = topicOf(subscription.topic);
+      let feed = feeds.get(name);
+      if (!feed) {
+        feed = new TopicFeed(name, eventTarget);
+        feeds.set(name, feed);
+      }
+      feed.subscriptions.add(subscription);
+      live.add(subscription);
+      return true;
+    },
+    leave(subscription) {
+      live.delete(subscription);
+      const name = topicOf(subscription.topic);
+      const feed = feeds.get(name);
+      if (!feed?.subscriptions.delete(subscription) || feed.subscriptions.size > 0) return;
+      feed.close();
+      feeds.delete(name);
+    },
+  };
 
   return {
     publish(session, publishOptions) {
@@ -68,18 +127,15 @@ export function createSessionFanOut(options: {
       const origin = activeSpanContext();
       if (origin) envelope.origin = origin;
       try {
-        pubSub.publish(sessionKey, session.id, envelope);
-        pubSub.publish(driverKey, session.driverId, envelope);
+        eventTarget.dispatchEvent(new CustomEvent(`${sessionKey}:${session.id}`, { detail: envelope }));
+        eventTarget.dispatchEvent(new CustomEvent(`${driverKey}:${session.driverId}`, { detail: envelope }));
       } catch (error) {
         // The service publishes after its write succeeded: nothing here may fail that write.
         logger.error({ err: error, sessionId: session.id, version: session.version }, "publishing a session change failed");
       }
     },
     subscribe(topic) {
-      const source = "sessionId" in topic ? pubSub.subscribe(sessionKey, topic.sessionId) : pubSub.subscribe(driverKey, topic.driverId);
-      const subscription = new OrderedSubscription(source, topic, logger, (ended) => live.delete(ended));
-      live.add(subscription);
-      return subscription;
+      return new OrderedSubscription(topic, membership, delivery, logger);
     },
     async endSubscriptions() {
       await Promise.all([...live].map((subscription) => subscription.return()));
@@ -87,43 +143,167 @@ export function createSessionFanOut(options: {
   };
 }
 
+interface Membership {
+  /** Registers a subscription with its topic (on its first read); false once the events are closed. */
+  join(subscription: OrderedSubscription): boolean;
+  leave(subscription: OrderedSubscription): void;
+}
+
+/** One topic's listener on the event target and the subscriptions it feeds. */
+class TopicFeed {
+  readonly subscriptions = new Set<OrderedSubscription>();
+  private readonly listener = (event: CustomEvent<SessionEnvelope | null>) => {
+    // Unreadable messages (null) were logged by the deserializer.
+    const envelope = event.detail;
+    if (envelope) for (const subscription of this.subscriptions) subscription.offer(envelope);
+  };
+
+  constructor(
+    private readonly name: string,
+    private readonly target: PubSubEventTarget<SessionTopics>,
+  ) {
+    target.addEventListener(name, this.listener);
+  }
+
+  close(): void {
+    this.target.removeEventListener(this.name, this.listener);
+  }
+}
+
 /**
- * One subscription: drops what is not for its topic, and any version not greater than the last
- * one it delivered for that session (unless re-announced with the same version). The map holds
- * one entry per session seen by this subscription (one for a session topic, a driver's sessions
- * for a driver topic) and goes away with it.
+ * Wakes consumers, first come first served, at most `slice` per turn of the event loop. While
+ * nobody is queued and this turn's slice is not spent, a wake happens at once (a small fan-out
+ * adds no latency); otherwise it waits for setImmediate, that is until the I/O that arrived
+ * meanwhile (other drivers' requests) has been served.
+ */
+class FairDelivery {
+  private queue: OrderedSubscription[] = [];
+  private head = 0;
+  /** Wakes since this turn began. */
+  private spent = 0;
+  private turn: NodeJS.Immediate | undefined;
+
+  constructor(private readonly slice: number) {
+    if (!Number.isInteger(slice) || slice < 1) throw new Error(`deliverySlice must be a positive integer, got ${slice}`);
+  }
+
+  /**
+   * Whether `subscription` may wake its consumer now (counted); if not, it is queued and woken
+   * later. The count starts again at the next turn scheduled here (erring on the side of fewer).
+   */
+  wakeNowOrQueue(subscription: OrderedSubscription): boolean {
+    this.turn ??= setImmediate(this.nextTurn);
+    if (this.spent < this.slice && this.head === this.queue.length) {
+      this.spent++;
+      return true;
+    }
+    this.queue.push(subscription);
+    return false;
+  }
+
+  private readonly nextTurn = () => {
+    this.turn = undefined;
+    this.spent = 0;
+    while (this.spent < this.slice && this.head < this.queue.length) {
+      const subscription = this.queue[this.head++]!;
+      if (subscription.wake()) this.spent++;
+    }
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else {
+      if (this.head > 1_024) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      this.turn = setImmediate(this.nextTurn);
+    }
+  };
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * One subscription: registers with its topic on its first read (so that one never read holds
+ * nothing), keeps what it was handed until its consumer takes it (MAX_PENDING, then the latest of
+ * each session), wakes its consumer when FairDelivery says so, and drops what is not for its
+ * topic and any version not greater than the last one it delivered for that session (unless
+ * re-announced with the same version). `delivered`
+ * holds one entry per session seen (one for a session topic, a driver's sessions for a driver
+ * topic) and goes away with the subscription.
  *
  * A hand-written iterator rather than an async generator: return() must end a subscription at
  * once, even while it waits for the next event (a generator would only see it at its next yield).
  */
 class OrderedSubscription implements AsyncIterableIterator<ChargingSession> {
   private readonly delivered = new Map<string, number>();
-  private ended = false;
+  private pending: SessionEnvelope[] = [];
+  private readonly waiting: Array<(result: IteratorResult<ChargingSession, undefined>) => void> = [];
+  private state: "new" | "live" | "ended" = "new";
+  /** In FairDelivery's queue, waiting for its turn to wake the consumer. */
+  private queued = false;
+  private overflowWarned = false;
 
   constructor(
-    private readonly source: AsyncIterator<SessionEnvelope | null>,
-    private readonly topic: SessionTopic,
+    readonly topic: SessionTopic,
+    private readonly membership: Membership,
+    private readonly delivery: FairDelivery,
     private readonly logger: Logger,
-    private readonly onEnd: (subscription: OrderedSubscription) => void,
   ) {}
 
-  async next(): Promise<IteratorResult<ChargingSession, undefined>> {
-    for (;;) {
-      if (this.ended) return { done: true, value: undefined };
-      const result = await this.source.next();
-      if (result.done) {
-        this.end();
-        return { done: true, value: undefined };
-      }
-      const session = this.admit(result.value);
-      if (session) return { done: false, value: session };
+  next(): Promise<IteratorResult<ChargingSession, undefined>> {
+    if (this.state === "new") {
+      this.state = "live";
+      if (!this.membership.join(this)) this.state = "ended";
     }
+    if (this.state === "ended") return Promise.resolve(DONE);
+    // Even with changes already pending, the wake waits for its turn (a consumer that just
+    // finished a write is one more piece of work like any other).
+    const next = new Promise<IteratorResult<ChargingSession, undefined>>((resolve) => this.waiting.push(resolve));
+    this.askToWake();
+    return next;
+  }
+
+  /** A change for this subscription's topic (TopicFeed). */
+  offer(envelope: SessionEnvelope): void {
+    if (this.state !== "live") return;
+    if (this.pending.length >= MAX_PENDING) this.keepLatestOnly();
+    if (this.pending.length >= MAX_PENDING) {
+      // MAX_PENDING distinct sessions of one driver unread: the consumer is gone in all but name.
+      if (!this.overflowWarned)
+        this.logger.warn({ pending: this.pending.length }, "a session subscriber is not reading: changes dropped for it");
+      this.overflowWarned = true;
+      return;
+    }
+    this.pending.push(envelope);
+    this.askToWake();
+  }
+
+  /** FairDelivery's turn for this subscription: hands what is pending to the waiting consumer; whether it woke it. */
+  wake(): boolean {
+    this.queued = false;
+    let woke = false;
+    while (this.state === "live" && this.waiting.length > 0) {
+      const session = this.take();
+      if (!session) break;
+      this.waiting.shift()!({ done: false, value: session });
+      woke = true;
+    }
+    return woke;
+  }
+
+  private askToWake(): void {
+    if (this.queued || this.waiting.length === 0 || this.pending.length === 0) return;
+    if (this.delivery.wakeNowOrQueue(this)) this.wake();
+    else this.queued = true;
   }
 
   async return(): Promise<IteratorResult<ChargingSession, undefined>> {
-    this.end();
-    await this.source.return?.();
-    return { done: true, value: undefined };
+    if (this.state === "live") this.membership.leave(this);
+    this.state = "ended";
+    this.pending = [];
+    for (const resolve of this.waiting.splice(0)) resolve(DONE);
+    return DONE;
   }
 
   async throw(error?: unknown): Promise<IteratorResult<ChargingSession, undefined>> {
@@ -135,14 +315,26 @@ class OrderedSubscription implements AsyncIterableIterator<ChargingSession> {
     return this;
   }
 
-  private end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.onEnd(this);
+  /** The next pending change this subscription delivers, if any. */
+  private take(): ChargingSession | undefined {
+    while (this.pending.length > 0) {
+      const session = this.admit(this.pending.shift()!);
+      if (session) return session;
+    }
+    return undefined;
   }
 
-  private admit(envelope: SessionEnvelope | null): ChargingSession | undefined {
-    if (!envelope) return undefined; // unreadable message, already logged by the deserializer
+  /** The latest version of each pending session, where that session's first pending change was. */
+  private keepLatestOnly(): void {
+    const latest = new Map<string, SessionEnvelope>();
+    for (const envelope of this.pending) {
+      const kept = latest.get(envelope.session.id);
+      if (!kept || supersedes(envelope, kept)) latest.set(envelope.session.id, envelope);
+    }
+    this.pending = [...latest.values()];
+  }
+
+  private admit(envelope: SessionEnvelope): ChargingSession | undefined {
     const { session } = envelope;
     const forTopic = "sessionId" in this.topic ? session.id === this.topic.sessionId : session.driverId === this.topic.driverId;
     if (!forTopic) {
@@ -159,6 +351,10 @@ class OrderedSubscription implements AsyncIterableIterator<ChargingSession> {
     return session;
   }
 }
+
+/** Whether `a` would be delivered after `b` (of the same session): newer, or the same re-announced. */
+const supersedes = (a: SessionEnvelope, b: SessionEnvelope) =>
+  a.session.version > b.session.version || (a.session.version === b.session.version && a.reannounce);
 
 /**
  * Listener exceptions must not reach the event source: a subscriber with more than 1024 undelivered

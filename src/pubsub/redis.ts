@@ -3,7 +3,7 @@
 //
 // Channels: `${channelPrefix}session:updated:${sessionId}` and `${channelPrefix}driver:updated:${driverId}`.
 // Message: JSON, see wire.ts. Ordering and de-duplication per subscription
-// are shared with the in-process adapter (session.events.ts).
+// are shared with the in-process adapter (fan-out.ts).
 //
 // Delivery is at most once: a change published while Redis is unreachable is held by ioredis
 // for a short while (its offline queue, up to maxRetriesPerRequest reconnection attempts) and
@@ -11,7 +11,7 @@
 // (Redis does not keep them). Neither ever fails a write: the store is the truth, clients re-read
 // it (a query, or the next change, which carries the whole session).
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
-import { createPubSub, type PubSubEventTarget } from "@graphql-yoga/subscription";
+import type { PubSubEventTarget } from "@graphql-yoga/subscription";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { SessionEvents } from "../sessions/ports.js";
@@ -71,7 +71,7 @@ export function createRedisSessionEvents(options: RedisSessionEventsOptions): Se
   }) as unknown as PubSubEventTarget<SessionTopics>;
 
   const fanOut = createSessionFanOut({
-    pubSub: createPubSub<SessionTopics>({ eventTarget: guardListeners(eventTarget, logger) }),
+    eventTarget: guardListeners(eventTarget, logger),
     channelPrefix,
     logger,
     isClosed: () => closed,

@@ -4,6 +4,7 @@ import type { LoadedEvseStatus } from "../evse-status/request-loader.js";
 import type { SessionEvents } from "../sessions/ports.js";
 import type { ChargingSession, Driver } from "../sessions/session.js";
 import type { SessionService } from "../sessions/session.service.js";
+import type { SubscriptionSlot } from "./subscription-limits.js";
 
 export interface GatewayContext {
   /** Null when the request carries no token: public fields work, everything else asks for one. */
@@ -22,6 +23,19 @@ export interface GatewayContext {
    * ChargingSession reference without it is a wiring bug and fails loudly.
    */
   sessionReferences: DataLoader<string, ChargingSession | null>;
+  /**
+   * An HTTP callback subscription's slot in the subscription limits (federation/subscription-callback.ts):
+   * the subscription's stream takes it (takeSubscriptionSlot) and gives it back when it ends.
+   * graphql-ws counts its subscriptions in its own hooks (websocket.ts) and sets none.
+   */
+  subscriptionSlot?: SubscriptionSlot | undefined;
+}
+
+/** The slot this operation holds, now owned by the caller (who releases it); at most once. */
+export function takeSubscriptionSlot(context: GatewayContext): SubscriptionSlot | undefined {
+  const slot = context.subscriptionSlot;
+  context.subscriptionSlot = undefined;
+  return slot;
 }
 
 export function requireDriver(context: GatewayContext): Driver {

@@ -1,9 +1,9 @@
 // GraphQL over websockets (graphql-ws) on the app server's /graphql: authentication in
 // connection_init, the token's expiry closing the socket (4403), the same document checks and
-// error masking as HTTP, and the open-subscriptions gauge.
+// error masking as HTTP, the subscription limits (subscription-limits.ts), and the open-subscriptions gauge.
 import type { Server } from "node:http";
-import type { GraphQLError, GraphQLSchema } from "graphql";
-import { CloseCode } from "graphql-ws";
+import { type GraphQLError, type GraphQLSchema, getOperationAST } from "graphql";
+import { CloseCode, type SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../logger.js";
@@ -13,6 +13,7 @@ import { type AuthenticatedDriver, type Authenticator, bearerToken, msUntilExpir
 import type { GatewayContext } from "./context.js";
 import { type ErrorFormatter, formatWsError } from "./error-masking.js";
 import type { PersistedQueryGuard } from "./persisted-queries.js";
+import { isSubscriptionSlot, type SubscriptionLimits, type SubscriptionSlot } from "./subscription-limits.js";
 
 /** setTimeout holds at most ~24.8 days; a token living longer is re-checked on every event anyway. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -21,6 +22,12 @@ type SocketExtra = {
   driver?: AuthenticatedDriver;
   /** Operations running on this socket, for the open-subscriptions gauge. */
   openOperations?: number;
+  /**
+   * The subscription-limit slots of this socket's subscriptions, by their subscribe payload: the
+   * object graphql-ws hands to onSubscribe and again to onComplete for that operation (an id may
+   * be reused once completed, before the old operation's onComplete has run).
+   */
+  slots?: Map<SubscribePayload, { id: string; slot: SubscriptionSlot }>;
 };
 
 export interface WebSocketOptions {
@@ -31,6 +38,8 @@ export interface WebSocketOptions {
   contextFor: (driver: AuthenticatedDriver | null, transport: "ws") => GatewayContext;
   documentLimits: DocumentLimits;
   persisted: PersistedQueryGuard;
+  /** Subscriptions per socket, per driver and per process (shared with the HTTP callback subscriptions). */
+  subscriptionLimits: SubscriptionLimits;
   formatError: ErrorFormatter;
   production: boolean;
   /** Largest websocket message; a bigger frame closes the socket with 1009 before it is parsed. */
@@ -40,7 +49,7 @@ export interface WebSocketOptions {
 }
 
 export function attachWebSocket(options: WebSocketOptions): { wsServer: WebSocketServer; dispose: () => Promise<void> } {
-  const { schema, authenticator, persisted, documentLimits, metrics, logger } = options;
+  const { schema, authenticator, persisted, documentLimits, subscriptionLimits, metrics, logger } = options;
   const wsServer = new WebSocketServer({ server: options.server, path: options.path, maxPayload: options.maxPayload });
   const wsErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatWsError(options.formatError, error));
 
@@ -71,15 +80,33 @@ export function attachWebSocket(options: WebSocketOptions): { wsServer: WebSocke
         ctx.extra.socket.once("close", () => {
           metrics?.openSubscriptions.dec(ctx.extra.openOperations ?? 0);
           ctx.extra.openOperations = 0;
+          for (const { slot } of ctx.extra.slots?.values() ?? []) slot.release();
+          ctx.extra.slots?.clear();
         });
         return true;
       },
       // Replaces graphql-ws's own parse + validate: allow-list, token limit, limits, introspection.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         const decision = persisted.decide(payload.query, payload.extensions);
         if (decision.kind === "refuse") return [decision.error];
         const checked = documentLimits.checkDocument(decision.kind === "run" ? decision.query : payload.query);
         if ("errors" in checked) return checked.errors;
+        // A subscription takes a slot before it runs, or is refused with an `error` for its id
+        // alone: the socket and its other operations go on. Given back in onComplete or on close.
+        if (getOperationAST(checked.document, payload.operationName)?.operation === "subscription" && ctx.extra.driver) {
+          ctx.extra.slots ??= new Map();
+          const slots = ctx.extra.slots;
+          // A `complete` from the client ends its operation at once (graphql-ws forgets the id),
+          // its onComplete a few microtasks later: a `subscribe` right behind it gets that slot.
+          for (const [held, { id: heldId, slot }] of slots) {
+            if (heldId in ctx.subscriptions) continue;
+            slot.release();
+            slots.delete(held);
+          }
+          const admitted = subscriptionLimits.admit(ctx.extra.driver.id, slots.size);
+          if (!isSubscriptionSlot(admitted)) return [admitted];
+          slots.set(payload, { id, slot: admitted });
+        }
         return { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
       },
       context: (ctx) => options.contextFor(ctx.extra.driver ?? null, "ws"),
@@ -89,7 +116,9 @@ export function attachWebSocket(options: WebSocketOptions): { wsServer: WebSocke
         metrics?.graphqlRequests.inc({ transport: "ws", operation_type: "subscription", outcome: "ok" });
         return undefined;
       },
-      onComplete: (ctx) => {
+      onComplete: (ctx, _id, payload) => {
+        ctx.extra.slots?.get(payload)?.slot.release();
+        ctx.extra.slots?.delete(payload);
         if (!ctx.extra.openOperations) return;
         ctx.extra.openOperations--;
         metrics?.openSubscriptions.dec();
