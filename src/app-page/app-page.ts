@@ -9,7 +9,8 @@
 // and calls /graphql (HTTP and graphql-ws) on the same origin. Two development helpers:
 //   GET  /app/api/catalogue   the embedded simulator's EVSEs with their live status (proxied)
 //   POST /app/api/dev-token   signs a short-lived token for a typed driver id and EvcoID with the
-//                             development secret; answered only to loopback callers.
+//                             development secret; answered only to loopback callers whose Host
+//                             (and Origin, if sent) is localhost, 127.0.0.1 or [::1].
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -38,7 +39,10 @@ export interface AppPageOptions {
    * /app/api/catalogue. Null (a real Hubject): the driver types an EvseID.
    */
   catalogueUrl: string | null;
-  /** Development tokens at /app/api/dev-token. Null (e.g. AUTH_JWKS_URL): the driver pastes a token. */
+  /**
+   * Development tokens at /app/api/dev-token. Null (the gateway's own wiring: unless the built-in
+   * development secret and simulator are in use): the driver pastes a token.
+   */
   devTokens: DevTokenSigning | null;
   /** The GraphQL path on this origin (HTTP and graphql-ws). Default "/graphql". */
   graphqlPath?: string;
@@ -133,9 +137,12 @@ export function createAppPage(options: AppPageOptions): AppPageHandler {
       if (method !== "POST") return sendStatus(res, 405, "Method not allowed");
       if (!options.devTokens)
         return sendJson(res, 404, { error: "Development tokens are off here: paste a token from your identity provider." });
-      if (!isLoopback(req.socket.remoteAddress))
+      // DNS rebinding: a page on a foreign name that resolves to 127.0.0.1 reaches this loopback
+      // socket as same-origin, but its Host (and Origin) still carry the foreign name.
+      if (!isLoopback(req.socket.remoteAddress) || !isLocalHost(req.headers.host))
         return sendJson(res, 403, { error: "Development tokens are signed for this machine only." });
       // A cross-site page cannot read the answer (no CORS), but it must not even get one signed.
+      // The Host is local, so an Origin equal to it is local too.
       const origin = req.headers.origin;
       if (origin !== undefined && origin !== `http://${req.headers.host}` && origin !== `https://${req.headers.host}`) {
         return sendJson(res, 403, { error: "Cross-origin request refused." });
@@ -203,6 +210,11 @@ function inside(dir: string, name: string): string | undefined {
 
 function isLoopback(address: string | undefined): boolean {
   return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
+}
+
+/** A Host header naming this machine: localhost, 127.0.0.1 or [::1], with any port. */
+function isLocalHost(host: string | undefined): boolean {
+  return host !== undefined && /^(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/i.test(host);
 }
 
 /** JSON inside <script>: no "</script>" or "<!--" can end it early. */

@@ -1,7 +1,8 @@
 // Step: the GraphQL server the apps talk to (HTTP and graphql-ws on /graphql), its per-request
 // context, and the development page at /app.
-import { createAppPage } from "../app-page/app-page.js";
+import { createAppPage, type DevTokenSigning } from "../app-page/app-page.js";
 import type { Config } from "../config/config.js";
+import { DEV_JWT_SECRET } from "../config/env.js";
 import { createEvseStatusLoader } from "../evse-status/request-loader.js";
 import { federationLoaders } from "../federation/loaders.js";
 import { federationServerPlugins } from "../federation/server-plugins.js";
@@ -13,6 +14,7 @@ import { buildGatewaySchema } from "../schema/build-schema.js";
 import { type AuthenticatorOptions, createAuthenticator } from "../server/auth.js";
 import type { GatewayContext } from "../server/context.js";
 import { createGraphQLServer, GRAPHQL_PATH } from "../server/graphql.server.js";
+import { createSubscriptionLimits } from "../server/subscription-limits.js";
 import type { SessionEvents } from "../sessions/ports.js";
 import type { SessionService } from "../sessions/session.service.js";
 import type { SessionStore } from "../sessions/session.store.js";
@@ -43,6 +45,10 @@ export async function startGraphQL(
 ): Promise<GraphQLStep> {
   const { store, sessions, events, logger, tracing } = deps;
   const { reader, driverLimit } = deps.evseStatus;
+  // One count of open subscriptions for both transports: graphql-ws and the routers' HTTP callbacks.
+  const subscriptionLimits = createSubscriptionLimits(config.graphql.subscriptionLimits, {
+    logger: logger.child({ component: "graphql" }),
+  });
 
   const graphql = await createGraphQLServer({
     schema: await buildGatewaySchema(),
@@ -96,10 +102,12 @@ export async function startGraphQL(
       // Subgraph plugins: inline ftv1 tracing off; Apollo's HTTP callback subscriptions towards the routers' URLs only.
       ...federationServerPlugins({
         subscriptionCallbackUrls: config.federation.subscriptionCallbackUrls,
+        subscriptionLimits,
         logger: logger.child({ component: "graphql" }),
       }),
     ],
     aroundRequest: tracing.aroundRequest,
+    subscriptionLimits,
   });
   const port = await listen(graphql.server, config.http.port, config.http.host);
   deps.closers.push(async () => {
@@ -110,14 +118,23 @@ export async function startGraphQL(
   return { graphqlUrl: `http://${host}:${port}${GRAPHQL_PATH}`, websocketUrl: `ws://${host}:${port}${GRAPHQL_PATH}` };
 }
 
-/** The driver's page at /app, in development only (it can sign development tokens). */
+/** The driver's page at /app, in development only. */
 function developmentPage(config: Config, simulator: HubjectSimulator | null, logger: Logger) {
   if (config.env === "production") return undefined;
   return createAppPage({
     env: config.env,
     catalogueUrl: simulator ? new URL("/simulator/catalogue", simulator.url).href : null,
-    devTokens:
-      config.auth.mode === "secret" ? { secret: config.auth.secret, issuer: config.auth.issuer, audience: config.auth.audience } : null,
+    devTokens: devTokenSigning(config),
     logger: logger.child({ component: "app-page" }),
   });
+}
+
+/**
+ * Development tokens only next to the built-in secret and the built-in simulator: a token signed
+ * with a configured secret is as good as a real driver's, and one for a real Hubject starts real
+ * chargers. It signs with DEV_JWT_SECRET itself, never with what the config holds.
+ */
+export function devTokenSigning(config: Config): DevTokenSigning | null {
+  if (config.auth.mode !== "secret" || !config.auth.isDevDefault || config.hubject.mode !== "simulator") return null;
+  return { secret: DEV_JWT_SECRET, issuer: config.auth.issuer, audience: config.auth.audience };
 }

@@ -11,7 +11,14 @@ export class ConfigError extends Error {
 }
 
 export type AuthConfig =
-  | { mode: "secret"; secret: string; issuer: string | undefined; audience: string | undefined; isDevDefault: boolean }
+  | {
+      mode: "secret";
+      secret: string;
+      issuer: string | undefined;
+      audience: string | undefined;
+      /** The secret is the built-in DEV_JWT_SECRET (AUTH_JWT_SECRET unset, or set to it): development only. */
+      isDevDefault: boolean;
+    }
   | { mode: "jwks"; jwksUrl: string; issuer: string; audience: string };
 
 export interface Config {
@@ -35,6 +42,8 @@ export interface Config {
     introspection: boolean;
     /** jit: queries and mutations over HTTP run compiled (graphql-jit); graphql-js: interpreted. */
     execution: "jit" | "graphql-js";
+    /** Open subscriptions per websocket, per driver and per process (server/subscription-limits.ts). */
+    subscriptionLimits: { perSocket: number; perDriver: number; perProcess: number };
   };
   rateLimits: { mutationsPerDriverPerMinute: number; remoteStartsPerMinute: number };
   /** Apollo Federation: the routers' subscription callback URLs (empty = HTTP callbacks off). */
@@ -107,7 +116,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!e.AUTH_AUDIENCE) problems.push("AUTH_AUDIENCE: required with AUTH_JWKS_URL (tokens are checked against it)");
     auth = { mode: "jwks", jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER ?? "", audience: e.AUTH_AUDIENCE ?? "" };
   } else if (e.AUTH_JWT_SECRET) {
-    auth = { mode: "secret", secret: e.AUTH_JWT_SECRET, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, isDevDefault: false };
+    // The built-in secret is in the source: whoever reads it can sign any driver's token.
+    const isDevDefault = e.AUTH_JWT_SECRET === DEV_JWT_SECRET;
+    if (production && isDevDefault) {
+      problems.push("AUTH_JWT_SECRET: the built-in development secret is not allowed when NODE_ENV=production; set a secret of your own");
+    }
+    auth = { mode: "secret", secret: e.AUTH_JWT_SECRET, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, isDevDefault };
   } else {
     if (production) problems.push("AUTH_JWKS_URL or AUTH_JWT_SECRET: one is required when NODE_ENV=production");
     auth = { mode: "secret", secret: DEV_JWT_SECRET, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, isDevDefault: true };
@@ -206,6 +220,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         e.GRAPHQL_PERSISTED_QUERIES === "allow-list" ? { mode: "allow-list", file: e.GRAPHQL_PERSISTED_QUERIES_FILE! } : { mode: "off" },
       introspection: e.INTROSPECTION_ENABLED ?? e.SANDBOX_ENABLED ?? !production,
       execution: e.GRAPHQL_EXECUTION,
+      subscriptionLimits: {
+        perSocket: e.SUBSCRIPTION_MAX_PER_SOCKET,
+        perDriver: e.SUBSCRIPTION_MAX_PER_DRIVER,
+        perProcess: e.SUBSCRIPTION_MAX_PER_PROCESS,
+      },
     },
     federation: { subscriptionCallbackUrls: e.SUBSCRIPTION_CALLBACK_URLS },
     rateLimits: {

@@ -14,6 +14,13 @@ export const DEFAULTS = Object.freeze({
   /** Largest GraphQL request body and websocket message (HTTP_MAX_BODY_BYTES). */
   httpMaxBodyBytes: 102_400,
   graphqlLimits: Object.freeze({ maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000, maxDirectives: 20 }),
+  /**
+   * Open subscriptions (SUBSCRIPTION_MAX_PER_*). An app holds one or two per device: 20 per socket and
+   * 50 per driver (all their sockets on one replica) are far above that. Per process, twice what
+   * bench/RESULTS.md shows one replica serving (10,000 subscribers at 500 changes/s, about half a
+   * core, 17 KiB each): 20,000 is about 340 MiB and a full core at that rate; past it, add replicas.
+   */
+  subscriptionLimits: Object.freeze({ perSocket: 20, perDriver: 50, perProcess: 20_000 }),
   mutationsPerDriverPerMinute: 10,
   /** Hubject's AuthorizeRemoteStart limit for the whole EMP (docs/oicp.md#rate-limits). */
   remoteStartsPerMinute: 100,

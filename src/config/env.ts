@@ -58,6 +58,9 @@ export const envSchema = z.object({
   GRAPHQL_MAX_TOKENS: positiveInt(DEFAULTS.graphqlLimits.maxTokens),
   GRAPHQL_MAX_COST: positiveInt(DEFAULTS.graphqlLimits.maxCost),
   GRAPHQL_MAX_DIRECTIVES: positiveInt(DEFAULTS.graphqlLimits.maxDirectives),
+  SUBSCRIPTION_MAX_PER_SOCKET: positiveInt(DEFAULTS.subscriptionLimits.perSocket),
+  SUBSCRIPTION_MAX_PER_DRIVER: positiveInt(DEFAULTS.subscriptionLimits.perDriver),
+  SUBSCRIPTION_MAX_PER_PROCESS: positiveInt(DEFAULTS.subscriptionLimits.perProcess),
   GRAPHQL_PERSISTED_QUERIES: z.enum(["off", "allow-list"]).default("off"),
   GRAPHQL_PERSISTED_QUERIES_FILE: existingFile,
   INTROSPECTION_ENABLED: flag,
@@ -138,7 +141,10 @@ export const envSchema = z.object({
   HUBJECT_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(10).default(DEFAULTS.hubjectRetryAttempts),
   HUBJECT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(DEFAULTS.hubjectBreakerFailures),
   HUBJECT_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(DEFAULTS.hubjectBreakerHalfOpenMs),
-  AUTH_JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
+  // Bytes, not characters: HS256 keys with the secret's UTF-8 bytes (config.ts refuses DEV_JWT_SECRET in production).
+  AUTH_JWT_SECRET: optionalText.refine((v) => v === undefined || Buffer.byteLength(v, "utf8") >= 32, {
+    message: "must be at least 32 bytes (UTF-8)",
+  }),
   AUTH_JWKS_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/.+/.test(v), { message: "must be an http(s) URL" }),
   AUTH_ISSUER: optionalText,
   AUTH_AUDIENCE: optionalText,

@@ -20,7 +20,8 @@ import {
   type ValidationRule,
   validate,
 } from "graphql";
-import { LRUCache } from "lru-cache";
+import { boundedDocumentCache, documentBytes } from "./document-caches.js";
+import { OneChargingCommandRule } from "./one-command-rule.js";
 
 export interface GraphQLLimits {
   /** Deepest field nesting (introspection's __schema counts 0). */
@@ -48,10 +49,6 @@ export interface DocumentLimits {
   checkDocument(query: string): { document: DocumentNode } | { errors: GraphQLError[] };
 }
 
-/** Valid websocket documents kept parsed: at most this many, and this many characters of source. */
-const CHECKED_DOCUMENTS = 500;
-const CHECKED_DOCUMENT_CHARS = 2_000_000;
-
 export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimits, options: { introspection: boolean }): DocumentLimits {
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`GraphQL limit ${name} must be a positive integer, got ${String(value)}`);
@@ -72,7 +69,8 @@ export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimit
   const { validationRules: armorRules } = armor.protect();
   // Federation's Query._service { sdl } is the whole schema: with introspection off it is refused
   // too (routers compose from a supergraph file; see DEPLOYMENT.md).
-  const validationRules: ValidationRule[] = options.introspection ? armorRules : [...armorRules, NoServiceSdlRule];
+  // One startCharging/stopCharging per document (one-command-rule.ts): each is a remote call to Hubject.
+  const validationRules: ValidationRule[] = [...armorRules, OneChargingCommandRule, ...(options.introspection ? [] : [NoServiceSdlRule])];
   const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
   const wsRules: ValidationRule[] = [
     ...specifiedRules,
@@ -82,11 +80,10 @@ export function createDocumentLimits(schema: GraphQLSchema, limits: GraphQLLimit
 
   // Every app subscribes with the same few documents, and after a restart thousands reconnect at
   // once: a valid document is parsed and validated once (ASTs are never modified downstream).
-  const checked = new LRUCache<string, DocumentNode>({
-    max: CHECKED_DOCUMENTS,
-    maxSize: CHECKED_DOCUMENT_CHARS,
-    sizeCalculation: (_doc, query) => query.length,
-  });
+  // Bounded by count and by estimated heap, not by its text (an AST takes up to 160 times its
+  // characters); only websockets that authenticated get to send a document (websocket.ts), besides
+  // the allow-list's own documents, checked at start (graphql.server.ts).
+  const checked = boundedDocumentCache<DocumentNode>("websocketDocuments", (document) => documentBytes(document));
 
   return {
     validationRules,

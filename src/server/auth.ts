@@ -2,8 +2,10 @@
 // the driver may charge with. Dev: HS256 with AUTH_JWT_SECRET; real: the identity provider's
 // JWKS (jose caches and rotates keys). Algorithms, issuer and audience are pinned.
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, errors as joseErrors, jwtVerify } from "jose";
+import { LRUCache } from "lru-cache";
 import type { AuthConfig } from "../config/config.js";
 import { unauthenticated } from "../errors.js";
+import { isEvcoId } from "../oicp/wire/identifiers.js";
 import type { Driver } from "../sessions/session.js";
 
 export interface AuthenticatedDriver extends Driver {
@@ -52,9 +54,14 @@ export function createAuthenticator(config: AuthConfig, jwksOptions: Authenticat
 
   // Apps send the same token with every request for its whole life. A verification is a WebCrypto
   // job on libuv's threadpool (profiled: the main thread idled a third of the time on it), so a
-  // verified token is remembered until it expires. Only successes are cached, the size is bounded,
-  // and an expired entry is never served.
-  const verified = new Map<string, AuthenticatedDriver>();
+  // verified token is remembered until it expires. Only successes are cached (nobody without a
+  // signed token adds anything), the size is bounded by count and by characters, and an expired
+  // entry is never served.
+  const verified = new LRUCache<string, AuthenticatedDriver>({
+    max: VERIFIED_TOKENS_MAX,
+    maxSize: VERIFIED_TOKEN_CHARS,
+    sizeCalculation: (driver, token) => token.length + driver.id.length + driver.evcoIds.join("").length,
+  });
 
   return {
     async authenticate(token) {
@@ -75,25 +82,40 @@ export function createAuthenticator(config: AuthConfig, jwksOptions: Authenticat
         );
       }
       const driver = toDriver(payload);
-      if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
       verified.set(token, driver);
       return driver;
     },
   };
 }
 
-/** Tokens remembered after verification (oldest dropped first). */
+/** Tokens remembered after verification (least recently used dropped first), and their characters with their claims. */
 const VERIFIED_TOKENS_MAX = 10_000;
+const VERIFIED_TOKEN_CHARS = 16 * 1024 * 1024;
 
+/**
+ * A verified token's claims as a driver. jose checks the signature and the registered time claims,
+ * not what `sub` or `evco_ids` hold: a token whose claims have the wrong shape is refused as a
+ * whole (UNAUTHENTICATED), never read half-way (a `sub` of ["alice"] must not become alice).
+ */
 function toDriver(payload: JWTPayload): AuthenticatedDriver {
-  const claimed = payload.evco_ids;
-  const evcoIds = Array.isArray(claimed) ? claimed.filter((v): v is string => typeof v === "string") : [];
+  const { sub, evco_ids: claimed } = payload;
+  if (typeof sub !== "string" || sub.trim() === "") throw invalidClaims("sub must be a non-empty string");
+  let evcoIds: string[] = [];
+  if (claimed !== undefined) {
+    if (!Array.isArray(claimed)) throw invalidClaims("evco_ids must be a list of EvcoIDs");
+    const bad = claimed.findIndex((v) => typeof v !== "string" || !isEvcoId(v));
+    // The index, not the value: error messages carry no contract ids.
+    if (bad >= 0) throw invalidClaims(`evco_ids[${bad}] is not a valid EvcoID`);
+    evcoIds = claimed as string[];
+  }
   return {
-    id: payload.sub!,
+    id: sub,
     evcoIds,
     expiresAt: typeof payload.exp === "number" ? new Date(payload.exp * 1000) : null,
   };
 }
+
+const invalidClaims = (problem: string) => unauthenticated(`The access token's claims are not valid: ${problem}.`);
 
 /** "Bearer <token>" -> token; anything else -> undefined. */
 export function bearerToken(header: string | string[] | undefined | null): string | undefined {

@@ -5,6 +5,7 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { type GraphQLError, type GraphQLFormattedError, Kind } from "graphql";
 import type { Logger } from "../logger.js";
+import { StoreUnavailableError } from "../sessions/session.store.js";
 
 /**
  * Codes whose message is written for the client. Any other code, and an error without one, is
@@ -18,6 +19,8 @@ export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set([
   "NOT_FOUND",
   "HUBJECT_UNAVAILABLE",
   "RATE_LIMITED",
+  // server/subscription-limits.ts
+  "SUBSCRIPTION_LIMIT",
   // Apollo Server and this gateway's request checks (armor.ts, persisted-queries.ts)
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
@@ -26,9 +29,11 @@ export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set([
   "PERSISTED_QUERY_NOT_ALLOWED",
   "OPERATION_RESOLUTION_FAILURE",
   "BAD_REQUEST",
+  "SERVICE_UNAVAILABLE",
 ]);
 
 export const INTERNAL_ERROR_MESSAGE = "Internal server error";
+export const STORE_UNAVAILABLE_MESSAGE = "The service is briefly unavailable. Please try again in a moment.";
 
 export interface ErrorMaskingOptions {
   production: boolean;
@@ -50,8 +55,20 @@ export function hideSuggestions(message: string): string {
 export function createErrorFormatter(options: ErrorMaskingOptions): ErrorFormatter {
   const { production, logger } = options;
   return (formatted, error) => {
+    const cause = unwrapResolverError(error);
+    if (cause instanceof StoreUnavailableError) {
+      // Weather, not a bug: the operator sees the cause (naming DATABASE_URL), the client a retry.
+      logger.warn({ err: cause.message, path: formatted.path }, "a GraphQL operation failed: the session store is unavailable");
+      return {
+        message: STORE_UNAVAILABLE_MESSAGE,
+        ...(formatted.path ? { path: formatted.path } : {}),
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        extensions: { code: "SERVICE_UNAVAILABLE", retryable: true },
+      };
+    }
     const code = typeof formatted.extensions?.code === "string" ? formatted.extensions.code : undefined;
-    if (code === undefined || !CLIENT_ERROR_CODES.has(code)) {
+    const unexpected = code === undefined || !CLIENT_ERROR_CODES.has(code);
+    if (unexpected) {
       logger.error({ err: unwrapResolverError(error), code, path: formatted.path }, "unexpected error in a GraphQL operation");
       if (production) {
         return {
@@ -63,7 +80,8 @@ export function createErrorFormatter(options: ErrorMaskingOptions): ErrorFormatt
     }
     // `http` is Apollo's status/header hint (Apollo strips it; graphql-ws would serialise it).
     const { stacktrace, http: _http, ...extensions } = formatted.extensions ?? {};
-    const keepStack = !production && !options.hideSuggestions && stacktrace !== undefined;
+    // A stack trace helps debug an unexpected error in development; a client error's stack only shows our own checks.
+    const keepStack = unexpected && !production && !options.hideSuggestions && stacktrace !== undefined;
     return {
       ...formatted,
       message: options.hideSuggestions ? hideSuggestions(formatted.message) : formatted.message,

@@ -18,12 +18,16 @@ import { requestIdFrom, withRequestId } from "../observability/request-context.j
 import { createDocumentLimits, type GraphQLLimits } from "./armor.js";
 import type { AuthenticatedDriver, Authenticator } from "./auth.js";
 import type { GatewayContext } from "./context.js";
+import { authenticatedDocumentCaches } from "./document-caches.js";
 import { createErrorFormatter, INTERNAL_ERROR_MESSAGE } from "./error-masking.js";
 import { httpGraphQLHandler, sendError } from "./http-graphql.js";
 import { createJitGateway } from "./jit-executor.js";
 import { createPersistedQueryGuard, type PersistedQueriesOption } from "./persisted-queries.js";
+import { httpSubscriptionsPlugin } from "./plugins/http-subscriptions.plugin.js";
 import { requestMetricsPlugin } from "./plugins/request-metrics.plugin.js";
+import { storeUnavailablePlugin } from "./plugins/store-unavailable.plugin.js";
 import { websocketDrainPlugin } from "./plugins/websocket-drain.plugin.js";
+import { createSubscriptionLimits, type SubscriptionLimits } from "./subscription-limits.js";
 import { attachWebSocket } from "./websocket.js";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -67,6 +71,8 @@ export interface GraphQLServerOptions {
   plugins?: ApolloServerPlugin<GatewayContext & BaseContext>[];
   /** Runs each HTTP GraphQL request inside (e.g. a trace context taken from the request headers). */
   aroundRequest?: <T>(req: IncomingMessage, work: () => Promise<T>) => Promise<T>;
+  /** Open subscriptions per socket, per driver and per process; shared with HTTP callback subscriptions. Default: DEFAULTS'. */
+  subscriptionLimits?: SubscriptionLimits;
 }
 
 export interface GraphQLServer {
@@ -104,6 +110,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     contextFor,
     documentLimits,
     persisted,
+    subscriptionLimits: options.subscriptionLimits ?? createSubscriptionLimits(DEFAULTS.subscriptionLimits, { logger }),
     formatError,
     production: options.production,
     maxPayload: maxBodyBytes,
@@ -111,8 +118,14 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     logger,
   });
 
+  // Parsed documents, compiled plans and persisted queries are kept for signed-in drivers only,
+  // within fixed bounds (document-caches.ts): what comes without a token is parsed, validated and
+  // run afresh, and leaves nothing behind.
+  const signedIn = (context: GatewayContext) => context.driver !== null;
+  const documents = authenticatedDocumentCaches(signedIn);
   const apollo = new ApolloServer<GatewayContext & BaseContext>({
-    ...((options.execution ?? "jit") === "jit" ? { gateway: createJitGateway(schema) } : { schema }),
+    ...((options.execution ?? "jit") === "jit" ? { gateway: createJitGateway(schema, { compiles: signedIn }) } : { schema }),
+    documentStore: documents.documentStore,
     introspection,
     csrfPrevention: true,
     // main.ts owns SIGINT/SIGTERM and shuts everything down in order; Apollo's own handlers
@@ -122,14 +135,18 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     validationRules: documentLimits.validationRules,
     parseOptions: documentLimits.parseOptions,
     // The allow-list resolves persisted queries itself; nobody may register new ones.
-    ...(persisted.mode === "allow-list" ? { persistedQueries: false as const } : {}),
+    persistedQueries: persisted.mode === "allow-list" ? false : { cache: documents.persistedQueryCache },
     formatError,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs }),
+      documents.plugin,
       // No cache hints are used: skip the plugin's per-field work.
       ApolloServerPluginCacheControlDisabled(),
       options.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       websocketDrainPlugin(ws.wsServer, ws.dispose),
+      // A subscription POSTed here gets 400 and a pointer to graphql-ws on this path.
+      httpSubscriptionsPlugin(),
+      storeUnavailablePlugin(),
       ...(options.plugins ?? []),
       ...(options.metrics ? [requestMetricsPlugin(options.metrics)] : []),
     ],

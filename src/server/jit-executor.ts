@@ -7,14 +7,18 @@
 // Semantics stay graphql-js's where they could differ:
 // - variables are coerced by graphql-js first, so bad input gets graphql-js's errors (Apollo
 //   turns them into BAD_USER_INPUT);
-// - subscriptions sent over HTTP, and any document graphql-jit cannot compile, run on graphql-js;
+// - a subscription is refused, not executed (subscriptions run over graphql-ws:
+//   plugins/http-subscriptions.plugin.ts);
+// - any document graphql-jit cannot compile runs on graphql-js;
 // - so does a request for which a plugin listens to every field (willResolveField: Apollo's
 //   inline traces for a federation router, `apollo-federation-include-trace: ftv1`). Apollo marks
 //   such a request's context with a symbol of its own and routes the fields through its hooks,
-//   which only graphql-js's execution calls.
+//   which only graphql-js's execution calls;
+// - so does a request that may not compile (options.compiles: one without a signed-in driver),
+//   which keeps what anonymous documents leave behind at nothing (document-caches.ts).
+import { setFlagsFromString } from "node:v8";
 import type { ApolloServerOptionsWithGateway, BaseContext } from "@apollo/server";
 import {
-  type DocumentNode,
   type ExecutionResult,
   execute,
   GraphQLError,
@@ -24,6 +28,8 @@ import {
   valueFromASTUntyped,
 } from "graphql";
 import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
+import { boundedDocumentCache, planBytes } from "./document-caches.js";
+import { subscriptionOverHttpError } from "./plugins/http-subscriptions.plugin.js";
 
 type Gateway = ApolloServerOptionsWithGateway<BaseContext>["gateway"];
 type Executor = NonNullable<Awaited<ReturnType<Gateway["load"]>>["executor"]>;
@@ -65,34 +71,58 @@ function withDefaults(operation: OperationDefinitionNode, variables: Record<stri
 const wantsFieldHooks = (context: object): boolean => Object.getOwnPropertySymbols(context).length > 0;
 
 /**
- * An Apollo Server "gateway" serving `schema` with compiled execution. Compiled plans live as long
- * as Apollo's document cache keeps the parsed document (a WeakMap keyed by it).
+ * V8 keeps each function made by `new Function` in its compilation cache, keyed by its source,
+ * until a GC under memory pressure clears the cache; regular GCs leave it. graphql-jit makes one
+ * per document (tens of KB of generated source), so a plan the LRU evicted kept its code on the
+ * heap: 2,000 distinct session lists compiled and dropped left 131 MB behind, 1 MB with the cache
+ * off. Compiling a plan costs the same without it (0.8 ms, measured), and nothing in the gateway
+ * compiles the same source often enough to miss it: off for the process, once.
  */
-export function createJitGateway(schema: GraphQLSchema): Gateway {
-  const plans = new WeakMap<DocumentNode, Map<string, Plan>>();
+function turnOffCompilationCache(): void {
+  if (compilationCacheOff) return;
+  setFlagsFromString("--no-compilation-cache");
+  compilationCacheOff = true;
+}
+let compilationCacheOff = false;
+
+export interface JitGatewayOptions<TContext extends BaseContext> {
+  /**
+   * Whether a request may compile a plan and keep it: graphql.server.ts allows a signed-in driver
+   * only, so that documents sent without a token run on graphql-js and leave no plan behind.
+   * Default: every request.
+   */
+  compiles?: (context: TContext) => boolean;
+}
+
+/**
+ * An Apollo Server "gateway" serving `schema` with compiled execution. Plans are kept by the
+ * document's hash and operation in an LRU bounded by count and estimated bytes (document-caches.ts:
+ * a plan takes several times its document's heap), so a plan outlives Apollo's parsed document and
+ * a stream of distinct documents evicts plans instead of growing the heap. Apollo has validated a
+ * document before it gets here: only documents within the limits are ever compiled.
+ */
+export function createJitGateway<TContext extends BaseContext = BaseContext>(
+  schema: GraphQLSchema,
+  options: JitGatewayOptions<TContext> = {},
+): Gateway {
+  const compiles = options.compiles ?? (() => true);
+  turnOffCompilationCache();
+  const plans = boundedDocumentCache<{ plan: Plan; bytes: number }>("compiledPlans", (entry) => entry.bytes);
 
   function planFor(rc: ExecutorContext): Plan {
-    let byName = plans.get(rc.document);
-    if (!byName) {
-      byName = new Map();
-      plans.set(rc.document, byName);
-    }
-    const name = rc.operationName ?? "";
-    let plan = byName.get(name);
-    if (!plan) {
-      if (rc.operation.operation === "subscription") {
-        plan = GRAPHQL_JS;
-      } else {
-        const compiled = compileQuery(schema, rc.document, rc.operationName ?? undefined);
-        plan = isCompiledQuery(compiled) ? { kind: "jit", compiled } : GRAPHQL_JS;
-      }
-      byName.set(name, plan);
-    }
+    const key = `${rc.queryHash}:${rc.operationName ?? ""}`;
+    const known = plans.get(key)?.plan;
+    if (known) return known;
+    const compiled = compileQuery(schema, rc.document, rc.operationName ?? undefined);
+    const plan: Plan = isCompiledQuery(compiled) ? { kind: "jit", compiled } : GRAPHQL_JS;
+    plans.set(key, { plan, bytes: plan === GRAPHQL_JS ? key.length : planBytes(rc.document, rc.operation) });
     return plan;
   }
 
   const executor: Executor = async (rc) => {
-    const plan = wantsFieldHooks(rc.context) ? GRAPHQL_JS : planFor(rc);
+    // Only a federation callback request (extensions.subscription) with callbacks off gets here.
+    if (rc.operation.operation === "subscription") return { errors: [subscriptionOverHttpError()] } satisfies ExecutionResult;
+    const plan = wantsFieldHooks(rc.context) || !compiles(rc.context as TContext) ? GRAPHQL_JS : planFor(rc);
     const variables = rc.request.variables ?? {};
     if (plan.kind === "graphql-js") {
       return execute({

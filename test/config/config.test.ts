@@ -1,27 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/config.js";
+import { loadConfig } from "../../src/config/config.js";
+import { PRODUCTION_ENV, problemsOf } from "../support/config.js";
 
+const PRODUCTION = PRODUCTION_ENV;
 // Config validation only checks that certificate files exist; any readable file stands in here.
 const SOME_FILE = "/etc/hostname";
-const PRODUCTION = {
-  NODE_ENV: "production",
-  AUTH_JWT_SECRET: "x".repeat(32),
-  HUBJECT_BASE_URL: "http://127.0.0.1:9/api/oicp",
-  HUBJECT_PROVIDER_ID: "DE-GQL",
-  OICP_TLS_CERT: SOME_FILE,
-  OICP_TLS_KEY: SOME_FILE,
-  OICP_TLS_CLIENT_CA: SOME_FILE,
-};
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe("config", () => {
   it("starts on embedded defaults: SQLite file, built-in simulator, dev secret, Sandbox on", () => {

@@ -201,13 +201,11 @@ export async function subscribed<T>(gateway: Gateway, open: () => T, count = 1):
 const CHARGING_NOTIFICATIONS = "/api/oicp/notificationmgmt/v11/charging-notifications";
 
 /**
- * What `subscription` (a driver's sessionUpdated, without sessionId) had received before a change
- * published now: a session started at a charger with `evcoId`, one of the driver's contracts (an
- * inbound Plug&Charge Start: no Hubject call). A subscription gets the changes in the order they
- * were published, so when this marker arrives, whatever the gateway published before it has
- * arrived too: the positive signal that nothing more is on its way.
+ * A session started at a charger with `evcoId`, one of a driver's contracts: an OICP Plug&Charge
+ * Start notification (no Hubject call), published to that driver's subscriptions. Resolves with
+ * its Hubject SessionID once the gateway acknowledged it.
  */
-export async function deliveredBeforeMarker(gw: TestGateway, subscription: Subscription, evcoId: string): Promise<any[]> {
+export async function startedAtCharger(gw: TestGateway, evcoId: string): Promise<string> {
   // The gateway learns a driver's contracts from their token, shortly after a request.
   await eventually(() => gw.gateway.store.driverForContract(evcoId), `the gateway to know the holder of ${evcoId}`);
   const sessionId = randomUUID();
@@ -220,7 +218,19 @@ export async function deliveredBeforeMarker(gw: TestGateway, subscription: Subsc
     SessionStart: now,
     ChargingStart: now,
   });
-  if (body?.Result !== true) throw new Error(`the marker Start was refused: ${JSON.stringify(body)}`);
+  if (body?.Result !== true) throw new Error(`the charger's Start was refused: ${JSON.stringify(body)}`);
+  return sessionId;
+}
+
+/**
+ * What `subscription` (a driver's sessionUpdated, without sessionId) had received before a change
+ * published now: a session started at a charger with `evcoId`, one of the driver's contracts (an
+ * inbound Plug&Charge Start: no Hubject call). A subscription gets the changes in the order they
+ * were published, so when this marker arrives, whatever the gateway published before it has
+ * arrived too: the positive signal that nothing more is on its way.
+ */
+export async function deliveredBeforeMarker(gw: TestGateway, subscription: Subscription, evcoId: string): Promise<any[]> {
+  const sessionId = await startedAtCharger(gw, evcoId);
   const marker = await subscription.waitFor((s) => s.hubjectSessionId === sessionId);
   return subscription.events.slice(0, subscription.events.indexOf(marker));
 }
