@@ -87,7 +87,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     );
 
     // 3. The use cases, on the fan-out and the rate limits.
-    const events = createSessionEvents(config, logger, closers);
+    const events = createSessionEvents(config, { store, metrics, logger, closers });
     const limits = createLimits(config, logger, closers);
     const evseStatus = createEvseStatus(config, { hubject, limits, metrics, logger });
     const statuses = evseStatus.reader.asSource();

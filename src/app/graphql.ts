@@ -109,6 +109,8 @@ export async function startGraphQL(
     aroundRequest: tracing.aroundRequest,
     subscriptionLimits,
   });
+  // Pushes that could not be delivered are never dropped silently: the clients resume.
+  events.onDeliveryLost?.((reason) => graphql.resumeSubscribers(reason));
   const port = await listen(graphql.server, config.http.port, config.http.host);
   deps.closers.push(async () => {
     await graphql.stop();

@@ -26,7 +26,7 @@ export function createReadiness(deps: {
     }
     try {
       await deps.events.ping();
-      checks.pubsub = "ok";
+      checks.pubsub = deps.events.degraded?.() ? "degraded" : "ok";
     } catch {
       checks.pubsub = "degraded";
     }

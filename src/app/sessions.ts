@@ -13,12 +13,22 @@ import type { SessionStore } from "../sessions/session.store.js";
 import type { Closers } from "./lifecycle.js";
 import type { LimitsStep } from "./limits.js";
 
-export function createSessionEvents(config: Config, logger: Logger, closers: Closers): SessionEvents {
-  const eventsLogger = logger.child({ component: "session-events" });
+export function createSessionEvents(
+  config: Config,
+  deps: { store: Pick<SessionStore, "changedSince">; metrics: GatewayMetrics | null; logger: Logger; closers: Closers },
+): SessionEvents {
+  const eventsLogger = deps.logger.child({ component: "session-events" });
   const events = config.redis
-    ? createRedisSessionEvents({ url: config.redis.url, channelPrefix: config.redis.channelPrefix, logger: eventsLogger })
+    ? createRedisSessionEvents({
+        url: config.redis.url,
+        channelPrefix: config.redis.channelPrefix,
+        logger: eventsLogger,
+        // After a Redis outage, what subscribers missed comes from the store (pubsub/catch-up.ts).
+        changedSince: (since, limit) => deps.store.changedSince(since, limit),
+      })
     : createInProcessSessionEvents({ logger: eventsLogger });
-  closers.push(() => events.close()); // runs after the servers stopped and in-flight calls settled
+  if (deps.metrics && events.degraded) deps.metrics.watchPubsub(events.degraded.bind(events));
+  deps.closers.push(() => events.close()); // runs after the servers stopped and in-flight calls settled
   return events;
 }
 

@@ -49,6 +49,21 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  /** What gateway_pubsub_degraded reads when scraped (watchPubsub). */
+  private pubsubDegradedNow: () => boolean = () => false;
+
+  readonly pubsubDegraded: Gauge = new Gauge({
+    name: "gateway_pubsub_degraded",
+    help: "1 while session pushes may be missing on this replica: Redis unreachable, or the catch-up from the store after it not done yet",
+    registers: [this.registry],
+    collect: (): void => this.pubsubDegraded.set(this.pubsubDegradedNow() ? 1 : 0),
+  });
+
+  /** gateway_pubsub_degraded follows `degraded` from now on. */
+  watchPubsub(degraded: () => boolean): void {
+    this.pubsubDegradedNow = degraded;
+  }
+
   readonly notificationLag = new Histogram({
     name: "gateway_notification_lag_seconds",
     help: "Time from the event at the charger (EventOccurred, ChargingStart, ChargingEnd, SessionEnd) to its arrival",

@@ -69,6 +69,12 @@ export const MAX_PENDING = 128;
 export interface SessionFanOut {
   publish(session: ChargingSession, options?: PublishOptions): void;
   subscribe(topic: SessionTopic): AsyncIterableIterator<ChargingSession>;
+  /**
+   * Hands `session` to this process's subscriptions of its topics only, as if it had come through
+   * the pub/sub (the catch-up after an outage, catch-up.ts). A version a subscription delivered
+   * already is dropped as usual, so catching up twice, or a change that did arrive, costs nothing.
+   */
+  redeliver(session: ChargingSession): void;
   /** Ends every live subscription (their loops finish). */
   endSubscriptions(): Promise<void>;
 }
@@ -136,6 +142,12 @@ export function createSessionFanOut(options: {
     },
     subscribe(topic) {
       return new OrderedSubscription(topic, membership, delivery, logger);
+    },
+    redeliver(session) {
+      const envelope: SessionEnvelope = { session, reannounce: false };
+      for (const name of [`${sessionKey}:${session.id}`, `${driverKey}:${session.driverId}`]) {
+        for (const subscription of feeds.get(name)?.subscriptions ?? []) subscription.offer(envelope);
+      }
     },
     async endSubscriptions() {
       await Promise.all([...live].map((subscription) => subscription.return()));

@@ -5,17 +5,21 @@
 // Message: JSON, see wire.ts. Ordering and de-duplication per subscription
 // are shared with the in-process adapter (fan-out.ts).
 //
-// Delivery is at most once: a change published while Redis is unreachable is held by ioredis
-// for a short while (its offline queue, up to maxRetriesPerRequest reconnection attempts) and
-// then dropped with a log line; messages sent while a subscriber connection is down are lost
-// (Redis does not keep them). Neither ever fails a write: the store is the truth, clients re-read
-// it (a query, or the next change, which carries the whole session).
+// Redis is the fan-out, the store is the log. A change published while Redis is unreachable is
+// held by ioredis for a short while (its offline queue) and then dropped, and messages sent while
+// a subscriber connection is down never reach it (Redis does not keep them). Neither ever fails a
+// write. After an outage each replica catches up from the store (catch-up.ts, given
+// `changedSince`): its subscribers get every session that changed meanwhile, and what it could not
+// publish is published again; the subscriptions' version check makes that once, in order. When
+// even the store cannot be read, onDeliveryLost listeners close the sockets so clients resume.
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import type { PubSubEventTarget } from "@graphql-yoga/subscription";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { SessionEvents } from "../sessions/ports.js";
-import { createSessionFanOut, guardListeners, type SessionEnvelope, type SessionTopics } from "./fan-out.js";
+import type { ChargingSession } from "../sessions/session.js";
+import { OutageCatchUp } from "./catch-up.js";
+import { createSessionFanOut, guardListeners, type SessionEnvelope, type SessionFanOut, type SessionTopics } from "./fan-out.js";
 import { deserializeSessionEnvelope, serializeSessionEnvelope } from "./wire.js";
 
 export interface RedisSessionEventsOptions {
@@ -28,6 +32,12 @@ export interface RedisSessionEventsOptions {
   pingTimeoutMs?: number;
   /** Passed to both ioredis connections, after the gateway's defaults (tests, tuning). */
   redisOptions?: RedisOptions;
+  /**
+   * Sessions changed since an instant (the store): after an outage, what this replica's
+   * subscribers missed is handed to them, and what it could not publish is published again
+   * (catch-up.ts). Without it, changes made during an outage wait for the session's next change.
+   */
+  changedSince?: (since: Date, limit: number) => Promise<ChargingSession[]>;
 }
 
 export function createRedisSessionEvents(options: RedisSessionEventsOptions): SessionEvents {
@@ -36,6 +46,15 @@ export function createRedisSessionEvents(options: RedisSessionEventsOptions): Se
   const pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
   const redis = redactRedisUrl(options.url);
   let closed = false;
+
+  // Two outages, two catch-ups: while the subscribe connection is down this replica's subscribers
+  // miss every change (handed to them locally afterwards); while the publish connection is down
+  // (or a publish failed) everyone else misses this replica's changes (published again).
+  let fanOutRef: SessionFanOut | undefined;
+  const catchUp = (deliver: (session: ChargingSession) => void) =>
+    options.changedSince ? new OutageCatchUp({ changedSince: options.changedSince, redeliver: deliver, logger }) : null;
+  const missedHere = catchUp((session) => fanOutRef?.redeliver(session));
+  const missedElsewhere = catchUp((session) => fanOutRef?.publish(session));
 
   const connect = (role: "publish" | "subscribe"): Redis => {
     const client = new Redis(options.url, {
@@ -48,14 +67,32 @@ export function createRedisSessionEvents(options: RedisSessionEventsOptions): Se
       autoResubscribe: true,
       ...options.redisOptions,
     });
-    watchConnection(client, role, redis, logger, () => closed);
+    watchConnection(client, role, redis, logger, () => closed, {
+      down: () => (role === "subscribe" ? missedHere : missedElsewhere)?.noteOutage(),
+      up: () => void caughtUp(),
+    });
     return client;
   };
   const publishClient = connect("publish");
   const subscribeClient = connect("subscribe");
 
+  /** Once both connections are up and the subscriptions are active again (a PING answers after the SUBSCRIBEs), catch up. */
+  async function caughtUp(): Promise<void> {
+    if (closed || publishClient.status !== "ready" || subscribeClient.status !== "ready") return;
+    if (!missedHere?.degraded && !missedElsewhere?.degraded) return;
+    try {
+      await withTimeout(subscribeClient.ping(), pingTimeoutMs, "redis subscribe connection: no PONG");
+    } catch {
+      return; // down again: the next recovery tries
+    }
+    await Promise.all([missedHere?.recovered(), missedElsewhere?.recovered()]);
+  }
+
   const eventTarget = createRedisEventTarget<CustomEvent>({
-    publishClient: publishingWithoutRejections(publishClient, logger),
+    publishClient: publishingWithoutRejections(publishClient, logger, () => {
+      missedElsewhere?.noteOutage();
+      void caughtUp(); // the connection may be back already: publish again at once
+    }),
     subscribeClient: subscribingWithoutRejections(subscribeClient, logger),
     serializer: {
       stringify: (envelope) => serializeSessionEnvelope(envelope as SessionEnvelope),
@@ -76,6 +113,7 @@ export function createRedisSessionEvents(options: RedisSessionEventsOptions): Se
     logger,
     isClosed: () => closed,
   });
+  fanOutRef = fanOut;
 
   let closing: Promise<void> | undefined;
   return {
@@ -88,6 +126,10 @@ export function createRedisSessionEvents(options: RedisSessionEventsOptions): Se
         withTimeout(subscribeClient.ping(), pingTimeoutMs, "redis subscribe connection: no PONG"),
       ]);
     },
+    onDeliveryLost(listener) {
+      missedHere?.onLost(listener);
+    },
+    degraded: () => Boolean(missedHere?.degraded || missedElsewhere?.degraded),
     close() {
       closing ??= (async () => {
         closed = true;
@@ -115,7 +157,14 @@ export function redactRedisUrl(url: string): string {
 // Connections
 
 /** Logs loss (warn, once per outage) and recovery (info). Error texts from ioredis carry host and port, no credentials. */
-function watchConnection(client: Redis, role: string, redis: string, logger: Logger, closing: () => boolean): void {
+function watchConnection(
+  client: Redis,
+  role: string,
+  redis: string,
+  logger: Logger,
+  closing: () => boolean,
+  on: { down: () => void; up: () => void },
+): void {
   let state: "starting" | "up" | "down" = "starting";
   let downSince = 0;
   let lastError: string | undefined;
@@ -128,6 +177,7 @@ function watchConnection(client: Redis, role: string, redis: string, logger: Log
     const first = state === "starting";
     state = "down";
     downSince = Date.now();
+    on.down();
     logger.warn(
       { redis, connection: role, reason },
       first ? "redis unreachable: session events wait for it (reconnecting)" : "redis connection lost: reconnecting",
@@ -145,6 +195,7 @@ function watchConnection(client: Redis, role: string, redis: string, logger: Log
     else logger.info({ redis, connection: role }, "redis connected");
     state = "up";
     lastError = undefined;
+    on.up();
   });
 }
 
@@ -154,7 +205,7 @@ function watchConnection(client: Redis, role: string, redis: string, logger: Log
  * These facades expose exactly what createRedisEventTarget uses (publish; on, subscribe,
  * unsubscribe), with the rejections logged.
  */
-function publishingWithoutRejections(client: Redis, logger: Logger): Redis {
+function publishingWithoutRejections(client: Redis, logger: Logger, failed: () => void): Redis {
   let failing = false;
   let lost = 0;
   const facade = {
@@ -168,6 +219,7 @@ function publishingWithoutRejections(client: Redis, logger: Logger): Redis {
         },
         (error: Error) => {
           lost++;
+          failed();
           if (!failing) logger.warn({ reason: error.message }, "a session event could not be published to redis: subscribers miss it");
           else logger.debug({ reason: error.message, lost }, "a session event could not be published to redis");
           failing = true;

@@ -21,7 +21,7 @@ try {
   const store = openSqlStore({ url: config.databaseUrl, sessionCacheSize: 0, logger });
   closers.push(() => store.close());
   await store.migrate();
-  const events = createSessionEvents(config, logger, closers);
+  const events = createSessionEvents(config, { store, metrics: null, logger, closers });
   const writer = new SessionWriter({ store, events, clock: SYSTEM_CLOCK });
   const inbound = new InboundMessages({
     store,

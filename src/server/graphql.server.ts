@@ -78,7 +78,15 @@ export interface GraphQLServerOptions {
 export interface GraphQLServer {
   server: Server;
   stop(): Promise<void>;
+  /**
+   * Closes every websocket with 1013 ("try again later"): the clients reconnect, read the current
+   * state and subscribe again. For when pushes were lost and cannot be made good (onDeliveryLost).
+   */
+  resumeSubscribers(reason: string): number;
 }
+
+/** Close code for "pushes were lost: reconnect and read the current state" (README, Reconnecting clients). */
+export const RESUME_CLOSE_CODE = 1013;
 
 export async function createGraphQLServer(options: GraphQLServerOptions): Promise<GraphQLServer> {
   const { schema, authenticator, contextFor, logger } = options;
@@ -175,6 +183,15 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     server,
     async stop() {
       await apollo.stop();
+    },
+    resumeSubscribers(reason) {
+      let closed = 0;
+      for (const socket of ws.wsServer.clients) {
+        socket.close(RESUME_CLOSE_CODE, "Updates were interrupted: reconnect and read the current state");
+        closed++;
+      }
+      logger.warn({ sockets: closed, reason }, "subscription sockets closed so that clients resume");
+      return closed;
     },
   };
 }

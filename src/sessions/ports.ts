@@ -143,6 +143,14 @@ export interface SessionEvents {
   subscribe(topic: SessionTopic): AsyncIterable<ChargingSession>;
   /** Readiness: resolves when the fan-out works (Redis: a PING on both connections). */
   ping(): Promise<void>;
+  /**
+   * Called when changes may have been lost and could not be caught up from the store (Redis down,
+   * then the store too): the app side then closes its subscription sockets so that clients
+   * reconnect and read the current state. In-process events never lose a change.
+   */
+  onDeliveryLost?(listener: (reason: string) => void): void;
+  /** True while changes may be missing (an outage not caught up yet): readiness and metrics report it. */
+  degraded?(): boolean;
   /** Releases connections (Redis: ends live subscriptions and quits both connections). Idempotent. */
   close(): Promise<void>;
 }
