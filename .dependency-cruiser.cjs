@@ -7,9 +7,9 @@ module.exports = {
     { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
     {
       name: "domain-imports-no-adapter",
-      comment: "src/sessions declares the ports it needs; adapters implement them (README, layout).",
+      comment: "The domain (src/sessions, src/identifications) declares the ports it needs; adapters implement them (README, layout).",
       severity: "error",
-      from: { path: "^src/sessions/" },
+      from: { path: "^src/(sessions|identifications)/" },
       to: { path: ADAPTERS },
     },
     {

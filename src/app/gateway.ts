@@ -3,6 +3,7 @@
 // Every step registers how to undo itself; close() undoes them in reverse order.
 import type { Config } from "../config/config.js";
 import type { HubjectDatasource } from "../datasources/hubject.datasource.js";
+import type { IdentificationRegistry } from "../identifications/registry.js";
 import type { JobRunner } from "../jobs/job-runner.js";
 import { createLogger, type Logger } from "../logger.js";
 import { GatewayMetrics } from "../observability/metrics.js";
@@ -17,6 +18,7 @@ import { openSqlStore } from "../store/sql/database.js";
 import { createEvseStatus } from "./evse-status.js";
 import { startGraphQL } from "./graphql.js";
 import { startHubject } from "./hubject.js";
+import { createIdentifications } from "./identifications.js";
 import { createJobs, startBackgroundJobs } from "./jobs.js";
 import { Closers } from "./lifecycle.js";
 import { createLimits } from "./limits.js";
@@ -43,6 +45,8 @@ export interface Gateway {
   reconciler: Reconciler;
   cdrBackfill: CdrBackfill;
   hubject: HubjectDatasource;
+  /** The EMP's cards, QR codes and cars (src/identifications). */
+  identifications: IdentificationRegistry;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -92,6 +96,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const evseStatus = createEvseStatus(config, { hubject, limits, metrics, logger });
     const statuses = evseStatus.reader.asSource();
     const sessions = createSessions(config, { store, hubject, statuses, limits, events, remoteTimeoutMs, metrics, logger, closers });
+    const identifications = createIdentifications(config, { store, logger, closers });
     const background = createJobs(config, { store, sessions, hubject, remoteTimeoutMs, logger });
 
     // 4. The two listeners: what Hubject calls, and what the apps call.
@@ -100,14 +105,28 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const oicpUrl = await startOicp(config, { sessions, ops, tracer: tracing.tracer, metrics, simulator, logger, closers });
     const { graphqlUrl, websocketUrl } = await startGraphQL(
       config,
-      { store, sessions, events, evseStatus, simulator, ops, metrics, tracing, logger, closers },
+      { store, sessions, events, evseStatus, identifications, simulator, ops, metrics, tracing, logger, closers },
       overrides,
     );
 
     // 5. The background jobs, last: they use everything above.
     const jobs = startBackgroundJobs(config, background, { store, logger, closers });
 
-    return { graphqlUrl, websocketUrl, oicpUrl, simulator, store, metrics, readiness, jobs, ...background, hubject, logger, close };
+    return {
+      graphqlUrl,
+      websocketUrl,
+      oicpUrl,
+      simulator,
+      store,
+      metrics,
+      readiness,
+      jobs,
+      ...background,
+      hubject,
+      identifications,
+      logger,
+      close,
+    };
   } catch (error) {
     await close().catch(() => undefined);
     throw error;

@@ -6,6 +6,7 @@ import { DEV_JWT_SECRET } from "../config/env.js";
 import { createEvseStatusLoader } from "../evse-status/request-loader.js";
 import { federationLoaders } from "../federation/loaders.js";
 import { federationServerPlugins } from "../federation/server-plugins.js";
+import type { IdentificationRegistry } from "../identifications/registry.js";
 import type { Logger } from "../logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { OpsHandler } from "../observability/ops-endpoints.js";
@@ -34,6 +35,7 @@ export async function startGraphQL(
     sessions: SessionService;
     events: SessionEvents;
     evseStatus: EvseStatusStep;
+    identifications: IdentificationRegistry;
     simulator: HubjectSimulator | null;
     ops: OpsHandler;
     metrics: GatewayMetrics | null;

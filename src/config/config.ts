@@ -97,6 +97,18 @@ export interface Config {
     inboundRetentionIntervalMs: number;
   };
   auth: AuthConfig;
+  /** The identifications registry and authorization at the charger (src/identifications). */
+  identifications: {
+    /** A token whose `roles` claim holds this may manage every driver's identifications. */
+    operatorRole: string;
+    /** online: answer AuthorizeStart/Stop; offline: push identifications to Hubject; both. */
+    authorizationMode: "online" | "offline" | "both";
+    cacheMs: number;
+    cacheSize: number;
+    pushIntervalMs: number;
+    pushBatch: number;
+    pinHashCost: number;
+  };
   sandbox: boolean;
   logLevel: string;
 }
@@ -267,6 +279,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inboundRetentionIntervalMs: e.INBOUND_RETENTION_INTERVAL_MS,
     },
     auth,
+    identifications: {
+      operatorRole: e.OPERATOR_ROLE,
+      authorizationMode: e.HUBJECT_AUTHORIZATION_MODE,
+      cacheMs: e.IDENTIFICATION_CACHE_MS,
+      cacheSize: e.IDENTIFICATION_CACHE_SIZE,
+      pushIntervalMs: e.IDENTIFICATION_PUSH_INTERVAL_MS,
+      pushBatch: e.IDENTIFICATION_PUSH_BATCH,
+      pinHashCost: e.PIN_HASH_COST,
+    },
     sandbox: e.SANDBOX_ENABLED ?? !production,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
   };

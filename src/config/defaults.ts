@@ -59,6 +59,22 @@ export const DEFAULTS = Object.freeze({
   /** How long every inbound message is kept as received, for audits and billing disputes (INBOUND_RETENTION_DAYS). */
   inboundRetentionDays: 400,
   inboundRetentionIntervalMs: 6 * 3_600_000,
+  /** The roles claim value that opens the operator mutations (OPERATOR_ROLE). */
+  operatorRole: "emp-operator",
+  /** online: Hubject asks us (AuthorizeStart); offline: we push our identifications; both (HUBJECT_AUTHORIZATION_MODE). */
+  authorizationMode: "online" as "online" | "offline" | "both",
+  /** How long a replica trusts what it read of an identification; a change invalidates it at once (IDENTIFICATION_CACHE_MS). */
+  identificationCacheMs: 60_000,
+  /** Identifications a replica keeps in its authorization cache, found and not found (IDENTIFICATION_CACHE_SIZE). */
+  identificationCacheSize: 100_000,
+  /** How often changes are pushed to Hubject in offline mode (IDENTIFICATION_PUSH_INTERVAL_MS). */
+  identificationPushIntervalMs: 15_000,
+  /** Records per PushAuthenticationData call (IDENTIFICATION_PUSH_BATCH). */
+  identificationPushBatch: 1_000,
+  /** Hubject's PushAuthenticationData limit for the whole EMP (docs/oicp.md#rate-limits). */
+  identificationPushCallsPerMinute: 50,
+  /** Bcrypt cost of stored QR-code PIN hashes (PIN_HASH_COST). */
+  pinHashCost: 10,
   /** The simulated CPO's pace: what SIMULATOR_* set, and the rest (docs: README, the simulator). */
   simulatorPace: Object.freeze({
     answerDelayMs: 150,

@@ -136,6 +136,16 @@ export const envSchema = z.object({
     .int()
     .min(60_000, { message: "must be at least 60000: the CPO alone may take 60 s to answer a stop" })
     .default(DEFAULTS.stopSettleAfterMs),
+  OPERATOR_ROLE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,100}$/, { message: "must be a role name (letters, digits, _ . : -)" })
+    .default(DEFAULTS.operatorRole),
+  HUBJECT_AUTHORIZATION_MODE: z.enum(["online", "offline", "both"]).default(DEFAULTS.authorizationMode),
+  IDENTIFICATION_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(DEFAULTS.identificationCacheMs),
+  IDENTIFICATION_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(DEFAULTS.identificationCacheSize),
+  IDENTIFICATION_PUSH_INTERVAL_MS: ms(DEFAULTS.identificationPushIntervalMs),
+  IDENTIFICATION_PUSH_BATCH: z.coerce.number().int().min(1).max(10_000).default(DEFAULTS.identificationPushBatch),
+  PIN_HASH_COST: z.coerce.number().int().min(4).max(15).default(DEFAULTS.pinHashCost),
   INBOUND_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(DEFAULTS.inboundRetentionDays),
   INBOUND_RETENTION_INTERVAL_MS: ms(DEFAULTS.inboundRetentionIntervalMs),
   HUBJECT_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(10).default(DEFAULTS.hubjectRetryAttempts),

@@ -157,7 +157,7 @@ export function redactRedisUrl(url: string): string {
 // Connections
 
 /** Logs loss (warn, once per outage) and recovery (info). Error texts from ioredis carry host and port, no credentials. */
-function watchConnection(
+export function watchConnection(
   client: Redis,
   role: string,
   redis: string,

@@ -102,6 +102,8 @@ function sessionToWire(s: ChargingSession): WireSession {
     chargeDetailRecord: s.chargeDetailRecord && cdrToWire(s.chargeDetailRecord),
     offsets: s.offsets,
     anomalies: s.anomalies,
+    identificationId: s.identificationId,
+    stopIdentificationId: s.stopIdentificationId,
     version: s.version,
   };
 }
@@ -135,6 +137,8 @@ function sessionFromWire(w: Record<string, unknown>): ChargingSession {
     // Absent in messages from replicas that do not know them yet: additive, so `format` stays 1.
     offsets: offsetsFromWire(w.offsets),
     anomalies: anomaliesFromWire(w.anomalies),
+    identificationId: w.identificationId == null ? null : str(w, "identificationId"),
+    stopIdentificationId: w.stopIdentificationId == null ? null : str(w, "stopIdentificationId"),
     version: version(w, "version"),
   };
 }

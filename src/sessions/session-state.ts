@@ -79,6 +79,20 @@ function transition(s: ChargingSession, e: SessionEvent): ChargingSession | null
       if (s.status !== "ACCEPTED" && s.status !== "CHARGING" && s.status !== "OUTCOME_UNKNOWN") return null;
       return { ...s, status: "STOP_REQUESTED", stopRequestedAt: e.at };
 
+    case "STOP_AUTHORIZED":
+      // The charger asked us; it stops on our yes. Recorded whatever the status, once.
+      if (s.stopIdentificationId !== null && s.stopIdentificationId === e.identificationId) return null;
+      if (s.status !== "ACCEPTED" && s.status !== "CHARGING" && s.status !== "STOP_REQUESTED") {
+        return { ...s, stopIdentificationId: e.identificationId, ...heard };
+      }
+      return {
+        ...s,
+        status: "STOP_REQUESTED",
+        stopRequestedAt: s.stopRequestedAt ?? e.at,
+        stopIdentificationId: e.identificationId,
+        ...heard,
+      };
+
     case "STOP_ACCEPTED":
       return { ...s, lastStatusCode: e.statusCode, ...heard };
 

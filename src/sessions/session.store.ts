@@ -15,6 +15,8 @@ export interface NewSession {
   origin?: SessionOrigin;
   /** Known up front for sessions learnt from Hubject's messages. */
   hubjectSessionId?: string | null;
+  /** The identification an authorization at the charger started it with. */
+  identificationId?: string | null;
 }
 
 export interface SessionScan {

@@ -120,6 +120,10 @@ export interface ChargingSession {
   offsets: ChargerOffsets;
   /** Anomalies of the messages applied to this session, at most MAX_SESSION_ANOMALIES, newest kept. */
   anomalies: FigureAnomaly[];
+  /** The identification that started it at the charger (AuthorizeStart, src/identifications); null for app starts. */
+  identificationId: string | null;
+  /** The identification whose stop at the charger was authorized (AuthorizeStop). */
+  stopIdentificationId: string | null;
   /** Optimistic-concurrency counter: every stored change increments it. */
   version: number;
 }
@@ -135,6 +139,8 @@ export type SessionEvent =
   /** Timeout, dropped connection or 310: the charger may still start (docs/oicp.md#lost-answer, #code-310). */
   | { type: "START_OUTCOME_UNKNOWN"; at: Date; hubjectSessionId: string | null; statusCode: StatusCode | null }
   | { type: "STOP_REQUESTED"; at: Date }
+  /** A stop at the charger with an identification allowed to stop the session (AuthorizeStop). */
+  | { type: "STOP_AUTHORIZED"; at: Date; identificationId: string | null }
   | { type: "STOP_ACCEPTED"; at: Date; statusCode: StatusCode }
   | { type: "STOP_REJECTED"; at: Date; statusCode: StatusCode }
   | ({

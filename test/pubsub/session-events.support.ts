@@ -66,6 +66,8 @@ export function fullSession(version: number, overrides: Partial<ChargingSession>
     chargeDetailRecord: cdr(),
     offsets: { chargingStart: "+02:00", sessionEnd: null },
     anomalies: [{ field: "EventOccurred", kind: "IMPLAUSIBLE", detail: "9999-12-31T22:59:59.000Z is in the future; left out" }],
+    identificationId: "3f6f1c2a-9d7e-4b1a-8c55-0e4d2a9b7c61",
+    stopIdentificationId: "3f6f1c2a-9d7e-4b1a-8c55-0e4d2a9b7c61",
     version,
     ...overrides,
   };
@@ -93,6 +95,8 @@ export function bareSession(version: number, overrides: Partial<ChargingSession>
     chargeDetailRecord: null,
     offsets: {},
     anomalies: [],
+    identificationId: null,
+    stopIdentificationId: null,
     ...overrides,
   };
 }

@@ -20,7 +20,6 @@ import {
 import { Arrivals, eventually } from "../support/wait.js";
 
 const LIVE = `subscription Live($sessionId: ID) { sessionUpdated(sessionId: $sessionId) { id hubjectSessionId status } }`;
-const CHARGING_NOTIFICATIONS = "/api/oicp/notificationmgmt/v11/charging-notifications";
 const evco = (n: number) => `DE-GQL-C${String(n).padStart(8, "0")}-7`;
 
 interface LiveSubscription {

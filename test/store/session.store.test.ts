@@ -262,6 +262,7 @@ for (const engine of ENGINES) {
         expect(tables.map((t) => t.table_name)).toEqual([
           "charging_sessions",
           "driver_contracts",
+          "identifications",
           "idempotency_keys",
           "inbound_messages",
           "kysely_migration",
@@ -273,6 +274,7 @@ for (const engine of ENGINES) {
           "0002_origin_in_flight_contracts",
           "0003_keys_raw_inbound_anomalies",
           "0004_idempotency_results",
+          "0005_identifications",
         ]);
       });
     });
@@ -309,6 +311,8 @@ for (const engine of ENGINES) {
           chargeDetailRecord: null,
           offsets: {},
           anomalies: [],
+          identificationId: null,
+          stopIdentificationId: null,
           version: 1,
         };
         expect(created).toEqual(expected);
@@ -1027,6 +1031,7 @@ describe.skipIf(!PG)("postgres: several pools at once, as several processes", ()
           "0002_origin_in_flight_contracts",
           "0003_keys_raw_inbound_anomalies",
           "0004_idempotency_results",
+          "0005_identifications",
         ]);
         const created = await three[1]!.insert(newSession());
         expect(await three[2]!.get(created.id)).toEqual(created);

@@ -34,6 +34,8 @@ function requested(overrides: Partial<ChargingSession> = {}): ChargingSession {
     chargeDetailRecord: null,
     offsets: {},
     anomalies: [],
+    identificationId: null,
+    stopIdentificationId: null,
     version: 1,
     ...overrides,
   };

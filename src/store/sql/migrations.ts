@@ -8,6 +8,7 @@ import * as m0001 from "./migrations/0001-sessions-inbound-idempotency.js";
 import * as m0002 from "./migrations/0002-origin-in-flight-contracts.js";
 import * as m0003 from "./migrations/0003-keys-raw-inbound-anomalies.js";
 import * as m0004 from "./migrations/0004-idempotency-results.js";
+import * as m0005 from "./migrations/0005-identifications.js";
 import type { MigrationDb } from "./migrations/migration.js";
 import type { SqlFlavor } from "./tables.js";
 
@@ -17,6 +18,7 @@ const MIGRATIONS = [
   ["0002_origin_in_flight_contracts", m0002],
   ["0003_keys_raw_inbound_anomalies", m0003],
   ["0004_idempotency_results", m0004],
+  ["0005_identifications", m0005],
 ] as const;
 
 export function sessionStoreMigrations(flavor: SqlFlavor): Record<string, Migration> {

@@ -39,6 +39,8 @@ export function newSession(input: NewSession): ChargingSession {
     chargeDetailRecord: null,
     offsets: {},
     anomalies: [],
+    identificationId: input.identificationId ?? null,
+    stopIdentificationId: null,
     version: 1,
   };
 }
@@ -91,6 +93,8 @@ export function sessionToRow(s: ChargingSession): SessionRow {
     evco_key: evcoIdKey(s.evcoId),
     offsets: Object.keys(s.offsets).length === 0 ? null : JSON.stringify(s.offsets),
     anomalies: s.anomalies.length === 0 ? null : JSON.stringify(s.anomalies),
+    identification_id: s.identificationId,
+    stop_identification_id: s.stopIdentificationId,
   };
 }
 
@@ -124,6 +128,8 @@ export function rowToSession(r: SessionRow): ChargingSession {
       r.charge_detail_record === null ? null : cdrFromWire(record(parseJson(r.charge_detail_record), "charge_detail_record")),
     offsets: offsetsFromWire(parseJson(r.offsets)),
     anomalies: anomaliesFromWire(parseJson(r.anomalies)),
+    identificationId: r.identification_id ?? null,
+    stopIdentificationId: r.stop_identification_id ?? null,
     // PostgreSQL drivers may hand integers back as strings or bigints.
     version: Number(r.version),
   };

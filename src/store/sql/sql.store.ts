@@ -22,6 +22,7 @@ import type {
   SessionStore,
   StoredInboundMessage,
 } from "../../sessions/session.store.js";
+import { SqlIdentificationStore } from "./identifications.sql.js";
 import * as inbound from "./inbound.sql.js";
 import { migrateToLatest } from "./migrations.js";
 import { newSession, rowToSession, type SessionRow, sessionToRow, toIso } from "./rows.js";
@@ -70,12 +71,15 @@ export class SqlSessionStore implements SessionStore {
   private readonly pages: LRUCache<string, { stamp: string; page: SessionPage }> | null;
   private readonly externalChanges: (() => number) | null;
   private sessionWrites = 0;
+  /** The identifications registry, in the same database (src/identifications). */
+  readonly identifications: SqlIdentificationStore;
 
   constructor(
     private readonly db: Kysely<Database>,
     options: SqlSessionStoreOptions = {},
   ) {
     this.flavor = options.flavor ?? "sqlite";
+    this.identifications = new SqlIdentificationStore(db);
     this.schema = options.schema ?? null;
     const cacheSize = options.sessionCacheSize ?? DEFAULTS.sessionCacheSize;
     if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new RangeError(`sessionCacheSize must be an integer ≥ 0, got ${cacheSize}`);

@@ -48,6 +48,9 @@ export interface ChargingSessionsTable {
   /** JSON text of ChargerOffsets and of FigureAnomaly[]. */
   offsets: string | null;
   anomalies: string | null;
+  /** The identification that started (or stopped) the session at the charger (src/identifications). */
+  identification_id: string | null;
+  stop_identification_id: string | null;
 }
 
 export interface InboundMessagesTable {
@@ -95,9 +98,34 @@ export interface DriverContractsTable {
   seen_at: IsoTimestamp;
 }
 
+export interface IdentificationsTable {
+  id: string;
+  driver_id: string;
+  evco_id: string;
+  /** evcoIdKey of the contract. */
+  evco_key: string;
+  type: string;
+  uid: string | null;
+  /** identification.ts credentialKey: unique. */
+  credential_key: string;
+  rfid_type: string | null;
+  printed_number: string | null;
+  expires_at: IsoTimestamp | null;
+  pin_hash: string | null;
+  status: string;
+  blocked_by: string | null;
+  created_at: IsoTimestamp;
+  updated_at: IsoTimestamp;
+  version: number;
+  pushed_hash: string | null;
+  /** 1 while a change has not been pushed to Hubject yet. */
+  push_pending: Generated<number>;
+}
+
 export interface Database {
   charging_sessions: ChargingSessionsTable;
   inbound_messages: InboundMessagesTable;
   idempotency_keys: IdempotencyKeysTable;
   driver_contracts: DriverContractsTable;
+  identifications: IdentificationsTable;
 }
