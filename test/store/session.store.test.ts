@@ -262,8 +262,8 @@ for (const engine of ENGINES) {
         expect(tables.map((t) => t.table_name)).toEqual([
           "charging_sessions",
           "driver_contracts",
-          "identifications",
           "idempotency_keys",
+          "identifications",
           "inbound_messages",
           "kysely_migration",
           "kysely_migration_lock",
