@@ -69,6 +69,8 @@ export async function startGraphQL(
         driver,
         sessions,
         events,
+        identifications: deps.identifications,
+        operatorRole: config.identifications.operatorRole,
         staleAfterMs: config.staleAfterMs,
         // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
         // so every pushed event asks the shared reader (and its cache) again.

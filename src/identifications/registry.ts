@@ -157,6 +157,26 @@ export class IdentificationRegistry {
     return this.cache.get(key, (k) => this.deps.store.identificationByCredential(k));
   }
 
+  /**
+   * Who holds a card (by UID) or a contract presented at a charger, whatever its status now: a
+   * session Hubject authorized from pushed data happened, and its driver must see it and its bill.
+   */
+  async holderOf(presented: {
+    uid: string | null;
+    evcoId: string | null;
+  }): Promise<{ driverId: string; evcoId: string; identificationId: string } | undefined> {
+    const keys = [
+      presented.uid ? credentialKey("RFID", { uid: presented.uid }) : null,
+      presented.evcoId ? credentialKey("PLUG_AND_CHARGE", { evcoId: presented.evcoId }) : null,
+      presented.evcoId ? credentialKey("QR_CODE", { evcoId: presented.evcoId }) : null,
+    ];
+    for (const key of keys) {
+      const found = key ? await this.find(key) : null;
+      if (found) return { driverId: found.driverId, evcoId: found.evcoId, identificationId: found.id };
+    }
+    return undefined;
+  }
+
   /** Checks a PIN presented at a charger against the stored Bcrypt hash; the PIN is never kept or logged. */
   async verifyPin(identification: Identification, pin: string): Promise<boolean> {
     if (!identification.pinHash) return false;

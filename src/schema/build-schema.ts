@@ -8,6 +8,7 @@ import { ChargingResolver } from "../resolvers/charging.resolver.js";
 import { ChargeDetailRecordFieldsResolver, ChargingSessionFieldsResolver } from "../resolvers/charging-session.resolver.js";
 import { DriverSessionsResolver } from "../resolvers/driver.resolver.js";
 import { entityReferenceResolvers } from "../resolvers/entity-references.js";
+import { IdentificationResolver } from "../resolvers/identification.resolver.js";
 import { SessionUpdatesResolver } from "../resolvers/session-updates.resolver.js";
 import { DriverEntity } from "./driver.type.js";
 
@@ -18,6 +19,7 @@ const options: BuildSchemaOptions = {
     ChargeDetailRecordFieldsResolver,
     SessionUpdatesResolver,
     DriverSessionsResolver,
+    IdentificationResolver,
   ],
   // Driver is reached only through the router (_entities), never from our Query: type-graphql
   // leaves such types out unless they are named here.

@@ -1,6 +1,7 @@
-// Driver authentication: a JWT whose `sub` is the driver and whose `evco_ids` are the contracts
-// the driver may charge with. Dev: HS256 with AUTH_JWT_SECRET; real: the identity provider's
-// JWKS (jose caches and rotates keys). Algorithms, issuer and audience are pinned.
+// Driver authentication: a JWT whose `sub` is the driver, whose `evco_ids` are the contracts
+// the driver may charge with, and whose optional `roles` may open the operator operations
+// (OPERATOR_ROLE). Dev: HS256 with AUTH_JWT_SECRET; real: the identity provider's JWKS (jose
+// caches and rotates keys). Algorithms, issuer and audience are pinned.
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, errors as joseErrors, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
 import type { AuthConfig } from "../config/config.js";
@@ -11,6 +12,8 @@ import type { Driver } from "../sessions/session.js";
 export interface AuthenticatedDriver extends Driver {
   /** When the token stops being valid; long-lived sockets re-check it. */
   expiresAt: Date | null;
+  /** The token's `roles` claim ([] without one); context.ts#requireOperator reads it. */
+  roles: readonly string[];
 }
 
 export interface Authenticator {
@@ -60,7 +63,7 @@ export function createAuthenticator(config: AuthConfig, jwksOptions: Authenticat
   const verified = new LRUCache<string, AuthenticatedDriver>({
     max: VERIFIED_TOKENS_MAX,
     maxSize: VERIFIED_TOKEN_CHARS,
-    sizeCalculation: (driver, token) => token.length + driver.id.length + driver.evcoIds.join("").length,
+    sizeCalculation: (driver, token) => token.length + driver.id.length + driver.evcoIds.join("").length + driver.roles.join("").length,
   });
 
   return {
@@ -94,11 +97,11 @@ const VERIFIED_TOKEN_CHARS = 16 * 1024 * 1024;
 
 /**
  * A verified token's claims as a driver. jose checks the signature and the registered time claims,
- * not what `sub` or `evco_ids` hold: a token whose claims have the wrong shape is refused as a
+ * not what `sub`, `evco_ids` or `roles` hold: a token whose claims have the wrong shape is refused as a
  * whole (UNAUTHENTICATED), never read half-way (a `sub` of ["alice"] must not become alice).
  */
 function toDriver(payload: JWTPayload): AuthenticatedDriver {
-  const { sub, evco_ids: claimed } = payload;
+  const { sub, evco_ids: claimed, roles: claimedRoles } = payload;
   if (typeof sub !== "string" || sub.trim() === "") throw invalidClaims("sub must be a non-empty string");
   let evcoIds: string[] = [];
   if (claimed !== undefined) {
@@ -108,9 +111,17 @@ function toDriver(payload: JWTPayload): AuthenticatedDriver {
     if (bad >= 0) throw invalidClaims(`evco_ids[${bad}] is not a valid EvcoID`);
     evcoIds = claimed as string[];
   }
+  let roles: string[] = [];
+  if (claimedRoles !== undefined) {
+    if (!Array.isArray(claimedRoles)) throw invalidClaims("roles must be a list of role names");
+    const bad = claimedRoles.findIndex((v) => typeof v !== "string" || v.trim() === "");
+    if (bad >= 0) throw invalidClaims(`roles[${bad}] is not a non-empty string`);
+    roles = claimedRoles as string[];
+  }
   return {
     id: sub,
     evcoIds,
+    roles,
     expiresAt: typeof payload.exp === "number" ? new Date(payload.exp * 1000) : null,
   };
 }

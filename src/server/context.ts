@@ -1,15 +1,21 @@
 import type DataLoader from "dataloader";
-import { unauthenticated } from "../errors.js";
+import { forbidden, unauthenticated } from "../errors.js";
 import type { LoadedEvseStatus } from "../evse-status/request-loader.js";
+import type { IdentificationRegistry } from "../identifications/registry.js";
 import type { SessionEvents } from "../sessions/ports.js";
 import type { ChargingSession, Driver } from "../sessions/session.js";
 import type { SessionService } from "../sessions/session.service.js";
+import type { AuthenticatedDriver } from "./auth.js";
 import type { SubscriptionSlot } from "./subscription-limits.js";
 
 export interface GatewayContext {
   /** Null when the request carries no token: public fields work, everything else asks for one. */
-  driver: Driver | null;
+  driver: AuthenticatedDriver | null;
   sessions: SessionService;
+  /** The EMP's identifications (cards, QR codes, cars): drivers read and block their own, operators manage all. */
+  identifications: IdentificationRegistry;
+  /** The `roles` claim value that opens the operator operations (OPERATOR_ROLE). */
+  operatorRole: string;
   events: SessionEvents;
   /** A CHARGING session silent for longer than this is `stale`. */
   staleAfterMs: number;
@@ -41,4 +47,20 @@ export function takeSubscriptionSlot(context: GatewayContext): SubscriptionSlot 
 export function requireDriver(context: GatewayContext): Driver {
   if (!context.driver) throw unauthenticated();
   return context.driver;
+}
+
+/**
+ * The caller, who must hold the operator role (a `roles` claim containing OPERATOR_ROLE): managing
+ * every driver's identifications. No token: UNAUTHENTICATED; a token without the role: FORBIDDEN.
+ */
+export function requireOperator(context: GatewayContext): AuthenticatedDriver {
+  const driver = context.driver;
+  if (!driver) throw unauthenticated();
+  if (!isOperator(context)) throw forbidden("This operation is for the EMP's operators only.");
+  return driver;
+}
+
+/** Whether the caller holds the operator role (for what operators see differently, e.g. full UIDs). */
+export function isOperator(context: GatewayContext): boolean {
+  return context.driver?.roles.includes(context.operatorRole) ?? false;
 }

@@ -82,9 +82,10 @@ export function createErrorFormatter(options: ErrorMaskingOptions): ErrorFormatt
     const { stacktrace, http: _http, ...extensions } = formatted.extensions ?? {};
     // A stack trace helps debug an unexpected error in development; a client error's stack only shows our own checks.
     const keepStack = unexpected && !production && !options.hideSuggestions && stacktrace !== undefined;
+    const message = withoutVariableValue(formatted.message);
     return {
       ...formatted,
-      message: options.hideSuggestions ? hideSuggestions(formatted.message) : formatted.message,
+      message: options.hideSuggestions ? hideSuggestions(message) : message,
       extensions: { ...extensions, ...(code === undefined ? { code: "INTERNAL_SERVER_ERROR" } : {}), ...(keepStack ? { stacktrace } : {}) },
     };
   };
@@ -98,6 +99,21 @@ export function formatWsError(format: ErrorFormatter, error: GraphQLError): Grap
   const formatted = error.toJSON();
   const code = error.extensions.code ?? (isVariableCoercionError(error) ? "BAD_USER_INPUT" : "INTERNAL_SERVER_ERROR");
   return format({ ...formatted, extensions: { ...formatted.extensions, code } }, error);
+}
+
+/**
+ * graphql-js writes a variable's whole value into its coercion errors (`Variable "$input" got invalid
+ * value { pin: "…" }; Field "x" is not defined…`): the value may hold a PIN or a contract, so it is
+ * cut out; the variable, the path and the reason stay. The value always ends at a "; " before the
+ * reason, so everything up to the last one goes.
+ */
+export function withoutVariableValue(message: string): string {
+  const match = /^(Variable "\$[_A-Za-z][_0-9A-Za-z]*") got invalid value /.exec(message);
+  if (!match) return message;
+  const at = message.lastIndexOf("; ");
+  // A scalar's own reason may quote the value too ("String cannot represent a non string value: 1234").
+  const reason = at > match[0].length ? message.slice(at + 2).replace(/( cannot represent [^:]*): .*$/s, "$1.") : null;
+  return `${match[1]} got an invalid value${reason ? `; ${reason}` : "."}`;
 }
 
 /** The same test as Apollo's requestPipeline: graphql-js's messages about a variable's value. */

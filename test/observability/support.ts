@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Tracer } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-node";
 import { createEvseStatus } from "../../src/app/evse-status.js";
+import { createIdentifications } from "../../src/app/identifications.js";
 import { Closers, closeServer, listen } from "../../src/app/lifecycle.js";
 import { createLimits } from "../../src/app/limits.js";
 import { loadConfig } from "../../src/config/config.js";
@@ -217,6 +218,9 @@ export async function startTracedStack(options: {
     const oicpUrl = `http://127.0.0.1:${oicpPort}${config.oicp.pathPrefix}`;
     simulator.setGatewayOicpUrl(oicpUrl);
 
+    const identificationClosers = new Closers();
+    closers.push(() => identificationClosers.closeAll());
+    const identifications = createIdentifications(config, { store, logger, closers: identificationClosers });
     const graphqlTracing = options.graphqlTracing ?? true;
     const graphql = await createGraphQLServer({
       schema: await buildGatewaySchema(),
@@ -225,6 +229,8 @@ export async function startTracedStack(options: {
         driver,
         sessions,
         events,
+        identifications,
+        operatorRole: config.identifications.operatorRole,
         staleAfterMs: config.staleAfterMs,
         evseStatus: createEvseStatusLoader(evseStatus.reader, { cache: transport === "http", maxIds: config.evseStatus.maxIdsPerRequest }),
         ...federationLoaders(store, driver, transport),

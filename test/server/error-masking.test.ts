@@ -81,7 +81,7 @@ const schema = new GraphQLSchema({
   }),
 });
 
-const DRIVER: AuthenticatedDriver = { id: "d1", evcoIds: [], expiresAt: null };
+const DRIVER: AuthenticatedDriver = { id: "d1", evcoIds: [], roles: [], expiresAt: null };
 let running: Array<{ server: GraphQLServer; close(): Promise<void> }> = [];
 
 async function start(production: boolean, introspection = false, contextFor: () => GatewayContext = () => ({}) as GatewayContext) {
@@ -255,5 +255,20 @@ describe("in development", () => {
     const ws = await wsRequest(gw.wsUrl, "token", { query: "{ boom }" });
     expect(ws.next[0].errors[0]).toMatchObject({ message: SECRET, extensions: { code: "INTERNAL_SERVER_ERROR" } });
     expect(gw.log()).toContain("hunter2");
+  });
+});
+
+describe("variable values never come back in errors (they may hold a PIN or a contract)", () => {
+  it("cuts the value out of graphql-js's coercion message and keeps the reason", async () => {
+    const { withoutVariableValue } = await import("../../src/server/error-masking.js");
+    expect(
+      withoutVariableValue(
+        'Variable "$input" got invalid value { pin: "SECRET; 123", bogus: 1 }; Field "bogus" is not defined by type "RegisterIdentificationInput".',
+      ),
+    ).toBe('Variable "$input" got an invalid value; Field "bogus" is not defined by type "RegisterIdentificationInput".');
+    expect(
+      withoutVariableValue('Variable "$input" got invalid value 7391 at "input.pin"; String cannot represent a non string value: 7391'),
+    ).toBe('Variable "$input" got an invalid value; String cannot represent a non string value.');
+    expect(withoutVariableValue("Cannot query field")).toBe("Cannot query field");
   });
 });
