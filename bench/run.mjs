@@ -12,6 +12,7 @@ const WORKLOADS = [
   { name: "storm", script: "bench/storm.mjs", timeoutMs: 3 * 60_000 },
   { name: "push", script: "bench/push.mjs", timeoutMs: 270_000, optional: true },
   { name: "hot-session", script: "bench/hot-session.mjs", timeoutMs: 8 * 60_000 },
+  { name: "authorize", script: "bench/authorize.mjs", timeoutMs: 4 * 60_000 },
 ];
 const only = process.argv.slice(2);
 
@@ -177,6 +178,23 @@ function render(results) {
                   .join("; ")
               : null,
             x.serverCoreMs ? `${x.serverCoreMs.iowait} / ${x.serverCoreMs.steal}` : null,
+          ]),
+        ),
+      );
+    } else if (r.workload === "authorize") {
+      const s = r.settings;
+      parts.push(
+        `### AUTHORIZE — eRoamingAuthorizeStart at ${s.requestsPerSecond} requests/s (open loop, latency from each request's scheduled time), ${Math.round(s.foreignShare * 100)} % other EMPs' cards, the rest ours from a registry of ${s.registry} (each authorized creates a session); baseline: the same rate of unreadable requests (NotAuthorized 022, no store read); ${s.rounds} interleaved rounds of ${s.roundS} s`,
+        table(
+          ["round", "baseline p50 / p99 / max ms", "authorize p50 / p99 / max ms", "p99 ratio", "answers"],
+          r.rounds.map((x, i) => [
+            i + 1,
+            `${x.baseline.p50Ms} / ${x.baseline.p99Ms} / ${x.baseline.maxMs}`,
+            `${x.authorize.p50Ms} / ${x.authorize.p99Ms} / ${x.authorize.maxMs}`,
+            `×${x.ratio}`,
+            Object.entries(x.authorize.answers)
+              .map(([k, n]) => `${k}: ${n}`)
+              .join(", "),
           ]),
         ),
       );

@@ -3,6 +3,7 @@
 // Every step registers how to undo itself; close() undoes them in reverse order.
 import type { Config } from "../config/config.js";
 import type { HubjectDatasource } from "../datasources/hubject.datasource.js";
+import type { IdentificationPusher } from "../identifications/push.js";
 import type { IdentificationRegistry } from "../identifications/registry.js";
 import type { JobRunner } from "../jobs/job-runner.js";
 import { createLogger, type Logger } from "../logger.js";
@@ -44,6 +45,8 @@ export interface Gateway {
   /** The jobs themselves, for a run at a chosen instant (tests). */
   reconciler: Reconciler;
   cdrBackfill: CdrBackfill;
+  /** Offline authorization's pusher ("identification-push" job), null in online mode. */
+  identificationPush: IdentificationPusher | null;
   hubject: HubjectDatasource;
   /** The EMP's cards, QR codes and cars (src/identifications). */
   identifications: IdentificationRegistry;
@@ -95,14 +98,42 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const limits = createLimits(config, logger, closers);
     const evseStatus = createEvseStatus(config, { hubject, limits, metrics, logger });
     const statuses = evseStatus.reader.asSource();
-    const sessions = createSessions(config, { store, hubject, statuses, limits, events, remoteTimeoutMs, metrics, logger, closers });
     const identifications = createIdentifications(config, { store, logger, closers });
-    const background = createJobs(config, { store, sessions, hubject, remoteTimeoutMs, logger });
+    const sessions = createSessions(config, {
+      store,
+      hubject,
+      statuses,
+      limits,
+      events,
+      holders: identifications,
+      remoteTimeoutMs,
+      metrics,
+      logger,
+      closers,
+    });
+    const background = createJobs(config, {
+      store,
+      sessions,
+      hubject,
+      identifications: store.identifications,
+      remoteTimeoutMs,
+      metrics,
+      logger,
+    });
 
     // 4. The two listeners: what Hubject calls, and what the apps call.
     const readiness = createReadiness({ store, events, hubject });
     const ops = createOpsEndpoints({ readiness, metrics });
-    const oicpUrl = await startOicp(config, { sessions, ops, tracer: tracing.tracer, metrics, simulator, logger, closers });
+    const oicpUrl = await startOicp(config, {
+      sessions,
+      identifications,
+      ops,
+      tracer: tracing.tracer,
+      metrics,
+      simulator,
+      logger,
+      closers,
+    });
     const { graphqlUrl, websocketUrl } = await startGraphQL(
       config,
       { store, sessions, events, evseStatus, identifications, simulator, ops, metrics, tracing, logger, closers },

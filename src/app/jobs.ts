@@ -1,8 +1,12 @@
-// Step: the background jobs (reconciler, CDR back-fill). They start last and stop first: they use
-// everything else. One replica at a time runs them (the leader lease).
+// Step: the background jobs (reconciler, CDR back-fill, identification push in offline mode).
+// They start last and stop first: they use everything else. One replica at a time runs them
+// (the leader lease).
 import type { Config } from "../config/config.js";
+import { DEFAULTS } from "../config/defaults.js";
+import { type AuthenticationDataPush, IdentificationPusher, type PushStore } from "../identifications/push.js";
 import { type JobRunner, startJobs } from "../jobs/job-runner.js";
 import type { Logger } from "../logger.js";
+import { type GatewayMetrics, identificationPushMetrics } from "../observability/metrics.js";
 import { CdrBackfill } from "../sessions/cdr-backfill.js";
 import { type CdrSource, SYSTEM_CLOCK } from "../sessions/ports.js";
 import { Reconciler } from "../sessions/reconciler.js";
@@ -15,11 +19,21 @@ export interface JobsStep {
   jobs: JobRunner;
   reconciler: Reconciler;
   cdrBackfill: CdrBackfill;
+  /** Offline authorization (HUBJECT_AUTHORIZATION_MODE offline or both), else null. */
+  identificationPush: IdentificationPusher | null;
 }
 
 export function createJobs(
   config: Config,
-  deps: { store: SessionStore; sessions: SessionService; hubject: CdrSource; remoteTimeoutMs: number; logger: Logger },
+  deps: {
+    store: SessionStore;
+    sessions: SessionService;
+    hubject: CdrSource & AuthenticationDataPush;
+    identifications: PushStore;
+    remoteTimeoutMs: number;
+    metrics: GatewayMetrics | null;
+    logger: Logger;
+  },
 ): Omit<JobsStep, "jobs"> {
   const { store, sessions, hubject, logger } = deps;
   const reconciler = new Reconciler({
@@ -41,7 +55,42 @@ export function createJobs(
     logger: logger.child({ component: "cdr-backfill" }),
     lookbackMs: config.jobs.cdrBackfillLookbackMs,
   });
-  return { reconciler, cdrBackfill };
+  const identificationPush =
+    config.identifications.authorizationMode === "online" ? null : createIdentificationPusher(config, { ...deps, logger });
+  return { reconciler, cdrBackfill, identificationPush };
+}
+
+/** The pusher of offline authorization (src/identifications/push.ts); also what the operator's script runs. */
+export function createIdentificationPusher(
+  config: Config,
+  deps: { hubject: AuthenticationDataPush; identifications: PushStore; metrics: GatewayMetrics | null; logger: Logger },
+): IdentificationPusher {
+  return new IdentificationPusher({
+    store: deps.identifications,
+    hubject: deps.hubject,
+    clock: SYSTEM_CLOCK,
+    logger: deps.logger.child({ component: "identification-push" }),
+    metrics: deps.metrics ? identificationPushMetrics(deps.metrics) : null,
+    batchSize: config.identifications.pushBatch,
+    callsPerMinute: DEFAULTS.identificationPushCallsPerMinute,
+  });
+}
+
+/**
+ * Runs `work` while holding the lease "identification-push", or not at all when another process
+ * holds it: the job's runs and an operator's full load from another process never overlap, as
+ * pushes must not (docs/oicp.md#transport). Taken per run, so that the script can get it between
+ * two runs. SQLite: one process per file, always granted.
+ */
+export async function underPushLease<T>(databaseUrl: string, logger: Logger, work: () => Promise<T>): Promise<T | undefined> {
+  // Taking it every run is routine, not news: only the warnings are logged.
+  const quiet = { info: () => undefined, warn: logger.warn.bind(logger) } as Pick<Logger, "info" | "warn">;
+  const lease = createLeaderLease(databaseUrl, "identification-push", quiet);
+  try {
+    return (await lease.isLeader()) ? await work() : undefined;
+  } finally {
+    await lease.close();
+  }
 }
 
 export function startBackgroundJobs(
@@ -61,12 +110,23 @@ export function startBackgroundJobs(
         intervalMs: config.jobs.inboundRetentionIntervalMs,
         run: () => pruneInbound(store, config.jobs.inboundRetentionDays, logger.child({ component: "retention" })),
       },
+      ...(step.identificationPush ? [identificationPushJob(config, step.identificationPush, logger)] : []),
     ],
     logger.child({ component: "jobs" }),
     { shouldRun: () => leader.isLeader() },
   );
   closers.push(() => jobs.stop());
+  // Closed before jobs.stop() waits: a run waiting for the rate limit ends at once.
+  if (step.identificationPush) closers.push(() => step.identificationPush?.close());
   return jobs;
+}
+
+function identificationPushJob(config: Config, pusher: IdentificationPusher, logger: Logger) {
+  return {
+    name: "identification-push",
+    intervalMs: config.identifications.pushIntervalMs,
+    run: () => underPushLease(config.databaseUrl, logger, () => pusher.run()),
+  };
 }
 
 /** Every inbound message is kept as received for INBOUND_RETENTION_DAYS (audits, billing disputes), then deleted. */

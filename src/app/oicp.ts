@@ -1,10 +1,13 @@
 // Step: the OICP listener Hubject calls, behind mutual TLS and the allow-lists.
 import type { Tracer } from "@opentelemetry/api";
 import type { Config } from "../config/config.js";
+import { AuthorizationService } from "../identifications/authorize.js";
+import type { IdentificationRegistry } from "../identifications/registry.js";
 import type { Logger } from "../logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { OpsHandler } from "../observability/ops-endpoints.js";
 import { createOicpListener } from "../oicp/inbound/listener.js";
+import { SYSTEM_CLOCK } from "../sessions/ports.js";
 import type { SessionService } from "../sessions/session.service.js";
 import type { HubjectSimulator } from "../simulator/hubject.simulator.js";
 import { type Closers, closeServer, displayHost, listen } from "./lifecycle.js";
@@ -14,6 +17,7 @@ export async function startOicp(
   config: Config,
   deps: {
     sessions: SessionService;
+    identifications: IdentificationRegistry;
     ops: OpsHandler;
     tracer: Tracer;
     metrics: GatewayMetrics | null;
@@ -22,7 +26,18 @@ export async function startOicp(
     closers: Closers;
   },
 ): Promise<string> {
+  const authorization = new AuthorizationService({
+    identifications: deps.identifications,
+    sessions: deps.sessions.charger,
+    clock: SYSTEM_CLOCK,
+    logger: deps.logger.child({ component: "authorization" }),
+  });
   const server = createOicpListener({
+    authorization: {
+      authorization,
+      providerId: config.hubject.providerId,
+      online: config.identifications.authorizationMode !== "offline",
+    },
     ops: deps.ops,
     tracer: deps.tracer,
     onRejected: (operation) => deps.metrics?.inboundMessages.inc({ type: operation, result: "unstorable" }),

@@ -7,7 +7,7 @@ import { oicpInboundReader } from "../oicp/inbound/parse.js";
 import { createInProcessSessionEvents } from "../pubsub/in-process.js";
 import { createRedisSessionEvents } from "../pubsub/redis.js";
 import { createMutationLimits } from "../server/rate-limits.js";
-import type { CdrSource, EvseStatusSource, RemoteCharging, SessionEvents } from "../sessions/ports.js";
+import type { CdrSource, ChargerIdentities, EvseStatusSource, RemoteCharging, SessionEvents } from "../sessions/ports.js";
 import { SessionService } from "../sessions/session.service.js";
 import type { SessionStore } from "../sessions/session.store.js";
 import type { Closers } from "./lifecycle.js";
@@ -41,6 +41,7 @@ export function createSessions(
     statuses: EvseStatusSource;
     limits: LimitsStep;
     events: SessionEvents;
+    holders: ChargerIdentities;
     remoteTimeoutMs: number;
     metrics: GatewayMetrics | null;
     logger: Logger;
@@ -55,6 +56,7 @@ export function createSessions(
     statuses: deps.statuses,
     events: deps.events,
     reader: oicpInboundReader,
+    holders: deps.holders,
     logger,
     matchWindowMs: config.sessionMatchWindowMs,
     mutationWaitMs: config.mutationWaitMs,

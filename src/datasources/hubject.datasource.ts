@@ -8,6 +8,7 @@
 // * The safe pulls throw a HubjectError with a `retryable` flag, after the client has retried
 //   the transient failures with exponential backoff and jitter (docs/oicp.md#rate-limits).
 // * One circuit breaker guards every call: while Hubject is down, calls fail fast.
+import type { AuthenticationDataPush, PushAction, PushOutcome } from "../identifications/push.js";
 import type { HubjectConfigurationProblem } from "../oicp/client/configuration-watch.js";
 import { HubjectClient, type HubjectClientOptions, type HubjectClientTestOverrides } from "../oicp/client/hubject.client.js";
 import {
@@ -17,9 +18,11 @@ import {
   getChargeDetailRecords,
 } from "../oicp/client/operations/get-charge-detail-records.js";
 import { pullEvseStatusById } from "../oicp/client/operations/pull-evse-status-by-id.js";
+import { pushAuthenticationData } from "../oicp/client/operations/push-authentication-data.js";
 import { authorizeRemoteStart } from "../oicp/client/operations/remote-start.js";
 import { authorizeRemoteStop } from "../oicp/client/operations/remote-stop.js";
 import type { HubjectCircuitState, HubjectResilienceOptions } from "../oicp/client/resilience.js";
+import type { OicpIdentification } from "../oicp/wire/identification.js";
 import type { OicpChargeDetailRecord, OicpEvseStatus } from "../oicp/wire/types.js";
 import type {
   CdrSource,
@@ -33,7 +36,7 @@ import type {
 export { HubjectError } from "../oicp/client/errors.js";
 export type HubjectDatasourceOptions = HubjectClientOptions;
 
-export class HubjectDatasource implements RemoteCharging, EvseStatusSource, CdrSource {
+export class HubjectDatasource implements RemoteCharging, EvseStatusSource, CdrSource, AuthenticationDataPush {
   private readonly client: HubjectClient;
 
   constructor(options: HubjectDatasourceOptions, testOverrides?: HubjectClientTestOverrides) {
@@ -49,6 +52,9 @@ export class HubjectDatasource implements RemoteCharging, EvseStatusSource, CdrS
   }
   get resilience(): Readonly<Required<HubjectResilienceOptions>> {
     return this.client.resilience;
+  }
+  get providerId(): string {
+    return this.client.providerId;
   }
 
   authorizeRemoteStart(req: RemoteStartRequest): Promise<RemoteCallOutcome> {
@@ -75,6 +81,11 @@ export class HubjectDatasource implements RemoteCharging, EvseStatusSource, CdrS
 
   chargeDetailRecordTexts(req: CdrQuery & { pageSize?: number }): AsyncGenerator<string[], void, undefined> {
     return chargeDetailRecordTexts(this.client, req);
+  }
+
+  /** Offline authorization: one push at a time, never retried here (src/identifications/push.ts retries). */
+  pushAuthenticationData(action: PushAction, identifications: readonly OicpIdentification[]): Promise<PushOutcome> {
+    return pushAuthenticationData(this.client, action, identifications);
   }
 
   /** For a readiness endpoint: it never calls Hubject (the AUP forbids calls just to see whether Hubject is up). */

@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client). One registry per gateway instance, so that several gateways in
 // one process (tests) never share counters; /metrics serves it.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { IdentificationPushMetrics } from "../identifications/push.js";
 import type { HubjectExchangeObservation } from "../oicp/client/hubject.client.js";
 import type { SessionMetrics } from "../sessions/ports.js";
 
@@ -93,6 +94,20 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly identificationPushCalls = new Counter({
+    name: "gateway_identification_push_calls_total",
+    help: "PushAuthenticationData calls (offline authorization) by action (fullLoad, insert, update, delete) and outcome: accepted, refused (Result false), failed (certainly not applied), unknown (may have been applied)",
+    labelNames: ["action", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly identificationPushRecords = new Counter({
+    name: "gateway_identification_push_records_total",
+    help: "Identification records Hubject accepted in PushAuthenticationData calls, by action",
+    labelNames: ["action"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "gateway_" });
   }
@@ -110,6 +125,14 @@ export function sessionMetrics(metrics: GatewayMetrics): SessionMetrics {
       if (lag !== null) metrics.notificationLag.observe({ type }, lag);
     },
     anomaly: (kind) => metrics.inboundAnomalies.inc({ kind }),
+  };
+}
+
+/** The identifications pusher's IdentificationPushMetrics port, on these metrics. */
+export function identificationPushMetrics(metrics: GatewayMetrics): IdentificationPushMetrics {
+  return {
+    call: (action, outcome) => metrics.identificationPushCalls.inc({ action, outcome }),
+    records: (action, count) => metrics.identificationPushRecords.inc({ action }, count),
   };
 }
 

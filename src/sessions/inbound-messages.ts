@@ -9,7 +9,7 @@ import { type Logger, redactEvcoId } from "../logger.js";
 import { sameEvseId } from "../oicp/wire/identifiers.js";
 import { misfit } from "./fit.js";
 import { judge } from "./plausibility.js";
-import type { Clock, InboundIds, InboundReader, ParsedInbound, SessionMetrics } from "./ports.js";
+import type { ChargerIdentities, Clock, InboundIds, InboundReader, ParsedInbound, SessionMetrics } from "./ports.js";
 import type { ChargingSession } from "./session.js";
 import type { InboundKind, InboundMessage, InboundSource, InboundState, SessionStore, StoredInboundMessage } from "./session.store.js";
 import type { SessionWriter } from "./session-writer.js";
@@ -48,6 +48,8 @@ export interface InboundMessagesDeps {
   /** Window for the EvseID + EvcoID fallback match (docs/oicp.md#session-flow). */
   matchWindowMs: number;
   metrics?: SessionMetrics;
+  /** The registry: who holds a card or contract (sessions authorized without asking us). */
+  holders?: ChargerIdentities;
 }
 
 type Settled = Pick<InboundOutcome, "state" | "session" | "problem">;
@@ -282,8 +284,11 @@ export class InboundMessages {
    */
   private async sessionStartedAtCharger(parsed: ParsedInbound, pathOperatorId: string | null): Promise<ChargingSession | undefined> {
     const { ids, event } = parsed;
-    if (!ids.evcoId) return undefined;
-    const driverId = await this.deps.store.driverForContract(ids.evcoId);
+    // The registry first (a card names no contract), then the contracts learnt from drivers' tokens.
+    const holder = await this.deps.holders?.holderOf({ uid: ids.uid ?? null, evcoId: ids.evcoId });
+    const evcoId = holder?.evcoId ?? ids.evcoId;
+    if (!evcoId) return undefined;
+    const driverId = holder?.driverId ?? (await this.deps.store.driverForContract(evcoId));
     if (!driverId) return undefined;
     const sessionStart = event.type === "CDR_RECEIVED" ? event.cdr.sessionStart : "sessionStart" in event ? event.sessionStart : null;
     const created = await this.deps.writer.create({
@@ -292,10 +297,11 @@ export class InboundMessages {
       origin: "CHARGER",
       hubjectSessionId: ids.hubjectSessionId,
       evseId: ids.evseId,
-      evcoId: ids.evcoId,
+      evcoId,
       partnerProductId: null,
       status: "ACCEPTED",
       requestedAt: sessionStart ?? event.at,
+      identificationId: holder?.identificationId ?? null,
     });
     if (!created) return this.deps.store.findByHubjectSessionId(ids.hubjectSessionId); // a concurrent message created it
     this.deps.logger.info(
@@ -303,7 +309,7 @@ export class InboundMessages {
         sessionId: created.id,
         hubjectSessionId: ids.hubjectSessionId,
         evseId: ids.evseId,
-        evcoId: redactEvcoId(ids.evcoId),
+        evcoId: redactEvcoId(evcoId),
         operatorId: pathOperatorId,
       },
       "session started at the charger: created for the contract holder",

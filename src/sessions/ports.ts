@@ -104,6 +104,8 @@ export interface InboundIds {
   cpoPartnerSessionId: string | null;
   evseId: string;
   evcoId: string | null;
+  /** The card's UID when an RFID card identified the session (no EvcoID then). */
+  uid?: string | null;
 }
 
 export type InboundReadResult =
@@ -121,6 +123,17 @@ export interface UncheckedNames {
 /** Reads a message body as Hubject sent it (the OICP reader implements it); used again for stored messages. */
 export interface InboundReader {
   read(kind: InboundKind, text: string, receivedAt: Date): InboundReadResult;
+}
+
+/**
+ * Who holds a card or contract presented at a charger (the identifications registry): a session
+ * that Hubject authorized without asking us (offline) reaches the right driver.
+ */
+export interface ChargerIdentities {
+  holderOf(presented: {
+    uid: string | null;
+    evcoId: string | null;
+  }): Promise<{ driverId: string; evcoId: string; identificationId: string } | undefined>;
 }
 
 // ---- Fan-out to subscribers ----------------------------------------------------------------------

@@ -3,11 +3,13 @@
 // (session-writer.ts, with the state machine in session-state.ts). Resolvers, the OICP listener
 // and the background jobs call this facade; all code-to-error mapping is in oicp/wire/status-codes.ts.
 import type { Logger } from "../logger.js";
+import { ChargerSessions } from "./charger-sessions.js";
 import { type ChargingResult, DriverCommands, type StartChargingInput, type StopChargingInput } from "./driver-commands.js";
 import { SessionEvidence } from "./evidence.js";
 import { type InboundDelivery, InboundMessages, type InboundOutcome } from "./inbound-messages.js";
 import {
   type CdrSource,
+  type ChargerIdentities,
   type Clock,
   type EvseStatusSource,
   type InboundReader,
@@ -52,6 +54,8 @@ export interface SessionServiceOptions {
   limits?: MutationLimits;
   metrics?: SessionMetrics;
   clock?: Clock;
+  /** The identifications registry: sessions authorized at the charger without asking us reach their driver. */
+  holders?: ChargerIdentities;
 }
 
 export class SessionService {
@@ -60,6 +64,8 @@ export class SessionService {
   readonly inbound: InboundMessages;
   readonly commands: DriverCommands;
   readonly evidence: SessionEvidence;
+  /** Sessions authorized and stopped at the charger (AuthorizeStart / AuthorizeStop). */
+  readonly charger: ChargerSessions;
 
   constructor(options: SessionServiceOptions) {
     const { store, logger, metrics } = options;
@@ -78,6 +84,7 @@ export class SessionService {
       logger,
       matchWindowMs: options.matchWindowMs,
       ...(metrics ? { metrics } : {}),
+      ...(options.holders ? { holders: options.holders } : {}),
     });
     this.evidence = new SessionEvidence({
       cdrs: options.cdrs ?? NO_CDRS,
@@ -87,6 +94,7 @@ export class SessionService {
       clock: this.writer.clock,
       logger,
     });
+    this.charger = new ChargerSessions({ store, writer: this.writer, inbound: this.inbound, logger });
     this.commands = new DriverCommands({
       store,
       hubject: options.hubject,

@@ -71,6 +71,9 @@ export interface SimSession {
   readonly evseId: string;
   readonly operatorId: string;
   readonly evcoId: string;
+  /** What every message names as the session's Identification. */
+  readonly identification: Record<string, unknown>;
+  readonly offline: boolean;
   readonly partnerProductId: string | null;
   readonly sessionStart: Date;
   state: SessionState;
@@ -95,6 +98,11 @@ export interface SimSession {
 export interface StartRequest {
   evseId: string;
   evcoId: string;
+  /** A session authorized at the charger: the SessionID Hubject made for it, and the card or car it names (default: the remote contract). */
+  sessionId?: string;
+  identification?: Record<string, unknown>;
+  /** Authorized by Hubject from pushed data: only the same medium stops it (docs/oicp.md#authorize-start). */
+  offline?: boolean;
   empPartnerSessionId: string | null;
   partnerProductId: string | null;
 }
@@ -145,13 +153,15 @@ export class SimulatedCpo {
     let resolveStarted: (after: Promise<void>) => void = () => {};
     const started = new Promise<void>((resolve) => (resolveStarted = resolve));
     const session: SimSession = {
-      sessionId: randomUUID(),
+      sessionId: request.sessionId ?? randomUUID(),
       cpoPartnerSessionId: `SIM-${String(++this.cpoSessionCounter).padStart(6, "0")}`,
       empPartnerSessionId: request.empPartnerSessionId,
       evse,
       evseId: request.evseId,
       operatorId: operatorIdOf(request.evseId) ?? SIMULATED_OPERATOR_ID,
       evcoId: request.evcoId,
+      identification: request.identification ?? { RemoteIdentification: { EvcoID: request.evcoId } },
+      offline: request.offline ?? false,
       partnerProductId: request.partnerProductId,
       sessionStart: new Date(),
       state: "authorized",
@@ -279,7 +289,7 @@ export class SimulatedCpo {
       EMPPartnerSessionID: copiedEmpPartnerSessionId(session),
       PartnerProductID: session.partnerProductId,
       EvseID: session.evseId,
-      Identification: { RemoteIdentification: { EvcoID: session.evcoId } },
+      Identification: session.identification,
       SessionStart: cpoTimestamp(session.sessionStart),
       ChargingStart: cpoTimestamp(session.chargingStart ?? t.chargingEnd),
       ChargingEnd: cpoTimestamp(t.chargingEnd),
@@ -326,7 +336,7 @@ export class SimulatedCpo {
       SessionID: session.sessionId,
       CPOPartnerSessionID: session.cpoPartnerSessionId,
       EMPPartnerSessionID: copiedEmpPartnerSessionId(session),
-      Identification: { RemoteIdentification: { EvcoID: session.evcoId } },
+      Identification: session.identification,
       EvseID: session.evseId,
       OperatorID: session.operatorId,
       ...(type === "Error"

@@ -1,13 +1,16 @@
 // The embedded Hubject: a real HTTP server answering the EMP-side OICP endpoints like HBS
 // (docs/oicp.md#emp-operations), with a simulated CPO behind it that pushes notifications and CDRs to the
 // gateway's inbound listener (docs/oicp.md#inbound). Used by `npm start` without HUBJECT_BASE_URL and by tests.
+
 import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger, type Logger } from "../logger.js";
 import { EVCO_ID, EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, PROVIDER_ID, SESSION_ID, sameEvseId } from "../oicp/wire/identifiers.js";
 import { OICP_API_PREFIX, type OicpAcknowledgement, type OicpEvseStatus, oicpPaths } from "../oicp/wire/types.js";
+import { SimulatedAuthenticationData } from "./authentication-data.js";
 import { findSimulatedEvse, SIMULATED_EVSES, type SimulatedEvse } from "./catalogue.js";
+import { controlRoutes } from "./control.js";
 import { DEFAULT_PACE, type Delivery, type SimSession, SimulatedCpo, type SimulatorPace } from "./cpo.js";
 import {
   type CpoFaults,
@@ -22,10 +25,13 @@ import {
 } from "./faults.js";
 import { MAX_BODY_BYTES, readBody, sendJson, sendText } from "./http.js";
 import { Scheduler } from "./scheduler.js";
+import { ChargerTaps, type PresentedIdentification, type TapOutcome } from "./tap-card.js";
 
+export type { OfflineAuthorization, SimulatedAuthenticationData } from "./authentication-data.js";
 export { SIMULATED_EVSES, type SimulatedEvse } from "./catalogue.js";
 export { DEFAULT_PACE, type Delivery, type SimulatorPace } from "./cpo.js";
 export { type CpoFaults, DEFAULT_CPO_FAULTS, MALFORMED_JSON_BODY, type UpstreamFault } from "./faults.js";
+export type { PresentedIdentification, TapOutcome } from "./tap-card.js";
 
 export interface SimulatorOptions {
   providerId: string;
@@ -37,7 +43,13 @@ export interface SimulatorOptions {
 }
 
 export interface RecordedCall {
-  operation: "AuthorizeRemoteStart" | "AuthorizeRemoteStop" | "PullEvseStatusById" | "GetChargeDetailRecords" | "Unknown";
+  operation:
+    | "AuthorizeRemoteStart"
+    | "AuthorizeRemoteStop"
+    | "PullEvseStatusById"
+    | "GetChargeDetailRecords"
+    | "PushAuthenticationData"
+    | "Unknown";
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
@@ -63,12 +75,21 @@ export interface HubjectSimulator {
   readonly catalogue: readonly SimulatedEvse[];
   readonly calls: readonly RecordedCall[];
   readonly deliveries: readonly Delivery[];
+  /** What the EMP pushed for offline authorization, its call counts, and authorizeOffline() (authentication-data.ts). */
+  readonly authenticationData: SimulatedAuthenticationData;
   callsTo(operation: Operation): RecordedCall[];
   /**
    * The SessionID the simulated Hubject created for a remote start, known as soon as the request
    * arrived (before a slow answer goes out). Lets tests play a CPO whose messages beat the answer.
    */
   hubjectSessionIdFor(empPartnerSessionId: string): string | undefined;
+  /**
+   * A driver holds a card to an EVSE, scans its QR code or plugs in a car (tap-card.ts): offline
+   * from pushed data, else AuthorizeStart to the gateway; authorized, the session runs and its
+   * messages name the identification. The same identification while its session runs stops it.
+   */
+  tapCard(evseId: string, identification: PresentedIdentification): Promise<TapOutcome>;
+  readonly taps: readonly TapOutcome[];
   /** Base URL of the gateway's OICP listener (+ Service URL path); "/api/oicp/..." is appended (docs/oicp.md#inbound). */
   setGatewayOicpUrl(url: string): void;
   setPace(pace: Partial<SimulatorPace>): void;
@@ -204,6 +225,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
   const calls: RecordedCall[] = [];
   const faultQueues = new Map<Operation, UpstreamFault[]>();
   let cpoFaults: CpoFaults = { ...DEFAULT_CPO_FAULTS };
+  const authenticationData = new SimulatedAuthenticationData(options.providerId);
   const cpo = new SimulatedCpo({
     scheduler,
     pace: () => pace,
@@ -211,6 +233,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     faults: () => cpoFaults,
     logger,
   });
+
+  // Offline first, from what the EMP pushed, as Hubject does (tap-card.ts).
+  const taps = new ChargerTaps({ cpo, scheduler, gatewayOicpUrl: () => gatewayOicpUrl, offline: () => authenticationData, logger });
+  const control = controlRoutes({ taps, catalogue: () => SIMULATED_EVSES.map((evse) => ({ ...evse, status: evseStatus(evse) })) });
 
   /**
    * Called by a handler once the request passed Hubject's checks, so a queued fault is never spent
@@ -453,17 +479,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     { operation: "AuthorizeRemoteStop", pattern: routePattern(oicpPaths.remoteStop), handle: authorizeRemoteStop },
     { operation: "PullEvseStatusById", pattern: routePattern(oicpPaths.pullEvseStatusById), handle: pullEvseStatusById },
     { operation: "GetChargeDetailRecords", pattern: routePattern(oicpPaths.getChargeDetailRecords), handle: getChargeDetailRecords },
+    {
+      operation: "PushAuthenticationData",
+      pattern: routePattern(oicpPaths.pushAuthenticationData),
+      handle: (ctx) => authenticationData.handle(ctx.res, ctx.body),
+    },
   ];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://simulator.invalid");
-    if (req.method === "GET" && url.pathname === "/simulator/catalogue") {
-      return sendJson(
-        res,
-        200,
-        SIMULATED_EVSES.map((evse) => ({ ...evse, status: evseStatus(evse) })),
-      );
-    }
+    if (url.pathname.startsWith("/simulator/")) return control(req, res, url.pathname);
     const text = await readBody(req, MAX_BODY_BYTES);
     let body: unknown;
     let malformed = false;
@@ -523,8 +548,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     catalogue: SIMULATED_EVSES,
     calls,
     deliveries: cpo.deliveries,
+    authenticationData,
     callsTo: (operation) => calls.filter((call) => call.operation === operation),
     hubjectSessionIdFor: (empPartnerSessionId) => cpo.findByEmpPartnerSessionId(empPartnerSessionId)?.sessionId,
+    tapCard: (evseId, identification) => taps.tap(evseId, identification),
+    taps: taps.taps,
     setGatewayOicpUrl: (value) => {
       gatewayOicpUrl = value.replace(/\/+$/, "");
     },

@@ -20,6 +20,7 @@ export const OICP_REQUEST_SCHEMAS = [
   "eRoamingAuthorizeRemoteStop",
   "eRoamingPullEVSEStatusByID",
   "eRoamingGetChargeDetailRecords",
+  "eRoamingPushAuthenticationData",
 ] as const;
 export type OicpRequestOperation = (typeof OICP_REQUEST_SCHEMAS)[number];
 
@@ -175,4 +176,31 @@ function run(validate: ValidateFunction | undefined, body: unknown): ValidationR
     valid,
     errors: valid ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? e.keyword}`.trim()),
   };
+}
+
+/**
+ * Validates any message of the EMP OAS by its component schema name (errata applied): what the
+ * gateway answers Hubject (eRoamingAuthorizationStart, eRoamingAuthorizationStop) or what the
+ * simulator sends it (eRoamingAuthorizeStart, eRoamingAuthorizeStop).
+ */
+export function validateOicpSchema(schemaName: string, body: unknown): ValidationResult {
+  const state = load();
+  let validate = schemaValidators.get(schemaName);
+  if (!validate) {
+    const schemas = (state.patched.components as Json).schemas as Record<string, Json>;
+    if (!schemas[schemaName]) throw new Error(`OAS has no components.schemas.${schemaName}`);
+    validate = schemaAjv().compile({ $ref: `${PATCHED_ID}#/components/schemas/${schemaName}` });
+    schemaValidators.set(schemaName, validate);
+  }
+  return run(validate, body);
+}
+
+const schemaValidators = new Map<string, ValidateFunction>();
+let sharedAjv: Ajv | undefined;
+function schemaAjv(): Ajv {
+  if (sharedAjv) return sharedAjv;
+  sharedAjv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
+  addFormatsModule.default(sharedAjv);
+  sharedAjv.addSchema(load().patched, PATCHED_ID);
+  return sharedAjv;
 }

@@ -6,7 +6,12 @@ import { asArray, isRecord, readString } from "../../lib/json.js";
 import type { StatusCode } from "../../sessions/session.js";
 import type { HubjectValidationErrorBody } from "../wire/types.js";
 
-export type OicpOperation = "AuthorizeRemoteStart" | "AuthorizeRemoteStop" | "PullEvseStatusById" | "GetChargeDetailRecords";
+export type OicpOperation =
+  | "AuthorizeRemoteStart"
+  | "AuthorizeRemoteStop"
+  | "PullEvseStatusById"
+  | "GetChargeDetailRecords"
+  | "PushAuthenticationData";
 
 export interface PostRequest {
   operation: OicpOperation;

@@ -213,7 +213,7 @@ export function createOicpListener(options: OicpListenerOptions): OicpListener {
       log.warn({ problem: info }, "rejected inbound OICP message: not stored");
       options.onRejected?.(route.operation);
       rejectedOnSpan(span, info);
-      return sendJson(res, 200, ack(false, "022", "Data error", info));
+      return sendJson(res, 200, route.unreadable?.(info) ?? ack(false, "022", "Data error", info));
     }
     sendJson(res, 200, await route.handle({ text, body, operatorId, receivedAt: new Date(), span, log }));
   }

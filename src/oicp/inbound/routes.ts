@@ -3,6 +3,7 @@
 // and one handler in handlers/.
 import { OICP_API_PREFIX } from "../wire/types.js";
 import type { InboundHandler } from "./handler.js";
+import { type AuthorizationDeps, authorizeStartHandler, authorizeStopHandler } from "./handlers/authorization.js";
 import { chargeDetailRecordHandler } from "./handlers/charge-detail-record.js";
 import { chargingNotificationHandler } from "./handlers/charging-notification.js";
 import type { SessionMessageDeps } from "./handlers/session-message.js";
@@ -12,13 +13,38 @@ export interface InboundRoute {
   /** Matches the whole path; a capture group, when there is one, is the calling CPO's OperatorID. */
   pattern: RegExp;
   handle: InboundHandler;
+  /** The answer to a body that is too large or not JSON, when it is not an acknowledgement (authorizations). */
+  unreadable?: (info: string) => unknown;
 }
 
-export type InboundRouteDeps = SessionMessageDeps;
+export type InboundRouteDeps = SessionMessageDeps & { authorization?: AuthorizationDeps };
+
+/** An authorization that cannot be read is NotAuthorized with 022 (docs/oicp.md#authorize-start). */
+const notAuthorized = (info: string) => ({
+  AuthorizationStatus: "NotAuthorized",
+  StatusCode: { Code: "022", Description: "Data error", AdditionalInfo: info },
+});
 
 export function inboundRoutes(pathPrefix: string, deps: InboundRouteDeps): InboundRoute[] {
   const base = escapeRegExp(`${pathPrefix}${OICP_API_PREFIX}`);
+  const authorization = deps.authorization;
   return [
+    ...(authorization
+      ? [
+          {
+            operation: "AuthorizeStart",
+            pattern: new RegExp(`^${base}/charging/v21/operators/([^/]+)/authorize/start$`),
+            handle: authorizeStartHandler(authorization),
+            unreadable: notAuthorized,
+          },
+          {
+            operation: "AuthorizeStop",
+            pattern: new RegExp(`^${base}/charging/v21/operators/([^/]+)/authorize/stop$`),
+            handle: authorizeStopHandler(authorization),
+            unreadable: notAuthorized,
+          },
+        ]
+      : []),
     {
       operation: "ChargingNotification",
       pattern: new RegExp(`^${base}/notificationmgmt/v11/charging-notifications$`),

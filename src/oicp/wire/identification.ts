@@ -52,18 +52,18 @@ export function toOicpIdentification(identification: Identification): OicpIdenti
 }
 
 /**
- * What a charger presents, for AuthorizationStopIdentifications: cards as RFIDMifareFamilyIdentification
- * (the form authorizations use; RFIDIdentification must not be used there), contracts as they are.
+ * What a charger may accept to stop a session (AuthorizationStopIdentifications): cards as
+ * RFIDMifareFamilyIdentification (the form authorizations use; RFIDIdentification must not be
+ * used there), cars by their contract. A QR code is left out: the list goes to the CPO, and our
+ * PIN hash stays ours (a QR stop still works: the CPO asks us with AuthorizeStop).
  */
-export function toOicpStopIdentification(identification: Identification): Record<string, unknown> {
+export function toOicpStopIdentification(identification: Identification): Record<string, unknown> | null {
   switch (identification.type) {
     case "RFID_MIFARE_FAMILY":
     case "RFID":
       return { RFIDMifareFamilyIdentification: { UID: identification.uid ?? "" } };
     case "QR_CODE":
-      return {
-        QRCodeIdentification: { EvcoID: identification.evcoId, HashedPIN: { Value: identification.pinHash ?? "", Function: "Bcrypt" } },
-      };
+      return null;
     case "PLUG_AND_CHARGE":
       return { PlugAndChargeIdentification: { EvcoID: identification.evcoId } };
   }

@@ -117,3 +117,56 @@ export const TRANSPORT_ERRORS = {
   outcomeUnknown: (): ChargingErrorInfo => ({ ...chargingErrorForOicpCode("310"), oicpStatusCode: null }),
   configuration: (oicpCode: string | null): ChargingErrorInfo => ({ ...CONFIG, oicpStatusCode: oicpCode }),
 } as const;
+
+// ---- The other way: why the EMP refuses an authorization at the charger, as the OICP code it answers
+// (docs/oicp.md#authorize-start). Reasons are the domain's (identifications/authorize.ts), spelled here
+// as plain strings so that the vocabulary stands alone.
+
+export interface OicpStatus {
+  Code: string;
+  Description: string;
+}
+
+const OICP_DESCRIPTIONS: Record<string, string> = {
+  "000": "Success",
+  "021": "System error",
+  "022": "Data error",
+  "101": "QR Code Authentication failed – Invalid Credentials",
+  "102": "RFID Authentication failed – invalid UID",
+  "106": "No positive authentication response",
+  "120": "PLC (ISO/ IEC 15118) Authentication failed – invalid underlying EvcoID",
+  "200": "EvcoID locked",
+  "210": "No valid contract",
+  "400": "Session is invalid",
+};
+
+/**
+ * The code of a refused AuthorizeStart / AuthorizeStop: an unknown card 102, a QR code 101, a car
+ * (ISO 15118) 120; blocked 200 (locked), expired 210 (no valid contract); a stop for a session we do
+ * not know 400; a RemoteIdentification or a stop by someone else 106; our store down 021; unreadable 022.
+ */
+export function authorizationRefusalStatus(reason: string, credential: "RFID" | "QR" | "PNC" | "REMOTE" | null): OicpStatus {
+  const code = (() => {
+    switch (reason) {
+      case "UNKNOWN":
+        return credential === "RFID" ? "102" : credential === "QR" ? "101" : credential === "PNC" ? "120" : "106";
+      case "WRONG_PIN":
+        return "101";
+      case "BLOCKED":
+        return "200";
+      case "EXPIRED":
+        return "210";
+      case "SESSION_UNKNOWN":
+        return "400";
+      case "UNAVAILABLE":
+        return "021";
+      case "MALFORMED":
+        return "022";
+      default:
+        return "106";
+    }
+  })();
+  return { Code: code, Description: OICP_DESCRIPTIONS[code] ?? "No positive authentication response" };
+}
+
+export const OICP_SUCCESS: OicpStatus = { Code: "000", Description: "Success" };

@@ -126,7 +126,10 @@ export const oicpPaths = {
   pullEvseStatusById: (providerId: string) => `evsepull/v21/providers/${encodeURIComponent(providerId)}/status-records-by-id`,
   getChargeDetailRecords: (providerId: string) =>
     `cdrmgmt/v22/providers/${encodeURIComponent(providerId)}/get-charge-detail-records-request`,
+  pushAuthenticationData: (providerId: string) => `authdata/v21/providers/${encodeURIComponent(providerId)}/push-request`,
   chargingNotifications: () => `notificationmgmt/v11/charging-notifications`,
+  authorizeStart: (operatorId: string) => `charging/v21/operators/${encodeURIComponent(operatorId)}/authorize/start`,
+  authorizeStop: (operatorId: string) => `charging/v21/operators/${encodeURIComponent(operatorId)}/authorize/stop`,
   chargeDetailRecord: (operatorId: string, version: "v21" | "v22" = "v22") =>
     `cdrmgmt/${version}/operators/${encodeURIComponent(operatorId)}/charge-detail-record`,
 } as const;

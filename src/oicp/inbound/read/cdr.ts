@@ -11,7 +11,7 @@ import { readIdentification } from "./identification.js";
 export function readCdr(reader: FieldReader, receivedAt: Date, contentHash: (fields: unknown) => string): ParsedInbound {
   const sessionId = reader.requiredString("SessionID", SESSION_ID, "SessionID");
   const evseId = reader.requiredString("EvseID", EVSE_ID, "EvseID");
-  const { evcoId } = readIdentification(reader, true);
+  const { evcoId, uid } = readIdentification(reader, true);
   const sessionStart = reader.requiredTime("SessionStart", "sessionStart");
   const sessionEnd = reader.requiredTime("SessionEnd", "sessionEnd");
   const cpoPartnerSessionId = reader.optionalString("CPOPartnerSessionID", PARTNER_SESSION_ID_MAX);
@@ -38,7 +38,7 @@ export function readCdr(reader: FieldReader, receivedAt: Date, contentHash: (fie
   const meterValuesInBetween = reader.decimalList("MeterValueInBetween", "meterValues");
   const billing = { ...cdr, receivedAt: null, raw: null, anomalies: null };
   return {
-    ids: { hubjectSessionId: sessionId, empPartnerSessionId, cpoPartnerSessionId, evseId, evcoId },
+    ids: { hubjectSessionId: sessionId, empPartnerSessionId, cpoPartnerSessionId, evseId, evcoId, uid },
     operatorId: hubOperatorId !== null && OPERATOR_ID.test(hubOperatorId) ? hubOperatorId : null,
     event: { type: "CDR_RECEIVED", at: receivedAt, cpoPartnerSessionId, cdr },
     meterValuesInBetween,

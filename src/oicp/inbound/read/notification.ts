@@ -18,7 +18,7 @@ export function readNotification(reader: FieldReader, receivedAt: Date, contentH
   const operatorId = reader.optionalString("OperatorID");
   if (operatorId !== null && !OPERATOR_ID.test(operatorId)) reader.note("OperatorID", "REPAIRED", "not an OICP OperatorID; ignored");
   reader.optionalString("PartnerProductID", PRODUCT_ID_MAX);
-  const { evcoId } = readIdentification(reader, false);
+  const { evcoId, uid } = readIdentification(reader, false);
 
   const base = { at: receivedAt, hubjectSessionId: sessionId, cpoPartnerSessionId };
   let event: SessionEvent;
@@ -80,7 +80,7 @@ export function readNotification(reader: FieldReader, receivedAt: Date, contentH
     }
   }
   return {
-    ids: { hubjectSessionId: sessionId, empPartnerSessionId, cpoPartnerSessionId, evseId, evcoId },
+    ids: { hubjectSessionId: sessionId, empPartnerSessionId, cpoPartnerSessionId, evseId, evcoId, uid },
     operatorId,
     event,
     message: {
