@@ -4,7 +4,7 @@ import type { Config } from "../config/config.js";
 import { AuthorizationService } from "../identifications/authorize.js";
 import type { IdentificationRegistry } from "../identifications/registry.js";
 import type { Logger } from "../logger.js";
-import type { GatewayMetrics } from "../observability/metrics.js";
+import { authorizationMetrics, type GatewayMetrics } from "../observability/metrics.js";
 import type { OpsHandler } from "../observability/ops-endpoints.js";
 import { createOicpListener } from "../oicp/inbound/listener.js";
 import { SYSTEM_CLOCK } from "../sessions/ports.js";
@@ -31,6 +31,7 @@ export async function startOicp(
     sessions: deps.sessions.charger,
     clock: SYSTEM_CLOCK,
     logger: deps.logger.child({ component: "authorization" }),
+    ...(deps.metrics ? { metrics: authorizationMetrics(deps.metrics) } : {}),
   });
   const server = createOicpListener({
     authorization: {

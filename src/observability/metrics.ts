@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client). One registry per gateway instance, so that several gateways in
 // one process (tests) never share counters; /metrics serves it.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { AuthorizationMetrics } from "../identifications/authorize.js";
 import type { IdentificationPushMetrics } from "../identifications/push.js";
 import type { HubjectExchangeObservation } from "../oicp/client/hubject.client.js";
 import type { SessionMetrics } from "../sessions/ports.js";
@@ -108,6 +109,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly authorizations = new Counter({
+    name: "gateway_authorizations_total",
+    help: "AuthorizeStart / AuthorizeStop requests from Hubject by operation and result: authorized, or the refusal (UNKNOWN: not one of ours, BLOCKED, EXPIRED, WRONG_PIN, NOT_FOR_CHARGERS, SESSION_UNKNOWN, NOT_ALLOWED, UNAVAILABLE)",
+    labelNames: ["operation", "result"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "gateway_" });
   }
@@ -129,6 +137,11 @@ export function sessionMetrics(metrics: GatewayMetrics): SessionMetrics {
 }
 
 /** The identifications pusher's IdentificationPushMetrics port, on these metrics. */
+/** Authorizations at the charger (identifications/authorize.ts), on these metrics. */
+export function authorizationMetrics(metrics: GatewayMetrics): AuthorizationMetrics {
+  return { authorization: (operation, result) => metrics.authorizations.inc({ operation, result }) };
+}
+
 export function identificationPushMetrics(metrics: GatewayMetrics): IdentificationPushMetrics {
   return {
     call: (action, outcome) => metrics.identificationPushCalls.inc({ action, outcome }),

@@ -182,6 +182,13 @@ describe("what is not ours, or may not charge, is refused with its code and crea
     });
   }
 
+  it("each refusal is counted by its reason (gateway_authorizations_total)", async () => {
+    const text = await gw.gateway.metrics!.registry.metrics();
+    for (const result of ["UNKNOWN", "BLOCKED", "EXPIRED", "NOT_FOR_CHARGERS"]) {
+      expect(text).toMatch(new RegExp(`gateway_authorizations_total\\{operation="start",result="${result}"\\} [1-9]`));
+    }
+  });
+
   it("a card the driver blocks during a session: the session goes on, the next tap is refused (200)", async () => {
     const card = await register({ type: "RFID_MIFARE_FAMILY", uid: "0DD1B2C3D4E5F6A7B8C9" });
     const updates = await subscribed(gw.gateway, () => gw.subscribe(alice.token, UPDATES));
