@@ -10,7 +10,7 @@ import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from "kys
 import { LRUCache } from "lru-cache";
 import pg from "pg";
 import type { Logger } from "../../logger.js";
-import { translatingFaults } from "./faults.js";
+import { isUnavailable, translatingFaults } from "./faults.js";
 import { SqlSessionStore } from "./sql.store.js";
 import type { Database } from "./tables.js";
 
@@ -217,8 +217,26 @@ export function createPostgresDatabase(url: string, options: PostgresOptions = {
   pool.on("connect", (client) => {
     // The failure surfaces as the failed query's error (and, when idle, through the pool's listener above).
     client.on("error", () => undefined);
+    endWhenLost(client);
   });
   return new Kysely<Database>({ dialect: translatingFaults(new PostgresDialect({ pool })) });
+}
+
+/**
+ * A query that fails because its connection is gone (the server's FATAL "terminating connection"
+ * arrives before the socket closes) ends its client, so that the pool discards it on release
+ * instead of handing the dead connection to the next query.
+ */
+function endWhenLost(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (!(result instanceof Promise)) return result;
+    return result.catch((error: unknown) => {
+      if (isUnavailable(error)) client.end().catch(() => undefined);
+      throw error;
+    });
+  };
 }
 
 /** What a log line needs of a driver error: never the client object pg attaches to it (it holds the connection settings). */
