@@ -43,7 +43,10 @@ function advance(current: SessionStatus, target: SessionStatus): SessionStatus {
 export function applySessionEvent(session: ChargingSession, event: SessionEvent): ChargingSession | null {
   const next = transition(session, event);
   if (!next || sameState(session, next)) return null;
-  return { ...next, updatedAt: event.at, version: session.version + 1 };
+  // A message received a moment before a change made elsewhere may be applied after it (the
+  // writer retries on a version conflict): the session's time of change still never goes back.
+  const updatedAt = event.at.getTime() < session.updatedAt.getTime() ? session.updatedAt : event.at;
+  return { ...next, updatedAt, version: session.version + 1 };
 }
 
 function transition(s: ChargingSession, e: SessionEvent): ChargingSession | null {

@@ -319,3 +319,13 @@ describe("figures", () => {
     expect(chosen.consumedEnergyKwh).toBe("9.000");
   });
 });
+
+describe("updatedAt never goes back", () => {
+  it("an event stamped before the session's last change (applied after a write conflict) keeps the later time", () => {
+    const charging = { ...requested(), status: "CHARGING" as const, hubjectSessionId: HUB, chargingStartedAt: t(1), updatedAt: t(10) };
+    const next = applySessionEvent(charging, { type: "STOP_REQUESTED", at: t(9) });
+    expect(next?.status).toBe("STOP_REQUESTED");
+    expect(next?.updatedAt).toEqual(t(10));
+    expect(next?.version).toBe(charging.version + 1);
+  });
+});
