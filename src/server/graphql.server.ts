@@ -25,6 +25,7 @@ import { createJitGateway } from "./jit-executor.js";
 import { createPersistedQueryGuard, type PersistedQueriesOption } from "./persisted-queries.js";
 import { httpSubscriptionsPlugin } from "./plugins/http-subscriptions.plugin.js";
 import { requestMetricsPlugin } from "./plugins/request-metrics.plugin.js";
+import { partialAnswersPlugin } from "./plugins/partial-answers.plugin.js";
 import { storeUnavailablePlugin } from "./plugins/store-unavailable.plugin.js";
 import { websocketDrainPlugin } from "./plugins/websocket-drain.plugin.js";
 import { createSubscriptionLimits, type SubscriptionLimits } from "./subscription-limits.js";
@@ -135,7 +136,10 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     ...((options.execution ?? "jit") === "jit" ? { gateway: createJitGateway(schema, { compiles: signedIn }) } : { schema }),
     documentStore: documents.documentStore,
     introspection,
-    csrfPrevention: true,
+    // Apollo's CSRF prevention, knowing our authentication: a request that carries Authorization was
+    // preflighted by any browser (it is not a "simple" header), so GET queries from urql,
+    // graphql-request and Apollo's useGETForQueries pass. Mutations never run over GET (Apollo: 405).
+    csrfPrevention: { requestHeaders: ["authorization", "x-apollo-operation-name", "apollo-require-preflight"] },
     // main.ts owns SIGINT/SIGTERM and shuts everything down in order; Apollo's own handlers
     // (installed whenever NODE_ENV is not "test") raced it and left the process hanging.
     stopOnTerminationSignals: false,
@@ -155,6 +159,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
       // A subscription POSTed here gets 400 and a pointer to graphql-ws on this path.
       httpSubscriptionsPlugin(),
       storeUnavailablePlugin(),
+      partialAnswersPlugin(),
       ...(options.plugins ?? []),
       ...(options.metrics ? [requestMetricsPlugin(options.metrics)] : []),
     ],

@@ -197,6 +197,22 @@ describe("Hive Gateway in front of the emp and accounts subgraphs", () => {
     expect(accounts.authorizations).toContain(`Bearer ${alice.token}`);
   });
 
+  it("a field error in our subgraph leaves the other subgraph's data standing (partial answers stay partial)", async () => {
+    // Another driver's session, started straight at the emp subgraph.
+    const dave = await driver("dave", ["DE-GQL-C00000004-1"]);
+    const started = await gw.graphql(
+      `mutation($input: StartChargingInput!) { startCharging(input: $input) { session { id } error { code } } }`,
+      { input: { evseId: "DE*SIM*E0001*4", evcoId: "DE-GQL-C00000004-1" } },
+      dave.token,
+    );
+    const bobs = started.body.data.startCharging.session.id as string;
+    // Alice asks for her name (accounts) and for Dave's session (emp: FORBIDDEN).
+    const { status, body } = await viaHive(`query($id: ID!) { me { name } chargingSession(id: $id) { id } }`, { id: bobs }, alice.token);
+    expect(status).toBe(200);
+    expect(body.data).toEqual({ me: { name: "Alice Example" }, chargingSession: null });
+    expect(body.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+  });
+
   it("keeps each driver's sessions to themselves through the router", async () => {
     const { body } = await viaHive(`{ me { name chargingSessions { nodes { id } } } }`, {}, bob.token);
     expect(body.errors).toBeUndefined();
