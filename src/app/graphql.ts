@@ -112,6 +112,7 @@ export async function startGraphQL(
     ],
     aroundRequest: tracing.aroundRequest,
     subscriptionLimits,
+    cors: { ...config.graphql.cors, logger: logger.child({ component: "cors" }) },
   });
   // Pushes that could not be delivered are never dropped silently: the clients resume.
   events.onDeliveryLost?.((reason) => graphql.resumeSubscribers(reason));

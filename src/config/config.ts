@@ -44,6 +44,8 @@ export interface Config {
     execution: "jit" | "graphql-js";
     /** Open subscriptions per websocket, per driver and per process (server/subscription-limits.ts). */
     subscriptionLimits: { perSocket: number; perDriver: number; perProcess: number };
+    /** Browser origins that may call /graphql and open its websocket (server/cors.ts); localhost: any localhost origin too. */
+    cors: { origins: string[]; allowLocalhost: boolean };
   };
   rateLimits: { mutationsPerDriverPerMinute: number; remoteStartsPerMinute: number };
   /** Apollo Federation: the routers' subscription callback URLs (empty = HTTP callbacks off). */
@@ -189,6 +191,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!URL.canParse(entry) || !["http:", "https:"].includes(new URL(entry).protocol))
       problems.push(`SUBSCRIPTION_CALLBACK_URLS: "${entry}" is not an http(s) URL`);
   }
+  for (const entry of e.CORS_ORIGINS) {
+    const canonical = URL.canParse(entry) ? new URL(entry).origin : null;
+    if (!canonical || !/^https?:/.test(canonical) || canonical !== entry.replace(/\/$/, "").toLowerCase()) {
+      problems.push(`CORS_ORIGINS: "${entry}" is not an origin like https://app.example.com (scheme, host, optional port; no path)`);
+    }
+  }
   for (const entry of e.OICP_ALLOWED_IPS) {
     if (!isIpOrCidr(entry)) problems.push(`OICP_ALLOWED_IPS: "${entry}" is not an IP address or CIDR range`);
   }
@@ -236,6 +244,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         perSocket: e.SUBSCRIPTION_MAX_PER_SOCKET,
         perDriver: e.SUBSCRIPTION_MAX_PER_DRIVER,
         perProcess: e.SUBSCRIPTION_MAX_PER_PROCESS,
+      },
+      // Unset: any localhost origin in development (a Vite dev server), none in production.
+      cors: {
+        origins: e.CORS_ORIGINS.map((o) => o.replace(/\/$/, "").toLowerCase()),
+        allowLocalhost: !production && e.CORS_ORIGINS.length === 0,
       },
     },
     federation: { subscriptionCallbackUrls: e.SUBSCRIPTION_CALLBACK_URLS },

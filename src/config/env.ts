@@ -50,6 +50,7 @@ export const envSchema = z.object({
   OICP_TLS_ALLOWED_SUBJECTS: list,
   OICP_ALLOWED_IPS: list,
   SUBSCRIPTION_CALLBACK_URLS: list,
+  CORS_ORIGINS: list,
   OICP_ALLOW_PLAIN_HTTP: flag,
   OICP_TLS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(0).default(DEFAULTS.oicpTlsReloadIntervalMs),
   HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(DEFAULTS.httpMaxBodyBytes),

@@ -18,6 +18,7 @@ import { requestIdFrom, withRequestId } from "../observability/request-context.j
 import { createDocumentLimits, type GraphQLLimits } from "./armor.js";
 import type { AuthenticatedDriver, Authenticator } from "./auth.js";
 import type { GatewayContext } from "./context.js";
+import { createCorsPolicy } from "./cors.js";
 import { authenticatedDocumentCaches } from "./document-caches.js";
 import { createErrorFormatter, INTERNAL_ERROR_MESSAGE } from "./error-masking.js";
 import { httpGraphQLHandler, sendError } from "./http-graphql.js";
@@ -74,6 +75,8 @@ export interface GraphQLServerOptions {
   aroundRequest?: <T>(req: IncomingMessage, work: () => Promise<T>) => Promise<T>;
   /** Open subscriptions per socket, per driver and per process; shared with HTTP callback subscriptions. Default: DEFAULTS'. */
   subscriptionLimits?: SubscriptionLimits;
+  /** Browser origins allowed on /graphql and its websocket (Config.graphql.cors). Default: any localhost origin. */
+  cors?: { origins: readonly string[]; allowLocalhost: boolean; logger?: Logger };
 }
 
 export interface GraphQLServer {
@@ -111,8 +114,14 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
   }
 
   const server = createServer();
+  const cors = createCorsPolicy({
+    origins: options.cors?.origins ?? [],
+    allowLocalhost: options.cors?.allowLocalhost ?? true,
+    logger: options.cors?.logger ?? logger,
+  });
   const ws = attachWebSocket({
     server,
+    cors,
     path: GRAPHQL_PATH,
     schema,
     authenticator,
@@ -173,6 +182,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     const url = new URL(req.url ?? "/", "http://gateway");
     if (url.pathname === "/healthz") return sendText(res, 200, '{"status":"ok"}', { "content-type": "application/json" });
     if (url.pathname !== GRAPHQL_PATH) return sendText(res, 404, "Not found", { "content-type": "text/plain" });
+    if (cors.handle(req, res)) return;
     // One id per request, echoed to the caller and carried into every log line down to the Hubject call.
     const requestId = requestIdFrom(req.headers["x-request-id"]);
     res.setHeader("x-request-id", requestId);

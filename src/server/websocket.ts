@@ -1,6 +1,7 @@
 // GraphQL over websockets (graphql-ws) on the app server's /graphql: authentication in
 // connection_init, the token's expiry closing the socket (4403), the same document checks and
 // error masking as HTTP, the subscription limits (subscription-limits.ts), and the open-subscriptions gauge.
+
 import type { Server } from "node:http";
 import { type GraphQLError, type GraphQLSchema, getOperationAST } from "graphql";
 import { CloseCode, type SubscribePayload } from "graphql-ws";
@@ -11,6 +12,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import type { DocumentLimits } from "./armor.js";
 import { type AuthenticatedDriver, type Authenticator, bearerToken, msUntilExpiry } from "./auth.js";
 import type { GatewayContext } from "./context.js";
+import type { CorsPolicy } from "./cors.js";
 import { type ErrorFormatter, formatWsError } from "./error-masking.js";
 import type { PersistedQueryGuard } from "./persisted-queries.js";
 import { isSubscriptionSlot, type SubscriptionLimits, type SubscriptionSlot } from "./subscription-limits.js";
@@ -44,13 +46,30 @@ export interface WebSocketOptions {
   production: boolean;
   /** Largest websocket message; a bigger frame closes the socket with 1009 before it is parsed. */
   maxPayload: number;
+  /** A browser's Origin must be allowed (cors.ts); a foreign one gets HTTP 403 at the upgrade. */
+  cors?: Pick<CorsPolicy, "allows">;
   metrics: GatewayMetrics | null;
   logger: Logger;
 }
 
 export function attachWebSocket(options: WebSocketOptions): { wsServer: WebSocketServer; dispose: () => Promise<void> } {
   const { schema, authenticator, persisted, documentLimits, subscriptionLimits, metrics, logger } = options;
-  const wsServer = new WebSocketServer({ server: options.server, path: options.path, maxPayload: options.maxPayload });
+  const cors = options.cors;
+  const wsServer = new WebSocketServer({
+    server: options.server,
+    path: options.path,
+    maxPayload: options.maxPayload,
+    // A page of another site may open a websocket with its user's cookies; we use no cookies, but
+    // the allow-list is the same for both transports. No Origin: not a browser (native apps).
+    ...(cors
+      ? {
+          verifyClient: (info: { origin?: string }, done: (ok: boolean, code?: number, message?: string) => void) =>
+            info.origin === undefined || info.origin === "" || cors.allows(info.origin)
+              ? done(true)
+              : done(false, 403, "Origin not allowed"),
+        }
+      : {}),
+  });
   const wsErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatWsError(options.formatError, error));
 
   const handle = useServer<Record<string, unknown> | undefined, SocketExtra>(

@@ -67,7 +67,7 @@ describe("CSRF prevention that knows our authentication", () => {
   const get = (query: string, headers: Record<string, string>) =>
     fetch(`${gw.gateway.graphqlUrl}?query=${encodeURIComponent(query)}`, { headers }).then(async (r) => ({
       status: r.status,
-      body: await r.json(),
+      body: (await r.json()) as any,
     }));
 
   it("a GET query carrying Authorization runs (urql, graphql-request, Apollo's useGETForQueries)", async () => {
