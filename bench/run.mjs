@@ -13,6 +13,7 @@ const WORKLOADS = [
   { name: "push", script: "bench/push.mjs", timeoutMs: 270_000, optional: true },
   { name: "hot-session", script: "bench/hot-session.mjs", timeoutMs: 8 * 60_000 },
   { name: "authorize", script: "bench/authorize.mjs", timeoutMs: 4 * 60_000 },
+  { name: "search", script: "bench/search.mjs", timeoutMs: 6 * 60_000 },
 ];
 const only = process.argv.slice(2);
 
@@ -195,6 +196,20 @@ function render(results) {
             Object.entries(x.authorize.answers)
               .map(([k, n]) => `${k}: ${n}`)
               .join(", "),
+          ]),
+        ),
+      );
+    } else if (r.workload === "search") {
+      const s = r.settings;
+      parts.push(
+        `### SEARCH — chargingStations near random points (radius ${s.radiusKm} km, first 20, a third with filters) over ${s.evses} EVSEs loaded by the real sync (${s.loadS} s) on ${s.store}; baseline: one EVSE read by id from the same store; ${s.rounds} rounds of ${s.queries} searches`,
+        table(
+          ["round", "baseline p50 / p99 / max ms", "search p50 / p99 / max ms", "stations per page"],
+          r.rounds.map((x, i) => [
+            i + 1,
+            `${x.baseline.p50Ms} / ${x.baseline.p99Ms} / ${x.baseline.maxMs}`,
+            `${x.search.p50Ms} / ${x.search.p99Ms} / ${x.search.maxMs}`,
+            x.meanStationsPerPage,
           ]),
         ),
       );

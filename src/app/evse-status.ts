@@ -4,7 +4,7 @@ import { RateLimiterRes } from "rate-limiter-flexible";
 import type { Config } from "../config/config.js";
 import { type CallBudget, memoryBudget, redisBudget } from "../evse-status/budget.js";
 import { memoryStatusCache, redisStatusCache } from "../evse-status/status-cache.js";
-import { type EvseReadOptions, EvseStatusReader } from "../evse-status/status-reader.js";
+import { type EvseReadOptions, EvseStatusReader, type EvseStatusReaderOptions } from "../evse-status/status-reader.js";
 import type { Logger } from "../logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { EvseStatusSource } from "../sessions/ports.js";
@@ -18,7 +18,13 @@ export interface EvseStatusStep {
 
 export function createEvseStatus(
   config: Config,
-  deps: { hubject: EvseStatusSource; limits: LimitsStep; metrics: GatewayMetrics | null; logger: Logger },
+  deps: {
+    hubject: EvseStatusSource;
+    limits: LimitsStep;
+    metrics: GatewayMetrics | null;
+    logger: Logger;
+    onObserved?: EvseStatusReaderOptions["onObserved"];
+  },
 ): EvseStatusStep {
   const { limits, metrics } = deps;
   const logger = deps.logger.child({ component: "evse-status" });
@@ -41,6 +47,7 @@ export function createEvseStatus(
     freshMs: settings.cacheMs,
     windowMs: settings.windowMs,
     logger,
+    ...(deps.onObserved ? { onObserved: deps.onObserved } : {}),
     ...(metrics ? { observe: (source, count) => count > 0 && metrics.evseStatusReads.inc({ source }, count) } : {}),
   });
   const perDriver = limits.limiter(settings.readsPerDriverPerMinute, "driver-evse-reads");

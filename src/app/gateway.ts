@@ -10,12 +10,14 @@ import { createLogger, type Logger } from "../logger.js";
 import { GatewayMetrics } from "../observability/metrics.js";
 import { createOpsEndpoints, type ReadinessReport } from "../observability/ops-endpoints.js";
 import { startTracing } from "../observability/tracing.js";
+import { PricingService } from "../pricing/pricing.service.js";
 import type { AuthenticatorOptions } from "../server/auth.js";
 import type { CdrBackfill } from "../sessions/cdr-backfill.js";
 import type { Reconciler } from "../sessions/reconciler.js";
 import type { SessionStore } from "../sessions/session.store.js";
 import type { HubjectSimulator, SimulatorPace } from "../simulator/hubject.simulator.js";
 import { openSqlStore } from "../store/sql/database.js";
+import { createCatalogue } from "./catalogue.js";
 import { createEvseStatus } from "./evse-status.js";
 import { startGraphQL } from "./graphql.js";
 import { startHubject } from "./hubject.js";
@@ -96,10 +98,13 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     // 3. The use cases, on the fan-out and the rate limits.
     const events = createSessionEvents(config, { store, metrics, logger, closers });
     const limits = createLimits(config, logger, closers);
-    const evseStatus = createEvseStatus(config, { hubject, limits, metrics, logger });
+    const catalogue = createCatalogue(config, { catalogue: store.catalogue, logger, closers });
+    const evseStatus = createEvseStatus(config, { hubject, limits, metrics, logger, onObserved: catalogue.observed });
     const statuses = evseStatus.reader.asSource();
     const identifications = createIdentifications(config, { store, logger, closers });
+    const pricing = new PricingService({ store: store.pricing, providerId: config.hubject.providerId });
     const sessions = createSessions(config, {
+      offers: pricing,
       store,
       hubject,
       statuses,
@@ -116,6 +121,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       sessions,
       hubject,
       identifications: store.identifications,
+      catalogue: store.catalogue,
+      evseStatusEvents: catalogue.events,
+      pricing: { store: store.pricing, source: hubject, operators: () => store.pricing.catalogueOperatorIds() },
       remoteTimeoutMs,
       metrics,
       logger,
@@ -136,7 +144,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
     const { graphqlUrl, websocketUrl } = await startGraphQL(
       config,
-      { store, sessions, events, evseStatus, identifications, simulator, ops, metrics, tracing, logger, closers },
+      {
+        ...{ store, sessions, events, evseStatus, identifications, simulator, ops, metrics, tracing, logger, closers },
+        catalogue: { store: store.catalogue, events: catalogue.events },
+        pricing,
+      },
       overrides,
     );
 

@@ -1,5 +1,6 @@
 // Step: the GraphQL server the apps talk to (HTTP and graphql-ws on /graphql), its per-request
 // context, and the development page at /app.
+import DataLoader from "dataloader";
 import { createAppPage, type DevTokenSigning } from "../app-page/app-page.js";
 import type { Config } from "../config/config.js";
 import { DEV_JWT_SECRET } from "../config/env.js";
@@ -11,6 +12,7 @@ import type { Logger } from "../logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { OpsHandler } from "../observability/ops-endpoints.js";
 import type { Tracing } from "../observability/tracing.js";
+import type { PricingService } from "../pricing/pricing.service.js";
 import { buildGatewaySchema } from "../schema/build-schema.js";
 import { type AuthenticatorOptions, createAuthenticator } from "../server/auth.js";
 import type { GatewayContext } from "../server/context.js";
@@ -36,6 +38,8 @@ export async function startGraphQL(
     events: SessionEvents;
     evseStatus: EvseStatusStep;
     identifications: IdentificationRegistry;
+    pricing?: PricingService;
+    catalogue?: GatewayContext["catalogue"];
     simulator: HubjectSimulator | null;
     ops: OpsHandler;
     metrics: GatewayMetrics | null;
@@ -65,11 +69,14 @@ export async function startGraphQL(
       // subscriptions never need them.
       let evseStatus: GatewayContext["evseStatus"] | undefined;
       let federation: ReturnType<typeof federationLoaders> | undefined;
+      let prices: GatewayContext["prices"];
+      const { pricing } = deps;
       return {
         driver,
         sessions,
         events,
         identifications: deps.identifications,
+        ...(deps.catalogue ? { catalogue: deps.catalogue } : {}),
         operatorRole: config.identifications.operatorRole,
         staleAfterMs: config.staleAfterMs,
         // Per HTTP request: cached and batched. Per websocket operation: batched but not cached,
@@ -81,6 +88,12 @@ export async function startGraphQL(
             ...(driver ? { mayCallHubject: driverLimit(driver.id) } : {}),
           });
           return evseStatus;
+        },
+        pricing,
+        // Evse.prices of one request: one store read (src/pricing).
+        get prices() {
+          if (pricing) prices ??= new DataLoader((ids: readonly string[]) => pricing.productsAt(ids), { cache: transport === "http" });
+          return prices;
         },
         // Federation: ChargingSession references, one store.getMany per request, caller's sessions only.
         get sessionReferences() {

@@ -1,12 +1,16 @@
 // Step: the background jobs (reconciler, CDR back-fill, identification push in offline mode).
 // They start last and stop first: they use everything else. One replica at a time runs them
 // (the leader lease).
+import type { CatalogueStore, EvseDataSource, EvseStatusEvents } from "../catalogue/ports.js";
+import { CATALOGUE_DEFAULTS, CatalogueSync } from "../catalogue/sync.js";
 import type { Config } from "../config/config.js";
 import { DEFAULTS } from "../config/defaults.js";
 import { type AuthenticationDataPush, IdentificationPusher, type PushStore } from "../identifications/push.js";
 import { type JobRunner, startJobs } from "../jobs/job-runner.js";
 import type { Logger } from "../logger.js";
 import { type GatewayMetrics, identificationPushMetrics } from "../observability/metrics.js";
+import type { PricingOperators, PricingSource, PricingStore } from "../pricing/ports.js";
+import { PricingSync } from "../pricing/sync.js";
 import { CdrBackfill } from "../sessions/cdr-backfill.js";
 import { type CdrSource, SYSTEM_CLOCK } from "../sessions/ports.js";
 import { Reconciler } from "../sessions/reconciler.js";
@@ -21,6 +25,10 @@ export interface JobsStep {
   cdrBackfill: CdrBackfill;
   /** Offline authorization (HUBJECT_AUTHORIZATION_MODE offline or both), else null. */
   identificationPush: IdentificationPusher | null;
+  /** The EVSE catalogue's pulls (src/catalogue/sync.ts). */
+  catalogueSync: CatalogueSync;
+  /** The dynamic pricing pulls (src/pricing/sync.ts), when a pricing store is wired. */
+  pricingSync?: PricingSync | null;
 }
 
 export function createJobs(
@@ -28,11 +36,14 @@ export function createJobs(
   deps: {
     store: SessionStore;
     sessions: SessionService;
-    hubject: CdrSource & AuthenticationDataPush;
+    hubject: CdrSource & AuthenticationDataPush & EvseDataSource;
     identifications: PushStore;
+    catalogue: CatalogueStore;
+    evseStatusEvents: EvseStatusEvents | null;
     remoteTimeoutMs: number;
     metrics: GatewayMetrics | null;
     logger: Logger;
+    pricing?: { store: PricingStore; source: PricingSource; operators: PricingOperators };
   },
 ): Omit<JobsStep, "jobs"> {
   const { store, sessions, hubject, logger } = deps;
@@ -57,7 +68,24 @@ export function createJobs(
   });
   const identificationPush =
     config.identifications.authorizationMode === "online" ? null : createIdentificationPusher(config, { ...deps, logger });
-  return { reconciler, cdrBackfill, identificationPush };
+  const catalogueSync = new CatalogueSync({
+    store: deps.catalogue,
+    source: hubject,
+    events: deps.evseStatusEvents,
+    logger: logger.child({ component: "catalogue-sync" }),
+    pageSize: CATALOGUE_DEFAULTS.pageSize,
+    ...(deps.metrics ? { onSkipped: (n: number) => deps.metrics?.catalogueRecordsSkipped.inc(n) } : {}),
+  });
+  const pricingSync = deps.pricing
+    ? new PricingSync({
+        ...deps.pricing,
+        logger: logger.child({ component: "pricing-sync" }),
+        fullEveryMs: DEFAULTS.pricingFullSyncEveryMs,
+        callsPerMinute: { "pricing-products": DEFAULTS.pricingProductCallsPerMinute, "evse-pricing": DEFAULTS.evsePricingCallsPerMinute },
+        operatorsPerCall: DEFAULTS.pricingOperatorsPerCall,
+      })
+    : null;
+  return { reconciler, cdrBackfill, identificationPush, catalogueSync, pricingSync };
 }
 
 /** The pusher of offline authorization (src/identifications/push.ts); also what the operator's script runs. */
@@ -111,6 +139,15 @@ export function startBackgroundJobs(
         run: () => pruneInbound(store, config.jobs.inboundRetentionDays, logger.child({ component: "retention" })),
       },
       ...(step.identificationPush ? [identificationPushJob(config, step.identificationPush, logger)] : []),
+      ...(step.pricingSync
+        ? [{ name: "pricing-sync", intervalMs: DEFAULTS.pricingSyncIntervalMs, run: () => step.pricingSync!.run() }]
+        : []),
+      {
+        name: "catalogue-data",
+        intervalMs: CATALOGUE_DEFAULTS.dataJobIntervalMs,
+        run: () => step.catalogueSync.syncDataIfDue(CATALOGUE_DEFAULTS.deltaEveryMs),
+      },
+      { name: "catalogue-status", intervalMs: CATALOGUE_DEFAULTS.statusIntervalMs, run: () => step.catalogueSync.syncStatus() },
     ],
     logger.child({ component: "jobs" }),
     { shouldRun: () => leader.isLeader() },

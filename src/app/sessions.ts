@@ -7,7 +7,7 @@ import { oicpInboundReader } from "../oicp/inbound/parse.js";
 import { createInProcessSessionEvents } from "../pubsub/in-process.js";
 import { createRedisSessionEvents } from "../pubsub/redis.js";
 import { createMutationLimits } from "../server/rate-limits.js";
-import type { CdrSource, ChargerIdentities, EvseStatusSource, RemoteCharging, SessionEvents } from "../sessions/ports.js";
+import type { CdrSource, ChargerIdentities, EvseStatusSource, ProductOffers, RemoteCharging, SessionEvents } from "../sessions/ports.js";
 import { SessionService } from "../sessions/session.service.js";
 import type { SessionStore } from "../sessions/session.store.js";
 import type { Closers } from "./lifecycle.js";
@@ -42,6 +42,7 @@ export function createSessions(
     limits: LimitsStep;
     events: SessionEvents;
     holders: ChargerIdentities;
+    offers?: ProductOffers;
     remoteTimeoutMs: number;
     metrics: GatewayMetrics | null;
     logger: Logger;
@@ -57,6 +58,7 @@ export function createSessions(
     events: deps.events,
     reader: oicpInboundReader,
     holders: deps.holders,
+    ...(deps.offers ? { offers: deps.offers } : {}),
     logger,
     matchWindowMs: config.sessionMatchWindowMs,
     mutationWaitMs: config.mutationWaitMs,

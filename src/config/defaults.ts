@@ -73,6 +73,13 @@ export const DEFAULTS = Object.freeze({
   identificationPushBatch: 1_000,
   /** Hubject's PushAuthenticationData limit for the whole EMP (docs/oicp.md#rate-limits). */
   identificationPushCallsPerMinute: 50,
+  /** Dynamic pricing (src/pricing): a LastCall delta this often, a full load once a day (no delete markers). */
+  pricingSyncIntervalMs: 15 * 60_000,
+  pricingFullSyncEveryMs: 24 * 3_600_000,
+  /** Hubject's limits for the whole EMP (docs/oicp.md#rate-limits); OperatorIDs per pricing request. */
+  pricingProductCallsPerMinute: 300,
+  evsePricingCallsPerMinute: 280,
+  pricingOperatorsPerCall: 100,
   /** Bcrypt cost of stored QR-code PIN hashes (PIN_HASH_COST). */
   pinHashCost: 10,
   /** The simulated CPO's pace: what SIMULATOR_* set, and the rest (docs: README, the simulator). */

@@ -44,6 +44,8 @@ export interface EvseStatusReaderOptions {
   logger: Logger;
   now?: () => number;
   observe?: (source: EvseReadSource, count: number) => void;
+  /** Every status Hubject gave (the catalogue records them and publishes the changes). */
+  onObserved?: (statuses: Array<{ evseId: string; status: EvseStatusObservation["status"] }>, at: Date) => void;
 }
 
 class CallRefused extends Error {
@@ -158,6 +160,10 @@ export class EvseStatusReader {
       const observedAt = new Date(this.now());
       const observations = evseIds.map((id) => ({ status: statuses.get(id) ?? "Unknown", observedAt }) as EvseStatusObservation);
       await this.options.cache.setMany(new Map(evseIds.map((id, i) => [evseIdKey(id), observations[i]!])));
+      this.options.onObserved?.(
+        evseIds.map((evseId, i) => ({ evseId, status: observations[i]!.status })),
+        observedAt,
+      );
       return observations;
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));

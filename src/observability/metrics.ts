@@ -88,6 +88,12 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly catalogueRecordsSkipped = new Counter({
+    name: "gateway_catalogue_records_skipped_total",
+    help: "EVSE data records from PullEvseData that could not be read and were skipped (the rest of the sync went on)",
+    registers: [this.registry],
+  });
+
   readonly inboundAnomalies = new Counter({
     name: "gateway_inbound_anomalies_total",
     help: "Figures in Hubject's messages that were missing, repaired, without a UTC offset, or implausible (withheld)",

@@ -6,9 +6,11 @@ import { type BuildSchemaOptions, buildSchema, buildSchemaSync } from "type-grap
 import { toSubgraphSchema } from "../federation/subgraph-schema.js";
 import { ChargingResolver } from "../resolvers/charging.resolver.js";
 import { ChargeDetailRecordFieldsResolver, ChargingSessionFieldsResolver } from "../resolvers/charging-session.resolver.js";
+import { ChargingStationResolver, EvseCatalogueFieldsResolver } from "../resolvers/charging-station.resolver.js";
 import { DriverSessionsResolver } from "../resolvers/driver.resolver.js";
 import { entityReferenceResolvers } from "../resolvers/entity-references.js";
 import { IdentificationResolver } from "../resolvers/identification.resolver.js";
+import { EvsePricesResolver, SessionCostResolver } from "../resolvers/pricing.resolver.js";
 import { SessionUpdatesResolver } from "../resolvers/session-updates.resolver.js";
 import { DriverEntity } from "./driver.type.js";
 
@@ -20,6 +22,10 @@ const options: BuildSchemaOptions = {
     SessionUpdatesResolver,
     DriverSessionsResolver,
     IdentificationResolver,
+    ChargingStationResolver,
+    EvseCatalogueFieldsResolver,
+    EvsePricesResolver,
+    SessionCostResolver,
   ],
   // Driver is reached only through the router (_entities), never from our Query: type-graphql
   // leaves such types out unless they are named here.

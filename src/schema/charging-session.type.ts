@@ -1,4 +1,4 @@
-import { Directive, Field, Float, ID, ObjectType, registerEnumType } from "type-graphql";
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { type FiguresSource, SESSION_STATUSES, type SessionOrigin, type SessionStatus } from "../sessions/session.js";
 import { ChargeDetailRecord } from "./charge-detail-record.type.js";
 import { Evse } from "./evse.type.js";
@@ -98,8 +98,13 @@ export class ChargingSession {
   @Field(() => Date, { nullable: true, description: "Plug-in period end (may be after charging ended)." })
   sessionEndedAt!: Date | null;
 
-  @Field(() => Date)
+  @Field(() => Date, {
+    description: "When the session last changed; never goes back. Pass the last one received as sessionUpdated(since:) when reconnecting.",
+  })
   updatedAt!: Date;
+
+  @Field(() => Int, { description: "Raised by every change: an app keeps the highest it saw per session and ignores anything not higher." })
+  version!: number;
 
   @Field(() => Date, { nullable: true, description: "When the gateway last heard from Hubject about this session." })
   lastEventAt!: Date | null;

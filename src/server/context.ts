@@ -1,7 +1,10 @@
 import type DataLoader from "dataloader";
+import type { CatalogueStore, EvseStatusEvents } from "../catalogue/ports.js";
 import { forbidden, unauthenticated } from "../errors.js";
 import type { LoadedEvseStatus } from "../evse-status/request-loader.js";
 import type { IdentificationRegistry } from "../identifications/registry.js";
+import type { PricingProduct } from "../pricing/pricing.js";
+import type { PricingService } from "../pricing/pricing.service.js";
 import type { SessionEvents } from "../sessions/ports.js";
 import type { ChargingSession, Driver } from "../sessions/session.js";
 import type { SessionService } from "../sessions/session.service.js";
@@ -21,6 +24,9 @@ export interface GatewayContext {
   staleAfterMs: number;
   /** One per request (HTTP) or per operation (subscriptions): EVSE status reads, capped per request (evse-status/request-loader.ts). */
   evseStatus: DataLoader<string, LoadedEvseStatus>;
+  /** Prices (src/pricing): the service, and one per request batching Evse.prices into one store read. */
+  pricing?: PricingService | undefined;
+  prices?: DataLoader<string, PricingProduct[]> | undefined;
   /**
    * Federation: the ChargingSession references of one request (Query._entities), batched into
    * one store.getMany and already narrowed to the caller's own sessions (another driver's id
@@ -29,6 +35,8 @@ export interface GatewayContext {
    * ChargingSession reference without it is a wiring bug and fails loudly.
    */
   sessionReferences: DataLoader<string, ChargingSession | null>;
+  /** The EVSE catalogue (search, Evse details) and its status changes (src/catalogue). */
+  catalogue?: { store: CatalogueStore; events: EvseStatusEvents | null };
   /**
    * An HTTP callback subscription's slot in the subscription limits (federation/subscription-callback.ts):
    * the subscription's stream takes it (takeSubscriptionSlot) and gives it back when it ends.

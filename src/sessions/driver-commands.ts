@@ -9,7 +9,7 @@ import { type ChargingErrorInfo, chargingErrorForOicpCode, GATEWAY_ERRORS, TRANS
 import type { SessionEvidence } from "./evidence.js";
 import { type ChargingResult, checkedKey, IdempotencyKeys, type Replaying } from "./idempotency.js";
 import type { InboundMessages } from "./inbound-messages.js";
-import type { MutationLimits, RemoteCallOutcome, RemoteCharging, SessionMetrics } from "./ports.js";
+import type { MutationLimits, ProductOffers, RemoteCallOutcome, RemoteCharging, SessionMetrics } from "./ports.js";
 import { type ChargingSession, type Driver, isActive, type SessionEvent } from "./session.js";
 import type { SessionStore } from "./session.store.js";
 import type { SessionReads } from "./session-reads.js";
@@ -43,6 +43,8 @@ export interface DriverCommandsDeps {
   /** How long a joined call may wait for a start that runs elsewhere (above the remote timeout). */
   joinTimeoutMs: number;
   metrics?: SessionMetrics;
+  /** The EVSE's products (src/pricing); none: every product is let through. */
+  offers?: ProductOffers;
 }
 
 const JOIN_POLL_MS = 100;
@@ -75,6 +77,12 @@ export class DriverCommands {
     const partnerProductId = input.partnerProductId?.trim() || null;
     if (partnerProductId && partnerProductId.length > PRODUCT_ID_MAX) {
       throw badInput(`partnerProductId must be at most ${PRODUCT_ID_MAX} characters.`, "partnerProductId");
+    }
+    if (partnerProductId && (await this.deps.offers?.isOffered(evseId, partnerProductId)) === "not-offered") {
+      throw badInput(
+        `The product "${partnerProductId}" is not offered at ${evseId}: pick one of the charging point's prices.`,
+        "partnerProductId",
+      );
     }
     const key = checkedKey(input.idempotencyKey);
     const earlier = key ? await this.keys.earlier(driver, key, "startCharging") : null;

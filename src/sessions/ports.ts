@@ -197,3 +197,11 @@ export interface Clock {
 }
 
 export const SYSTEM_CLOCK: Clock = { now: () => new Date() };
+
+/**
+ * Whether a product is offered at an EVSE (src/pricing): "unknown" when no pricing data names the
+ * EVSE at all, and then the start goes on as without prices.
+ */
+export interface ProductOffers {
+  isOffered(evseId: string, productId: string): Promise<"offered" | "not-offered" | "unknown">;
+}

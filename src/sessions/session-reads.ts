@@ -5,6 +5,8 @@ import type { SessionPageQuery, SessionStore } from "./session.store.js";
 
 /** At most one write of a driver's contracts per hour. */
 const CONTRACTS_REFRESH_MS = 3_600_000;
+/** Sessions a resuming subscription is sent before its live events. */
+export const RESUME_MAX = 200;
 
 export class SessionReads {
   /** Drivers whose contracts were recorded recently, and when. */
@@ -35,6 +37,19 @@ export class SessionReads {
    * Remembers which contracts a driver holds (from the token), so that sessions started at the
    * charger with one of them reach this driver (docs/oicp.md#charger-sessions). Cheap: once per driver and hour.
    */
+  /**
+   * What a subscriber resuming from `since` missed: the caller's sessions (or the one session)
+   * changed at or after it, oldest change first, at most RESUME_MAX (the newest ones are then the
+   * ones that matter: the rest the app reads with chargingSessions).
+   */
+  async changedSince(driver: Driver, since: Date, sessionId: string | null): Promise<ChargingSession[]> {
+    if (sessionId !== null) {
+      const session = await this.ownSession(driver, sessionId, "watch");
+      return session.updatedAt.getTime() >= since.getTime() ? [session] : [];
+    }
+    return this.store.changedForDriver(driver.id, since, RESUME_MAX);
+  }
+
   async rememberContracts(driver: Driver): Promise<void> {
     const now = Date.now();
     const last = this.contractsSeen.get(driver.id);

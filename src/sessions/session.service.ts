@@ -15,6 +15,7 @@ import {
   type InboundReader,
   type MutationLimits,
   NO_LIMITS,
+  type ProductOffers,
   type RemoteCharging,
   type SessionEvents,
   type SessionMetrics,
@@ -56,6 +57,8 @@ export interface SessionServiceOptions {
   clock?: Clock;
   /** The identifications registry: sessions authorized at the charger without asking us reach their driver. */
   holders?: ChargerIdentities;
+  /** Which products each EVSE offers (src/pricing); none: startCharging lets every product through. */
+  offers?: ProductOffers;
 }
 
 export class SessionService {
@@ -107,6 +110,7 @@ export class SessionService {
       mutationWaitMs: options.mutationWaitMs,
       joinTimeoutMs: options.joinTimeoutMs,
       ...(metrics ? { metrics } : {}),
+      ...(options.offers ? { offers: options.offers } : {}),
     });
   }
 

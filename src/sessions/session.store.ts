@@ -129,6 +129,8 @@ export interface SessionStore {
   findRequested(driverId: string, evseId: string): Promise<ChargingSession | undefined>;
   /** Sessions changed at or after `since`, oldest change first (catching subscribers up after a fan-out outage). */
   changedSince(since: Date, limit: number): Promise<ChargingSession[]>;
+  /** One driver's sessions changed at or after `since`, oldest change first (a subscriber resuming). */
+  changedForDriver(driverId: string, since: Date, limit: number): Promise<ChargingSession[]>;
   /** Sessions for the background jobs (reconciler, staleness), oldest first. */
   scan(query: SessionScan): Promise<ChargingSession[]>;
   get(id: string): Promise<ChargingSession | undefined>;

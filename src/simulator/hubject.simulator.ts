@@ -12,6 +12,8 @@ import { SimulatedAuthenticationData } from "./authentication-data.js";
 import { findSimulatedEvse, SIMULATED_EVSES, type SimulatedEvse } from "./catalogue.js";
 import { controlRoutes } from "./control.js";
 import { DEFAULT_PACE, type Delivery, type SimSession, SimulatedCpo, type SimulatorPace } from "./cpo.js";
+import { GeneratedEvseData } from "./evse-data.js";
+import { evsePullHandlers } from "./evse-pulls.js";
 import {
   type CpoFaults,
   checkUpstreamFault,
@@ -24,6 +26,7 @@ import {
   type UpstreamFault,
 } from "./faults.js";
 import { MAX_BODY_BYTES, readBody, sendJson, sendText } from "./http.js";
+import { pricedEvses, pricingPullHandlers, SimulatedPricing } from "./pricing.js";
 import { Scheduler } from "./scheduler.js";
 import { ChargerTaps, type PresentedIdentification, type TapOutcome } from "./tap-card.js";
 
@@ -40,6 +43,8 @@ export interface SimulatorOptions {
   gatewayOicpUrl?: string;
   pace?: Partial<SimulatorPace>;
   logger?: Logger;
+  /** The generated EVSE catalogue (evse-data.ts); default seed 1 and 5,000 EVSEs. */
+  evseData?: { seed: number; evses?: number };
 }
 
 export interface RecordedCall {
@@ -49,6 +54,11 @@ export interface RecordedCall {
     | "PullEvseStatusById"
     | "GetChargeDetailRecords"
     | "PushAuthenticationData"
+    | "PullEvseData"
+    | "PullEvseStatus"
+    | "PullEvseStatusByOperatorId"
+    | "PullPricingProductData"
+    | "PullEvsePricing"
     | "Unknown";
   method: string;
   path: string;
@@ -67,6 +77,11 @@ export const FAULTABLE_OPERATIONS: readonly Operation[] = Object.freeze([
   "AuthorizeRemoteStop",
   "PullEvseStatusById",
   "GetChargeDetailRecords",
+  "PullEvseData",
+  "PullEvseStatus",
+  "PullEvseStatusByOperatorId",
+  "PullPricingProductData",
+  "PullEvsePricing",
 ]);
 
 export interface HubjectSimulator {
@@ -77,6 +92,10 @@ export interface HubjectSimulator {
   readonly deliveries: readonly Delivery[];
   /** What the EMP pushed for offline authorization, its call counts, and authorizeOffline() (authentication-data.ts). */
   readonly authenticationData: SimulatedAuthenticationData;
+  /** The generated EVSE catalogue behind the EVSE pulls (evse-data.ts): mutate(), changeStatuses(), counters. */
+  readonly evseData: GeneratedEvseData;
+  /** Dynamic pricing behind the two pricing pulls (pricing.ts): setPrice(), setProducts(), counters. */
+  readonly pricing: SimulatedPricing;
   callsTo(operation: Operation): RecordedCall[];
   /**
    * The SessionID the simulated Hubject created for a remote start, known as soon as the request
@@ -474,7 +493,34 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     reply(ctx, { body: answer, delayMs: 0 });
   }
 
+  const evseData = new GeneratedEvseData(options.evseData ?? { seed: 1 }, evseStatus);
+  const pulls = evsePullHandlers<Context>({
+    data: () => evseData,
+    admit: (ctx) => admit(ctx),
+    reply: (ctx, body) => reply(ctx, { body, delayMs: 0 }),
+    validationError: sendValidationError,
+  });
+  const pricing = new SimulatedPricing(options.providerId, () => pricedEvses(evseData));
+  const pricingPulls = pricingPullHandlers<Context>({
+    pricing,
+    admit: (ctx) => admit(ctx),
+    reply: (ctx, body) => reply(ctx, { body, delayMs: 0 }),
+    validationError: sendValidationError,
+  });
   const routes: Route[] = [
+    {
+      operation: "PullPricingProductData",
+      pattern: routePattern(oicpPaths.pullPricingProductData),
+      handle: pricingPulls.pullPricingProductData,
+    },
+    { operation: "PullEvsePricing", pattern: routePattern(oicpPaths.pullEvsePricing), handle: pricingPulls.pullEvsePricing },
+    { operation: "PullEvseData", pattern: routePattern(oicpPaths.pullEvseData), handle: pulls.pullEvseData },
+    { operation: "PullEvseStatus", pattern: routePattern(oicpPaths.pullEvseStatus), handle: pulls.pullEvseStatus },
+    {
+      operation: "PullEvseStatusByOperatorId",
+      pattern: routePattern(oicpPaths.pullEvseStatusByOperatorId),
+      handle: pulls.pullEvseStatusByOperatorId,
+    },
     { operation: "AuthorizeRemoteStart", pattern: routePattern(oicpPaths.remoteStart), handle: authorizeRemoteStart },
     { operation: "AuthorizeRemoteStop", pattern: routePattern(oicpPaths.remoteStop), handle: authorizeRemoteStop },
     { operation: "PullEvseStatusById", pattern: routePattern(oicpPaths.pullEvseStatusById), handle: pullEvseStatusById },
@@ -549,6 +595,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
     calls,
     deliveries: cpo.deliveries,
     authenticationData,
+    evseData,
+    pricing,
     callsTo: (operation) => calls.filter((call) => call.operation === operation),
     hubjectSessionIdFor: (empPartnerSessionId) => cpo.findByEmpPartnerSessionId(empPartnerSessionId)?.sessionId,
     tapCard: (evseId, identification) => taps.tap(evseId, identification),

@@ -260,6 +260,8 @@ for (const engine of ENGINES) {
           [db.schema],
         );
         expect(tables.map((t) => t.table_name)).toEqual([
+          "catalogue_evses",
+          "catalogue_sync",
           "charging_sessions",
           "driver_contracts",
           "idempotency_keys",
@@ -267,6 +269,10 @@ for (const engine of ENGINES) {
           "inbound_messages",
           "kysely_migration",
           "kysely_migration_lock",
+          "pricing_evse_products",
+          "pricing_operator_defaults",
+          "pricing_products",
+          "pricing_sync",
         ]);
         const migrations = await adminQuery<{ name: string }>(`select name from "${db.schema}".kysely_migration order by name`);
         expect(migrations.map((m) => m.name)).toEqual([
@@ -275,6 +281,8 @@ for (const engine of ENGINES) {
           "0003_keys_raw_inbound_anomalies",
           "0004_idempotency_results",
           "0005_identifications",
+          "0006_evse_catalogue",
+          "0007_pricing",
         ]);
       });
     });
@@ -1032,6 +1040,8 @@ describe.skipIf(!PG)("postgres: several pools at once, as several processes", ()
           "0003_keys_raw_inbound_anomalies",
           "0004_idempotency_results",
           "0005_identifications",
+          "0006_evse_catalogue",
+          "0007_pricing",
         ]);
         const created = await three[1]!.insert(newSession());
         expect(await three[2]!.get(created.id)).toEqual(created);

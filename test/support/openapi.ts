@@ -21,6 +21,9 @@ export const OICP_REQUEST_SCHEMAS = [
   "eRoamingPullEVSEStatusByID",
   "eRoamingGetChargeDetailRecords",
   "eRoamingPushAuthenticationData",
+  "eRoamingPullEVSEData",
+  "eRoamingPullEVSEStatus",
+  "eRoamingPullEVSEStatusByOperatorID",
 ] as const;
 export type OicpRequestOperation = (typeof OICP_REQUEST_SCHEMAS)[number];
 

@@ -11,7 +11,12 @@ export type OicpOperation =
   | "AuthorizeRemoteStop"
   | "PullEvseStatusById"
   | "GetChargeDetailRecords"
-  | "PushAuthenticationData";
+  | "PushAuthenticationData"
+  | "PullEvseData"
+  | "PullEvseStatus"
+  | "PullEvseStatusByOperatorId"
+  | "PullPricingProductData"
+  | "PullEvsePricing";
 
 export interface PostRequest {
   operation: OicpOperation;

@@ -123,9 +123,15 @@ export const OICP_API_PREFIX = "/api/oicp";
 export const oicpPaths = {
   remoteStart: (providerId: string) => `charging/v21/providers/${encodeURIComponent(providerId)}/authorize-remote/start`,
   remoteStop: (providerId: string) => `charging/v21/providers/${encodeURIComponent(providerId)}/authorize-remote/stop`,
+  pullEvseData: (providerId: string) => `evsepull/v23/providers/${encodeURIComponent(providerId)}/data-records`,
+  pullEvseStatus: (providerId: string) => `evsepull/v21/providers/${encodeURIComponent(providerId)}/status-records`,
+  pullEvseStatusByOperatorId: (providerId: string) =>
+    `evsepull/v21/providers/${encodeURIComponent(providerId)}/status-records-by-operator-id`,
   pullEvseStatusById: (providerId: string) => `evsepull/v21/providers/${encodeURIComponent(providerId)}/status-records-by-id`,
   getChargeDetailRecords: (providerId: string) =>
     `cdrmgmt/v22/providers/${encodeURIComponent(providerId)}/get-charge-detail-records-request`,
+  pullPricingProductData: (providerId: string) => `dynamicpricing/v10/providers/${encodeURIComponent(providerId)}/pricing-products`,
+  pullEvsePricing: (providerId: string) => `dynamicpricing/v10/providers/${encodeURIComponent(providerId)}/evse-pricing`,
   pushAuthenticationData: (providerId: string) => `authdata/v21/providers/${encodeURIComponent(providerId)}/push-request`,
   chargingNotifications: () => `notificationmgmt/v11/charging-notifications`,
   authorizeStart: (operatorId: string) => `charging/v21/operators/${encodeURIComponent(operatorId)}/authorize/start`,

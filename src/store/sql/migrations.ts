@@ -9,6 +9,8 @@ import * as m0002 from "./migrations/0002-origin-in-flight-contracts.js";
 import * as m0003 from "./migrations/0003-keys-raw-inbound-anomalies.js";
 import * as m0004 from "./migrations/0004-idempotency-results.js";
 import * as m0005 from "./migrations/0005-identifications.js";
+import * as m0006 from "./migrations/0006-evse-catalogue.js";
+import * as m0007 from "./migrations/0007-pricing.js";
 import type { MigrationDb } from "./migrations/migration.js";
 import type { SqlFlavor } from "./tables.js";
 
@@ -19,6 +21,8 @@ const MIGRATIONS = [
   ["0003_keys_raw_inbound_anomalies", m0003],
   ["0004_idempotency_results", m0004],
   ["0005_identifications", m0005],
+  ["0006_evse_catalogue", m0006],
+  ["0007_pricing", m0007],
 ] as const;
 
 export function sessionStoreMigrations(flavor: SqlFlavor): Record<string, Migration> {

@@ -22,9 +22,11 @@ import type {
   SessionStore,
   StoredInboundMessage,
 } from "../../sessions/session.store.js";
+import { SqlCatalogueStore } from "./catalogue.sql.js";
 import { SqlIdentificationStore } from "./identifications.sql.js";
 import * as inbound from "./inbound.sql.js";
 import { migrateToLatest } from "./migrations.js";
+import { SqlPricingStore } from "./pricing.sql.js";
 import { newSession, rowToSession, type SessionRow, sessionToRow, toIso } from "./rows.js";
 import type { Database, SqlFlavor } from "./tables.js";
 
@@ -73,6 +75,10 @@ export class SqlSessionStore implements SessionStore {
   private sessionWrites = 0;
   /** The identifications registry, in the same database (src/identifications). */
   readonly identifications: SqlIdentificationStore;
+  /** The EVSE catalogue, in the same database (src/catalogue). */
+  readonly catalogue: SqlCatalogueStore;
+  /** Dynamic pricing, in the same database (src/pricing). */
+  readonly pricing: SqlPricingStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -80,6 +86,8 @@ export class SqlSessionStore implements SessionStore {
   ) {
     this.flavor = options.flavor ?? "sqlite";
     this.identifications = new SqlIdentificationStore(db);
+    this.catalogue = new SqlCatalogueStore(db);
+    this.pricing = new SqlPricingStore(db);
     this.schema = options.schema ?? null;
     const cacheSize = options.sessionCacheSize ?? DEFAULTS.sessionCacheSize;
     if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new RangeError(`sessionCacheSize must be an integer ≥ 0, got ${cacheSize}`);
@@ -159,6 +167,19 @@ export class SqlSessionStore implements SessionStore {
     const rows = await this.db
       .selectFrom("charging_sessions")
       .selectAll()
+      .where("updated_at", ">=", toIso(since))
+      .orderBy("updated_at", "asc")
+      .orderBy("id", "asc")
+      .limit(limit)
+      .execute();
+    return rows.map(rowToSession);
+  }
+
+  async changedForDriver(driverId: string, since: Date, limit: number): Promise<ChargingSession[]> {
+    const rows = await this.db
+      .selectFrom("charging_sessions")
+      .selectAll()
+      .where("driver_id", "=", driverId)
       .where("updated_at", ">=", toIso(since))
       .orderBy("updated_at", "asc")
       .orderBy("id", "asc")

@@ -122,10 +122,86 @@ export interface IdentificationsTable {
   push_pending: Generated<number>;
 }
 
+/** The EVSE catalogue (src/catalogue, migration 0006). */
+export interface CatalogueEvsesTable {
+  evse_key: string;
+  evse_id: string;
+  operator_id: string;
+  station_id: string;
+  grid_cell: number;
+  latitude: number;
+  longitude: number;
+  max_power_kw: number;
+  is_hubject_compatible: number;
+  record: string;
+  last_update: IsoTimestamp | null;
+  status: string | null;
+  status_at: IsoTimestamp | null;
+  seen_at: IsoTimestamp;
+  updated_at: IsoTimestamp;
+  deleted: Generated<number>;
+}
+
+export interface CatalogueSyncTable {
+  name: string;
+  mode: string;
+  page: number;
+  started_at: IsoTimestamp | null;
+  last_call: IsoTimestamp | null;
+}
+
+/** Dynamic pricing (src/pricing, migration 0007). */
+export interface PricingProductsTable {
+  operator_key: string;
+  provider_id: string;
+  product_id: string;
+  operator_id: string;
+  reference_unit: string;
+  price_per_reference_unit: string;
+  currency: string;
+  maximum_power_kw: string;
+  is_valid_24_hours: number;
+  availability: string;
+  additional_references: string;
+  updated_at: IsoTimestamp;
+}
+
+export interface PricingOperatorDefaultsTable {
+  operator_key: string;
+  provider_id: string;
+  operator_id: string;
+  operator_name: string | null;
+  price: string;
+  currency: string;
+  reference_unit: string;
+  updated_at: IsoTimestamp;
+}
+
+export interface PricingEvseProductsTable {
+  evse_key: string;
+  provider_id: string;
+  evse_id: string;
+  operator_key: string;
+  product_ids: string;
+  updated_at: IsoTimestamp;
+}
+
+export interface PricingSyncTable {
+  name: string;
+  last_call: IsoTimestamp | null;
+  last_full_at: IsoTimestamp | null;
+}
+
 export interface Database {
   charging_sessions: ChargingSessionsTable;
   inbound_messages: InboundMessagesTable;
   idempotency_keys: IdempotencyKeysTable;
   driver_contracts: DriverContractsTable;
   identifications: IdentificationsTable;
+  catalogue_evses: CatalogueEvsesTable;
+  catalogue_sync: CatalogueSyncTable;
+  pricing_products: PricingProductsTable;
+  pricing_operator_defaults: PricingOperatorDefaultsTable;
+  pricing_evse_products: PricingEvseProductsTable;
+  pricing_sync: PricingSyncTable;
 }
