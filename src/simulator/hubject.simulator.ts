@@ -7,7 +7,21 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger, type Logger } from "../logger.js";
 import { EVCO_ID, EVSE_ID, PARTNER_SESSION_ID_MAX, PRODUCT_ID_MAX, PROVIDER_ID, SESSION_ID, sameEvseId } from "../oicp/wire/identifiers.js";
-import { OICP_API_PREFIX, type OicpAcknowledgement, type OicpEvseStatus, oicpPaths } from "../oicp/wire/types.js";
+import { OICP_API_PREFIX, type OicpEvseStatus, oicpPaths } from "../oicp/wire/types.js";
+import {
+  type AckIds,
+  ack,
+  ackIds,
+  asRecord,
+  Checks,
+  optionalString,
+  parseOicpDate,
+  routePattern,
+  safeDecode,
+  sendNotFound,
+  sendUnauthorized,
+  sendValidationError,
+} from "./answers.js";
 import { SimulatedAuthenticationData } from "./authentication-data.js";
 import { findSimulatedEvse, SIMULATED_EVSES, type SimulatedEvse } from "./catalogue.js";
 import { controlRoutes } from "./control.js";
@@ -156,8 +170,6 @@ interface Reply {
   after?: Promise<void>;
 }
 
-type AckIds = { SessionID?: string | null; EMPPartnerSessionID?: string | null };
-
 /** Only remote start/stop travel on to a CPO, so only they can be "forwarded" (docs/oicp.md#remote-start). */
 const forwardsToCpo = (operation: Operation) => operation === "AuthorizeRemoteStart" || operation === "AuthorizeRemoteStop";
 
@@ -166,75 +178,6 @@ interface Route {
   pattern: RegExp;
   handle: (ctx: Context) => void;
 }
-
-interface FieldError {
-  fieldReference: string;
-  errorMessage: string;
-}
-
-/** Builds a matcher from the single source of paths in wire.ts; the one group captures the ProviderID. */
-function routePattern(path: (providerId: string) => string): RegExp {
-  const marker = "__PROVIDER__";
-  const escaped = `${OICP_API_PREFIX}/${path(marker)}`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^${escaped.replace(marker, "([^/]+)")}$`);
-}
-
-const ack = (
-  code: string,
-  description: string,
-  ids: { SessionID?: string | null; CPOPartnerSessionID?: string | null; EMPPartnerSessionID?: string | null } = {},
-): OicpAcknowledgement => ({
-  Result: code === "000",
-  StatusCode: { Code: code, Description: description, AdditionalInfo: null },
-  SessionID: ids.SessionID ?? null,
-  CPOPartnerSessionID: ids.CPOPartnerSessionID ?? null,
-  EMPPartnerSessionID: ids.EMPPartnerSessionID ?? null,
-});
-
-/** HTTP 400 from Hubject is not OICP-shaped (docs/oicp.md#http-errors, example 19). */
-const sendValidationError = (res: ServerResponse, errors: FieldError[]) =>
-  sendJson(res, 400, { message: "Error parsing/validating JSON.", extendedInfo: null, validationErrors: errors });
-
-/** Certificate and ProviderID disagree: 017 over HTTP 401 (docs/oicp.md#transport, example 20). */
-const sendUnauthorized = (res: ServerResponse) =>
-  sendJson(res, 401, { StatusCode: { Code: "017", Description: "Unauthorized Access", AdditionalInfo: null } });
-
-const sendNotFound = (res: ServerResponse) =>
-  sendJson(res, 404, { StatusCode: { Code: "300", Description: "Not found", AdditionalInfo: null }, message: "Data not found" });
-
-const mustMatch = (pattern: RegExp) => `must match "${pattern.source}"`;
-
-/** Collects Hubject-style field errors; fieldReference uses Hubject's camelCase (example 19). */
-class Checks {
-  readonly errors: FieldError[] = [];
-
-  required(value: unknown, ref: string, pattern?: RegExp): value is string {
-    if (value === undefined || value === null) return this.fail(ref, "must not be null");
-    if (typeof value !== "string") return this.fail(ref, "must be a string");
-    if (pattern && !pattern.test(value)) return this.fail(ref, mustMatch(pattern));
-    return true;
-  }
-
-  optional(value: unknown, ref: string, maxLength: number): void {
-    if (value === undefined || value === null) return;
-    if (typeof value !== "string") this.fail(ref, "must be a string");
-    else if (value.length > maxLength) this.fail(ref, `size must be between 0 and ${maxLength}`);
-  }
-
-  fail(fieldReference: string, errorMessage: string): false {
-    this.errors.push({ fieldReference, errorMessage });
-    return false;
-  }
-}
-
-const asRecord = (value: unknown): Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-
-const optionalString = (value: unknown): string | null => (typeof value === "string" ? value : null);
-
-/** An OICP date-time must carry an offset (docs/oicp.md#datetime). */
-const parseOicpDate = (value: unknown): Date | null =>
-  typeof value === "string" && /T.*(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)) ? new Date(value) : null;
 
 export async function startSimulator(options: SimulatorOptions): Promise<HubjectSimulator> {
   const logger = options.logger ?? createLogger({ name: "hubject-simulator" });
@@ -636,18 +579,4 @@ export async function startSimulator(options: SimulatorOptions): Promise<Hubject
       return closing;
     },
   };
-}
-
-function safeDecode(segment: string): string | null {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return null;
-  }
-}
-
-/** The ids of an acknowledgement, for a status-code fault that replaces it. */
-function ackIds(body: unknown): AckIds {
-  const record = asRecord(body);
-  return { SessionID: optionalString(record.SessionID), EMPPartnerSessionID: optionalString(record.EMPPartnerSessionID) };
 }
